@@ -1,0 +1,9 @@
+"""Top-level URL wiring: the admin, then the public site."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("stories.urls")),
+]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class StoriesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "stories"
+    verbose_name = "Newsroom"

@@ -1,0 +1,498 @@
+"""Saving parsed briefings as stories: planning what would change, then writing it atomically.
+
+Parsing lives in ``stories.briefing`` (text in, dataclasses out). This module reads briefing
+files, decides for each parsed story whether it is new, unchanged, corrected or in conflict
+with an edit made since the importer wrote it, and writes everything in one transaction.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_unicode_slug
+from django.db import transaction
+from django.utils import timezone
+from taggit.models import Tag
+
+from .briefing import Briefing, BriefingError, ParsedStory, decode_briefing, parse_briefing
+from .countries import find_countries
+from .models import (
+    Byline,
+    ImportRecord,
+    Section,
+    Story,
+    StoryByline,
+    TaggedStory,
+    unique_slug,
+)
+
+DATE_IN_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+QUERY_CHUNK = 500
+
+CREATED, UPDATED, UNCHANGED, CONFLICT, MISSING = (
+    "created",
+    "updated",
+    "unchanged",
+    "conflict",
+    "missing",
+)
+ACTIONS = (CREATED, UPDATED, UNCHANGED, CONFLICT, MISSING)
+
+
+@dataclass
+class StoryOutcome:
+    """What the import does (or, in a dry run, would do) with one story."""
+
+    source: str
+    headline: str
+    action: str
+    url: str
+    parsed: ParsedStory | None = None
+    tags: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    reason: str = ""
+
+    def as_dict(self):
+        data = {
+            "file": self.source,
+            "headline": self.headline,
+            "url": self.url,
+            "status": self.action,
+        }
+        if self.parsed is not None:
+            data.update(
+                deck=self.parsed.deck,
+                paragraphs=len(self.parsed.paragraphs),
+                bylines=list(self.parsed.bylines),
+                tags=self.tags,
+                published_at=self.published_at.isoformat() if self.published_at else None,
+            )
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+@dataclass
+class ImportResult:
+    outcomes: list[StoryOutcome]
+    section: str
+    publication_status: str
+    dry_run: bool
+
+    def count(self, action):
+        return sum(1 for outcome in self.outcomes if outcome.action == action)
+
+    @property
+    def counts(self):
+        return {
+            "created": self.count(CREATED),
+            "updated": self.count(UPDATED),
+            "unchanged": self.count(UNCHANGED),
+            "conflicts": self.count(CONFLICT),
+            "missing": self.count(MISSING),
+        }
+
+    def as_dict(self):
+        return {
+            **self.counts,
+            "dry_run": self.dry_run,
+            "section": self.section,
+            "publication_status": self.publication_status,
+            "stories": [outcome.as_dict() for outcome in self.outcomes],
+        }
+
+
+def read_briefing_file(path):
+    """Read, decode and parse one briefing file; every failure is a ``BriefingError``."""
+    path = Path(path)
+    source = str(path)
+    limit = settings.BRIEFING_MAX_BYTES
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise BriefingError("is a directory, not a briefing file", source=source)
+        if size > limit:
+            raise BriefingError(
+                f"file is {size:,} bytes; briefings are limited to {limit:,} bytes", source=source
+            )
+        with path.open("rb") as briefing_file:
+            data = briefing_file.read(limit + 1)
+    except FileNotFoundError:
+        raise BriefingError("no such file", source=source) from None
+    except PermissionError:
+        raise BriefingError("permission denied", source=source) from None
+    except OSError as error:
+        raise BriefingError(error.strerror or str(error), source=source) from None
+    if len(data) > limit:
+        raise BriefingError(f"file is larger than {limit:,} bytes", source=source)
+    return parse_briefing(decode_briefing(data, source=source), source=source)
+
+
+def import_key(briefing):
+    """Stories are matched to earlier imports by the briefing's file name and headline."""
+    return Path(briefing.source).name
+
+
+def date_from_file_name(briefing):
+    match = DATE_IN_FILE_NAME.match(import_key(briefing))
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise BriefingError(
+            f"file name starts with {match.group(0)}, which is not a real date",
+            source=briefing.source,
+        ) from None
+
+
+def publication_time(day, now):
+    """Today's stories go live at import time; any other day at noon, site time."""
+    if day is None or day == timezone.localdate(now):
+        return now
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def section_name_from_slug(slug):
+    return slug.replace("-", " ").replace("_", " ").strip().title() or slug
+
+
+def story_text(parsed):
+    return "\n".join((parsed.headline, parsed.deck, *parsed.paragraphs))
+
+
+def checksum(*parts):
+    encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def input_checksum(parsed, tags, section_slug, status, day):
+    return checksum(
+        parsed.headline,
+        parsed.deck,
+        list(parsed.paragraphs),
+        list(parsed.bylines),
+        tags,
+        section_slug,
+        status,
+        day.isoformat() if day else "",
+    )
+
+
+def state_checksum(story, byline_ids, tag_names):
+    """Everything an editor could change about a story, as stored."""
+    # In UTC, so a time zone setting cannot make a fresh read look like an edit.
+    published_at = story.published_at.astimezone(UTC).isoformat() if story.published_at else ""
+    return checksum(
+        story.headline,
+        story.slug,
+        story.deck,
+        story.body,
+        story.section_id,
+        story.status,
+        published_at,
+        list(byline_ids),
+        sorted(tag_names),
+    )
+
+
+def stored_state_checksum(story):
+    byline_ids = [story_byline.byline_id for story_byline in story.story_bylines.all()]
+    return state_checksum(story, byline_ids, [tag.name for tag in story.tags.all()])
+
+
+def chunks(items, size=QUERY_CHUNK):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class PlannedStory:
+    briefing: Briefing
+    parsed: ParsedStory
+    tags: list[str]
+    day: date | None
+    checksum: str
+    record: ImportRecord | None = None
+    action: str = CREATED
+    reason: str = ""
+
+
+class Importer:
+    """One import run: plan first (reads only), then apply (writes, atomically)."""
+
+    def __init__(self, briefings, *, section="world", day=None, status=Story.Status.PUBLISHED,
+                 user=None, now=None):
+        self.briefings = list(briefings)
+        self.section_slug = section
+        self.day = day
+        self.status = status
+        self.user = user
+        self.now = now or timezone.now()
+        self.planned = []
+        self.missing = []
+
+    def validate_options(self):
+        source = ", ".join(b.source for b in self.briefings) or "<briefing>"
+        try:
+            validate_unicode_slug(self.section_slug)
+        except ValidationError:
+            raise BriefingError(
+                f"--section {self.section_slug!r} is not a slug (letters, numbers, - and _)",
+                source=source,
+            ) from None
+        if self.status not in Story.Status.values:
+            raise BriefingError(f"unknown status {self.status!r}", source=source)
+        seen = {}
+        for briefing in self.briefings:
+            key = import_key(briefing)
+            if key in seen:
+                raise BriefingError(
+                    f"two briefings named {key} in one import ({seen[key]} and "
+                    f"{briefing.source}); stories are matched by file name",
+                    source=briefing.source,
+                )
+            seen[key] = briefing.source
+
+    def plan(self):
+        self.validate_options()
+        for briefing in self.briefings:
+            day = self.day or date_from_file_name(briefing)
+            for parsed in briefing.stories:
+                tags = find_countries(story_text(parsed))
+                self.planned.append(
+                    PlannedStory(
+                        briefing=briefing,
+                        parsed=parsed,
+                        tags=tags,
+                        day=day,
+                        checksum=input_checksum(
+                            parsed, tags, self.section_slug, self.status, day
+                        ),
+                    )
+                )
+        records = self.existing_records()
+        for planned in self.planned:
+            record = records.pop((import_key(planned.briefing), planned.parsed.headline), None)
+            planned.record = record
+            if record is None:
+                planned.action = CREATED
+            elif self.edited_since_import(record):
+                planned.action = CONFLICT
+                planned.reason = "changed since the importer last wrote it; left alone"
+            elif record.input_checksum == planned.checksum:
+                planned.action = UNCHANGED
+            else:
+                planned.action = UPDATED
+        self.missing = sorted(records.values(), key=lambda record: (record.source, record.pk))
+        return self
+
+    def existing_records(self):
+        sources = {import_key(briefing) for briefing in self.briefings}
+        records = (
+            ImportRecord.objects.filter(source__in=sources)
+            .select_related("story")
+            .prefetch_related("story__story_bylines", "story__tags")
+        )
+        return {(record.source, record.headline): record for record in records}
+
+    @staticmethod
+    def edited_since_import(record):
+        story = record.story
+        return (
+            story.updated_at != record.written_at
+            or stored_state_checksum(story) != record.state_checksum
+        )
+
+    def published_at_for(self, planned):
+        if planned.day is None and planned.record is not None:
+            return planned.record.story.published_at
+        return publication_time(planned.day, self.now)
+
+    def outcomes(self, urls):
+        outcomes = []
+        for index, planned in enumerate(self.planned):
+            published_at = (
+                planned.record.story.published_at
+                if planned.action in (UNCHANGED, CONFLICT)
+                else self.published_at_for(planned)
+            )
+            outcomes.append(
+                StoryOutcome(
+                    source=import_key(planned.briefing),
+                    headline=planned.parsed.headline,
+                    action=planned.action,
+                    url=urls[index],
+                    parsed=planned.parsed,
+                    tags=planned.tags,
+                    published_at=published_at,
+                    reason=planned.reason,
+                )
+            )
+        for record in self.missing:
+            outcomes.append(
+                StoryOutcome(
+                    source=record.source,
+                    headline=record.headline,
+                    action=MISSING,
+                    url=record.story.get_absolute_url(),
+                    reason="no longer in this briefing; kept as it is",
+                )
+            )
+        return outcomes
+
+    def preview_urls(self):
+        """Addresses the stories have, or would get, without writing anything."""
+        reserved = set()
+        urls = []
+        for planned in self.planned:
+            if planned.record is not None:
+                story = planned.record.story
+                if planned.action == UPDATED:
+                    story = Story(
+                        slug=story.slug, published_at=self.published_at_for(planned)
+                    )
+            else:
+                slug = unique_slug(
+                    Story, planned.parsed.headline, max_length=200, reserved=reserved
+                )
+                reserved.add(slug)
+                story = Story(slug=slug, published_at=self.published_at_for(planned))
+            urls.append(story.get_absolute_url())
+        return urls
+
+    def apply(self):
+        with transaction.atomic():
+            changing = [p for p in self.planned if p.action in (CREATED, UPDATED)]
+            if not changing:
+                return [p.record.story.get_absolute_url() for p in self.planned]
+            section = self.get_or_create_section()
+            bylines = self.get_or_create_bylines(changing)
+            tags = self.get_or_create_tags(changing)
+            self.create_stories([p for p in changing if p.action == CREATED], section)
+            self.update_stories([p for p in changing if p.action == UPDATED], section)
+            self.write_relations(changing, bylines, tags)
+        return [p.record.story.get_absolute_url() for p in self.planned]
+
+    def get_or_create_section(self):
+        section = Section.objects.filter(slug=self.section_slug).first()
+        if section is None:
+            section = Section.objects.create(
+                slug=self.section_slug, name=section_name_from_slug(self.section_slug)
+            )
+        return section
+
+    def get_or_create_bylines(self, planned_stories):
+        """Bylines by exact name; the oldest wins if an editor made two with one name."""
+        names = {name for p in planned_stories for name in p.parsed.bylines}
+        found = {}
+        for chunk in chunks(names):
+            for byline in Byline.objects.filter(name__in=chunk).order_by("-pk"):
+                found[byline.name] = byline
+        for name in sorted(names - found.keys()):
+            found[name] = Byline.objects.create(name=name)
+        return found
+
+    def get_or_create_tags(self, planned_stories):
+        names = {name for p in planned_stories for name in p.tags}
+        found = {}
+        for chunk in chunks(names):
+            for tag in Tag.objects.filter(name__in=chunk):
+                found[tag.name] = tag
+        for name in sorted(names - found.keys()):
+            found[name] = Tag.objects.create(name=name)
+        return found
+
+    def story_fields(self, planned, section):
+        return {
+            "headline": planned.parsed.headline,
+            "deck": planned.parsed.deck,
+            "body": "\n\n".join(planned.parsed.paragraphs),
+            "section": section,
+            "status": self.status,
+            "published_at": self.published_at_for(planned),
+        }
+
+    def create_stories(self, planned_stories, section):
+        reserved = set()
+        stories = []
+        for planned in planned_stories:
+            slug = unique_slug(Story, planned.parsed.headline, max_length=200, reserved=reserved)
+            reserved.add(slug)
+            stories.append(
+                Story(slug=slug, created_by=self.user, **self.story_fields(planned, section))
+            )
+        Story.objects.bulk_create(stories, batch_size=QUERY_CHUNK)
+        for planned, story in zip(planned_stories, stories, strict=True):
+            planned.record = ImportRecord(
+                story=story,
+                source=import_key(planned.briefing),
+                headline=planned.parsed.headline,
+            )
+
+    def update_stories(self, planned_stories, section):
+        stories = []
+        for planned in planned_stories:
+            story = planned.record.story
+            for name, value in self.story_fields(planned, section).items():
+                setattr(story, name, value)
+            story.updated_at = self.now
+            stories.append(story)
+        Story.objects.bulk_update(
+            stories,
+            ["headline", "deck", "body", "section", "status", "published_at", "updated_at"],
+            batch_size=QUERY_CHUNK,
+        )
+        story_ids = [story.pk for story in stories]
+        for chunk in chunks(story_ids):
+            StoryByline.objects.filter(story_id__in=chunk).delete()
+            TaggedStory.objects.filter(content_object_id__in=chunk).delete()
+
+    def write_relations(self, planned_stories, bylines, tags):
+        story_bylines, tagged, records_to_create, records_to_update = [], [], [], []
+        for planned in planned_stories:
+            story = planned.record.story
+            byline_ids = [bylines[name].pk for name in planned.parsed.bylines]
+            story_bylines.extend(
+                StoryByline(story=story, byline_id=byline_id, position=position)
+                for position, byline_id in enumerate(byline_ids)
+            )
+            tagged.extend(TaggedStory(content_object=story, tag=tags[name]) for name in planned.tags)
+            record = planned.record
+            record.input_checksum = planned.checksum
+            record.state_checksum = state_checksum(story, byline_ids, planned.tags)
+            record.written_at = story.updated_at
+            (records_to_update if record.pk else records_to_create).append(record)
+        StoryByline.objects.bulk_create(story_bylines, batch_size=QUERY_CHUNK)
+        TaggedStory.objects.bulk_create(tagged, batch_size=QUERY_CHUNK)
+        ImportRecord.objects.bulk_create(records_to_create, batch_size=QUERY_CHUNK)
+        ImportRecord.objects.bulk_update(
+            records_to_update,
+            ["input_checksum", "state_checksum", "written_at"],
+            batch_size=QUERY_CHUNK,
+        )
+
+
+def import_briefings(briefings, *, section="world", day=None, status=Story.Status.PUBLISHED,
+                     user=None, dry_run=False, now=None):
+    """Import parsed briefings as one unit: all of them are written, or none.
+
+    Raises ``BriefingError`` for bad options; returns an ``ImportResult`` in which
+    conflicts and missing stories are reported, not raised.
+    """
+    importer = Importer(briefings, section=section, day=day, status=status, user=user, now=now)
+    with transaction.atomic():
+        importer.plan()
+        urls = importer.preview_urls() if dry_run else importer.apply()
+    return ImportResult(
+        outcomes=importer.outcomes(urls),
+        section=section,
+        publication_status=status,
+        dry_run=dry_run,
+    )

@@ -1,0 +1,48 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+DEMO_USERNAME = "editor"
+
+
+class Command(BaseCommand):
+    help = (
+        "Make sure a local demo editor can log into /admin/, and say how. The password is "
+        "generated once and kept in var/demo-editor-password (git ignores var/)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default=DEMO_USERNAME)
+        parser.add_argument(
+            "--reset", action="store_true", help="Generate a new password even if one exists."
+        )
+
+    def handle(self, *args, username, reset, **options):
+        password_file = settings.VAR_DIR / "demo-editor-password"
+        password = "" if reset else self.read_password(password_file)
+        if not password:
+            password = secrets.token_urlsafe(12)
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.touch(mode=0o600)
+            password_file.write_text(password + "\n")
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created or not user.check_password(password) or not user.is_active:
+            user.set_password(password)
+            user.is_active = user.is_staff = user.is_superuser = True
+            user.save()
+        self.stdout.write(
+            self.style.SUCCESS("Admin login: ")
+            + f"http://127.0.0.1:8000/admin/  user {username!r}  password {password!r}\n"
+            + f"  (kept in {password_file}; `manage.py ensure_demo_editor --reset` makes a new one)"
+        )
+
+    @staticmethod
+    def read_password(password_file):
+        try:
+            return password_file.read_text().strip()
+        except FileNotFoundError:
+            return ""

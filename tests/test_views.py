@@ -1,0 +1,288 @@
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from stories.models import Story
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+QUERY_BUDGET = 10
+
+
+class Elements(HTMLParser):
+    """Collects (tag, attrs, text) for every element, to check structure without regexes."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements, self.stack = [], []
+
+    def handle_starttag(self, tag, attrs):
+        element = {"tag": tag, "attrs": dict(attrs), "text": ""}
+        self.elements.append(element)
+        if tag not in {"meta", "link", "br", "img", "input"}:
+            self.stack.append(element)
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()["tag"] == tag:
+                break
+
+    def handle_data(self, data):
+        for element in self.stack:
+            element["text"] += data
+
+    def find_all(self, tag, **attrs):
+        return [
+            e
+            for e in self.elements
+            if e["tag"] == tag and all(e["attrs"].get(k) == v for k, v in attrs.items())
+        ]
+
+
+def parse(response):
+    elements = Elements()
+    elements.feed(response.content.decode())
+    return elements
+
+
+@pytest.fixture
+def newsroom():
+    """A small newsroom: live, draft, review and scheduled stories sharing a section, tag, byline."""
+    section = SectionFactory(name="World", slug="world")
+    writer = BylineFactory(name="William Roberts", slug="william-roberts")
+    second = BylineFactory(name="Ana Lima", slug="ana-lima")
+    live = StoryFactory(
+        headline="Live story",
+        slug="live-story",
+        published=True,
+        section=section,
+        bylines=[writer, second],
+        tags=["China", "Taiwan"],
+        deck="A deck.",
+    )
+    hidden = {
+        "draft": StoryFactory(headline="Draft story", slug="draft-story", section=section),
+        "review": StoryFactory(
+            headline="Review story", slug="review-story", section=section, status="review"
+        ),
+        "scheduled": StoryFactory(
+            headline="Scheduled story", slug="scheduled-story", scheduled=True, section=section
+        ),
+    }
+    for story in hidden.values():
+        StoryByline = story.story_bylines.model
+        StoryByline.objects.create(story=story, byline=writer, position=0)
+        story.tags.add("China")
+    return {"section": section, "byline": writer, "live": live, "hidden": hidden}
+
+
+def listing_urls():
+    return [
+        reverse("stories:home"),
+        reverse("stories:section", args=["world"]),
+        reverse("stories:tag", args=["china"]),
+        reverse("stories:byline", args=["william-roberts"]),
+    ]
+
+
+@pytest.mark.parametrize("url_index", range(4), ids=["home", "section", "tag", "byline"])
+def test_listing_pages_show_only_live_stories(client, newsroom, url_index):
+    response = client.get(listing_urls()[url_index])
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Live story" in content
+    for name in ("Draft story", "Review story", "Scheduled story"):
+        assert name not in content
+
+
+@pytest.mark.parametrize("state", ["draft", "review", "scheduled"])
+def test_story_page_answers_404_to_readers_until_live(client, newsroom, state):
+    story = newsroom["hidden"][state]
+    if story.published_at is None:
+        story.published_at = timezone.now()
+    response = client.get(story.get_absolute_url())
+    assert response.status_code == 404
+
+
+def test_story_page_renders_headline_deck_bylines_tags_and_paragraphs(client, newsroom):
+    story = newsroom["live"]
+    response = client.get(story.get_absolute_url())
+    assert response.status_code == 200
+    page = parse(response)
+    [h1] = page.find_all("h1")
+    assert h1["text"].strip() == "Live story"
+    assert [e["text"] for e in page.find_all("p", **{"class": "story__deck"})] == ["A deck."]
+    byline_links = page.find_all("a", **{"class": "byline"})
+    assert [(a["text"], a["attrs"]["href"]) for a in byline_links] == [
+        ("William Roberts", "/bylines/william-roberts/"),
+        ("Ana Lima", "/bylines/ana-lima/"),
+    ]
+    assert [a["attrs"]["href"] for a in page.find_all("a", **{"class": "tag"})] == [
+        "/tags/china/",
+        "/tags/taiwan/",
+    ]
+    assert page.find_all("a", href="/sections/world/")
+    [published] = [t for t in page.find_all("time") if "datetime" in t["attrs"]][:1]
+    assert published["attrs"]["datetime"] == story.published_at.isoformat()
+    body = response.content.decode().split('<div class="story__body">')[1].split("</div>")[0]
+    assert re.findall(r"<p>(.*?)</p>", body) == ["First paragraph.", "Second paragraph."]
+    assert re.sub(r"<p>.*?</p>", "", body).strip() == ""
+
+
+def test_story_page_escapes_every_field(client):
+    hostile = '<script>alert("x")</script>'
+    story = StoryFactory(
+        published=True,
+        headline=f"Headline {hostile}",
+        deck=f"Deck {hostile}",
+        body=f"Body {hostile}\n\n<img src=x onerror=alert(1)>",
+        bylines=[BylineFactory(name=f"Name {hostile}")],
+        tags=[f"Tag {hostile}"],
+    )
+    response = client.get(story.get_absolute_url())
+    content = response.content.decode()
+    assert "<script>" not in content
+    assert "<img src=x" not in content
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
+    assert "&lt;img src=x onerror=alert(1)&gt;" in content
+
+
+def test_story_page_with_wrong_date_redirects_permanently_to_canonical(client, newsroom):
+    story = newsroom["live"]
+    response = client.get("/1999/01/02/live-story/")
+    assert response.status_code == 301
+    assert response["Location"] == story.get_absolute_url()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/2024/02/30/live-story/",
+        "/2024/13/01/live-story/",
+        "/2024/01/01/no-such-story/",
+        "/sections/nowhere/",
+        "/tags/nowhere/",
+        "/bylines/nobody/",
+        "/?page=999",
+        "/?page=abc",
+    ],
+)
+def test_unknown_addresses_answer_404(client, newsroom, url):
+    assert client.get(url).status_code == 404
+
+
+def test_home_lists_newest_first_and_paginates(client, settings):
+    section = SectionFactory()
+    now = timezone.now()
+    for hours in range(25):
+        StoryFactory(
+            headline=f"Story {hours:02}",
+            published=True,
+            published_at=now - timedelta(hours=hours),
+            section=section,
+        )
+    first_page = parse(client.get("/"))
+    headlines = [h["text"].strip() for h in first_page.find_all("h2")]
+    assert headlines == [f"Story {hours:02}" for hours in range(20)]
+    second_page = parse(client.get("/?page=2"))
+    assert [h["text"].strip() for h in second_page.find_all("h2")] == [
+        f"Story {hours:02}" for hours in range(20, 25)
+    ]
+    assert second_page.find_all("a", rel="prev")
+
+
+def make_stories(count, section, bylines, tags):
+    for number in range(count):
+        StoryFactory(
+            published=True,
+            section=section,
+            bylines=bylines[number % 2 :] or bylines,
+            tags=tags,
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "few"),
+    [
+        ("/", 2),
+        ("/sections/world/", 2),
+        ("/tags/china/", 2),
+        ("/bylines/william-roberts/", 2),
+        ("/?page=2", 21),
+    ],
+)
+def test_listing_query_count_does_not_grow_with_data(
+    client, django_assert_max_num_queries, django_assert_num_queries, url, few
+):
+    section = SectionFactory(name="World", slug="world")
+    bylines = [
+        BylineFactory(name="William Roberts", slug="william-roberts"),
+        BylineFactory(name="Ana Lima", slug="ana-lima"),
+    ]
+    make_stories(few, section, bylines, ["China"])
+    with django_assert_max_num_queries(QUERY_BUDGET) as small:
+        assert client.get(url).status_code == 200
+    # A full page, more sections in the menu, more bylines and tags per story.
+    for number in range(6):
+        SectionFactory(name=f"Extra {number}", slug=f"extra-{number}")
+    more_bylines = bylines + [BylineFactory() for _ in range(4)]
+    make_stories(45, section, more_bylines, ["China", "Peru", "Chile", "Mali"])
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get(url).status_code == 200
+
+
+def test_story_page_query_count_does_not_grow_with_bylines_or_tags(
+    client, django_assert_max_num_queries, django_assert_num_queries
+):
+    story = StoryFactory(published=True, bylines=[BylineFactory()], tags=["China"])
+    with django_assert_max_num_queries(QUERY_BUDGET) as small:
+        assert client.get(story.get_absolute_url()).status_code == 200
+    big = StoryFactory(
+        published=True,
+        bylines=[BylineFactory() for _ in range(5)],
+        tags=[f"Tag {n}" for n in range(12)],
+    )
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get(big.get_absolute_url()).status_code == 200
+
+
+def test_section_menu_lists_sections_in_position_order(client):
+    SectionFactory(name="Sport", slug="sport", position=2)
+    SectionFactory(name="World", slug="world", position=1)
+    links = parse(client.get("/")).find_all("a")
+    nav = [a["text"] for a in links if a["attrs"]["href"].startswith("/sections/")]
+    assert nav == ["World", "Sport"]
+
+
+def test_drafts_stay_hidden_when_published_in_the_future(client):
+    story = StoryFactory(scheduled=True)
+    assert client.get(story.get_absolute_url()).status_code == 404
+    assert Story.objects.live().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # count, section menu, stories with sections, bylines, tags
+        ("/", 5),
+        # + the section itself
+        ("/sections/world/", 6),
+        # + the tag itself
+        ("/tags/china/", 6),
+        # + the byline itself
+        ("/bylines/william-roberts/", 6),
+        # story with section, its bylines, its tags, section menu
+        ("/story", 4),
+    ],
+)
+def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries, url, expected):
+    if url == "/story":
+        url = newsroom["live"].get_absolute_url()
+    with django_assert_num_queries(expected):
+        assert client.get(url).status_code == 200
