@@ -227,8 +227,16 @@ class PlannedStory:
 class Importer:
     """One import run: plan first (reads only), then apply (writes, atomically)."""
 
-    def __init__(self, briefings, *, section="world", day=None, status=Story.Status.PUBLISHED,
-                 user=None, now=None):
+    def __init__(
+        self,
+        briefings,
+        *,
+        section="world",
+        day=None,
+        status=Story.Status.PUBLISHED,
+        user=None,
+        now=None,
+    ):
         self.briefings = list(briefings)
         self.section_slug = section
         self.day = day
@@ -272,9 +280,7 @@ class Importer:
                         parsed=parsed,
                         tags=tags,
                         day=day,
-                        checksum=input_checksum(
-                            parsed, tags, self.section_slug, self.status, day
-                        ),
+                        checksum=input_checksum(parsed, tags, self.section_slug, self.status, day),
                     )
                 )
         records = self.existing_records()
@@ -355,9 +361,7 @@ class Importer:
             if planned.record is not None:
                 story = planned.record.story
                 if planned.action == UPDATED:
-                    story = Story(
-                        slug=story.slug, published_at=self.published_at_for(planned)
-                    )
+                    story = Story(slug=story.slug, published_at=self.published_at_for(planned))
             else:
                 slug = unique_slug(
                     Story, planned.parsed.headline, max_length=200, reserved=reserved
@@ -463,7 +467,9 @@ class Importer:
                 StoryByline(story=story, byline_id=byline_id, position=position)
                 for position, byline_id in enumerate(byline_ids)
             )
-            tagged.extend(TaggedStory(content_object=story, tag=tags[name]) for name in planned.tags)
+            tagged.extend(
+                TaggedStory(content_object=story, tag=tags[name]) for name in planned.tags
+            )
             record = planned.record
             record.input_checksum = planned.checksum
             record.state_checksum = state_checksum(story, byline_ids, planned.tags)
@@ -479,8 +485,16 @@ class Importer:
         )
 
 
-def import_briefings(briefings, *, section="world", day=None, status=Story.Status.PUBLISHED,
-                     user=None, dry_run=False, now=None):
+def import_briefings(
+    briefings,
+    *,
+    section="world",
+    day=None,
+    status=Story.Status.PUBLISHED,
+    user=None,
+    dry_run=False,
+    now=None,
+):
     """Import parsed briefings as one unit: all of them are written, or none.
 
     Raises ``BriefingError`` for bad options; returns an ``ImportResult`` in which

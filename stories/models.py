@@ -51,11 +51,11 @@ class Section(models.Model):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.slug,)
-
     def get_absolute_url(self):
         return reverse("stories:section", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class Byline(models.Model):
@@ -80,9 +80,6 @@ class Byline(models.Model):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.slug,)
-
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Byline, self.name, max_length=100, exclude_pk=self.pk)
@@ -90,6 +87,9 @@ class Byline(models.Model):
 
     def get_absolute_url(self):
         return reverse("stories:byline", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class StoryQuerySet(models.QuerySet):
@@ -166,6 +166,7 @@ class Story(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="published_story_has_date",
+                violation_error_message="A published story needs a publication date.",
             ),
         ]
         indexes = [

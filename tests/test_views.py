@@ -53,7 +53,7 @@ def parse(response):
 
 @pytest.fixture
 def newsroom():
-    """A small newsroom: live, draft, review and scheduled stories sharing a section, tag, byline."""
+    """Live, draft, review and scheduled stories sharing a section, a tag and a byline."""
     section = SectionFactory(name="World", slug="world")
     writer = BylineFactory(name="William Roberts", slug="william-roberts")
     second = BylineFactory(name="Ana Lima", slug="ana-lima")

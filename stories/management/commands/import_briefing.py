@@ -1,4 +1,5 @@
 import json
+from argparse import ArgumentTypeError
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,10 +21,7 @@ def iso_date(value):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a date in YYYY-MM-DD form") from None
-
-
-iso_date.__name__ = "date"  # argparse names the type in its error message
+        raise ArgumentTypeError(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
 class Command(BaseCommand):
@@ -101,4 +99,3 @@ class Command(BaseCommand):
         ]
         for name, value in details:
             self.stdout.write(f"{'':>12}{name}: {value}")
-

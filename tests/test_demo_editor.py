@@ -1,0 +1,56 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def ensure(*args):
+    stdout = StringIO()
+    call_command("ensure_demo_editor", *args, stdout=stdout)
+    return stdout.getvalue()
+
+
+def test_demo_editor_gets_a_generated_password_that_logs_in(client, var_dir):
+    output = ensure()
+    password = (var_dir / "demo-editor-password").read_text().strip()
+    assert len(password) >= 16
+    assert password in output
+    assert "/admin/" in output
+    assert (var_dir / "demo-editor-password").stat().st_mode & 0o077 == 0
+    assert client.login(username="editor", password=password)
+    assert client.get("/admin/stories/story/").status_code == 200
+
+
+def test_demo_editor_is_stable_across_runs(var_dir):
+    ensure()
+    password = (var_dir / "demo-editor-password").read_text()
+    ensure()
+    assert (var_dir / "demo-editor-password").read_text() == password
+    assert User.objects.filter(username="editor").count() == 1
+
+
+def test_demo_editor_password_is_restored_if_changed(var_dir):
+    ensure()
+    user = User.objects.get(username="editor")
+    user.set_password("something else")
+    user.save()
+    ensure()
+    password = (var_dir / "demo-editor-password").read_text().strip()
+    user.refresh_from_db()
+    assert user.check_password(password)
+
+
+def test_demo_editor_reset_makes_a_new_password(var_dir):
+    ensure()
+    old = (var_dir / "demo-editor-password").read_text()
+    ensure("--reset")
+    assert (var_dir / "demo-editor-password").read_text() != old

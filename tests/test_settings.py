@@ -1,0 +1,85 @@
+"""Settings come from the environment; checked in a fresh interpreter each time."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "DATABASE": {k: settings.DATABASES["default"][k] for k in ("ENGINE", "NAME", "HOST", "PORT")},
+    "CACHE": settings.CACHES["default"]["BACKEND"],
+    "CACHE_LOCATION": settings.CACHES["default"].get("LOCATION"),
+}, default=str))
+"""
+
+
+def load_settings(tmp_path, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="newsroom.settings", NEWSROOM_VAR_DIR=str(tmp_path))
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("word", ["1", "true", "yes", "on", "TRUE", "On"])
+def test_debug_turns_on_with_a_true_word(tmp_path, word):
+    completed = load_settings(tmp_path, DEBUG=word)
+    assert json.loads(completed.stdout)["DEBUG"] is True
+
+
+@pytest.mark.parametrize("word", ["0", "false", "no", "off", ""])
+def test_debug_is_off_otherwise(tmp_path, word):
+    completed = load_settings(tmp_path, DEBUG=word, SECRET_KEY="k" * 50)
+    assert json.loads(completed.stdout)["DEBUG"] is False
+
+
+def test_secret_key_is_required_when_debug_is_off(tmp_path):
+    completed = load_settings(tmp_path)
+    assert completed.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in completed.stderr
+
+
+def test_defaults_are_sqlite_in_var_and_local_memory_cache(tmp_path):
+    settings = json.loads(load_settings(tmp_path, DEBUG="1").stdout)
+    assert settings["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings["DATABASE"]["NAME"] == str(tmp_path / "db.sqlite3")
+    assert settings["CACHE"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_database_url_and_redis_url_are_read(tmp_path):
+    settings = json.loads(
+        load_settings(
+            tmp_path,
+            DEBUG="1",
+            DATABASE_URL="postgres://newsroom:pw@db.example:6543/news",
+            REDIS_URL="redis://cache.example:6380/2",
+            ALLOWED_HOSTS="news.example, www.news.example",
+        ).stdout
+    )
+    assert settings["DATABASE"] == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "news",
+        "HOST": "db.example",
+        "PORT": 6543,
+    }
+    assert settings["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["CACHE_LOCATION"] == "redis://cache.example:6380/2"
+    assert settings["ALLOWED_HOSTS"] == ["news.example", "www.news.example"]
