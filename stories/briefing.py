@@ -1,0 +1,253 @@
+"""Parse plain-text news briefings into stories: text in, dataclasses out, no database.
+
+A briefing is UTF-8 text, one paragraph per line. Lines end in CRLF, CR or LF; a leading byte
+order mark is dropped; each line is stripped of surrounding whitespace and blank lines are
+ignored. Every other line is read by the first of these rules that fits:
+
+1. Signoff: a line starting with a dash (—, –, -- or -), then optionally the word "By" (any
+   case), then names separated by ",", "&" or the word "and", each without trailing
+   punctuation. The names, in order and without repeats, are the bylines of every story since
+   the previous signoff, or since the start.
+2. Deck: the line right after a headline, if it is at most 140 characters and the next line is
+   a body paragraph (neither a signoff nor a headline).
+3. Headline: a line of at most 120 characters that does not end in sentence punctuation
+   (. ! ? : ; , … and their CJK and Arabic forms), even when closing quotes or brackets follow
+   that punctuation. It starts a new story.
+4. Body paragraph of the current story.
+
+Stories after the last signoff have no bylines. A briefing is rejected, naming the file and
+line, when it is empty, is not UTF-8 text, holds control characters, has no headline or has
+text before the first one, has a story with no paragraphs, repeats a headline, or has a signoff
+with no names or with no story before it.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+MAX_HEADLINE_LENGTH = 120
+MAX_DECK_LENGTH = 140
+
+SENTENCE_PUNCTUATION = ".!?:;,…。！？：；，、؟،؛"
+# “ and ‘ close quotations in German, and the full-width brackets close CJK asides.
+CLOSING_QUOTES_AND_BRACKETS = "\"'”’»›)]}」』“‘）】》〉"
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
+# TAB, LF and CR are ordinary text; DEL is as much a control character as the C0 set.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A stray byte order mark at either end of a line (say, from files pasted together) is as
+# invisible as whitespace, so it is stripped like whitespace.
+_LINE_EDGE = re.compile(r"^[\s\ufeff]+|[\s\ufeff]+\Z")
+_SENTENCE_END = re.compile(
+    f"[{re.escape(SENTENCE_PUNCTUATION)}][{re.escape(CLOSING_QUOTES_AND_BRACKETS)}]*\\Z"
+)
+_SIGNOFF = re.compile(r"(?:--|[—–-])\s*(?:(?i:by)(?:\s+|\Z))?(?P<names>.*)", re.DOTALL)
+# "and" is a separator only as a whole word, so "Anderson" and "Sandra" stay intact.
+_NAME_SEPARATOR = re.compile(r"[,&]|(?<![^\s,&])(?i:and)(?![^\s,&])")
+_NAME_TRAILER = re.compile(f"[\\s{re.escape(SENTENCE_PUNCTUATION)}]+\\Z")
+
+
+class BriefingError(ValueError):
+    """The one error type for bad briefings."""
+
+    def __init__(self, message: str, *, source: str = "<briefing>", line: int | None = None):
+        self.message = message
+        self.source = source
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self):
+        if self.line is None:
+            return f"{self.source}: {self.message}"
+        return f"{self.source}, line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ParsedStory:
+    """One story as the briefing gives it; ``deck`` is "" when there is none."""
+
+    headline: str
+    deck: str
+    paragraphs: tuple[str, ...]
+    bylines: tuple[str, ...]
+    # Where the story sits in its file is not part of the story itself.
+    line: int = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """A parsed briefing file: where it came from and its stories, in file order."""
+
+    source: str
+    stories: tuple[ParsedStory, ...]
+
+
+@dataclass
+class _StoryDraft:
+    headline: str
+    line: int
+    deck: str = ""
+    paragraphs: list[str] = field(default_factory=list)
+    bylines: tuple[str, ...] = ()
+
+
+def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
+    """Decode a briefing file's bytes as strict UTF-8, dropping a leading byte order mark."""
+    # Binary files usually also fail to decode; "binary data" is the more useful complaint.
+    nul_offset = data.find(b"\x00")
+    if nul_offset != -1:
+        line = len(_LINE_BREAK_BYTES.findall(data, 0, nul_offset)) + 1
+        raise BriefingError("binary data (NUL byte)", source=source, line=line)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = len(_LINE_BREAK_BYTES.findall(data, 0, error.start)) + 1
+        raise BriefingError(
+            f"not valid UTF-8 (byte offset {error.start})", source=source, line=line
+        ) from None
+    text = text.removeprefix("\ufeff")
+    _check_characters(text, source)
+    if not _content_lines(text):
+        raise BriefingError("file is empty", source=source)
+    return text
+
+
+def parse_briefing(text: str, source: str = "<briefing>") -> Briefing:
+    """Split a briefing into stories by the rules in this module's docstring."""
+    _check_characters(text, source)
+    lines = _content_lines(text.removeprefix("\ufeff"))
+    if not lines:
+        raise BriefingError("file is empty", source=source)
+    if not any(_is_headline(line_text) for _, line_text in lines if not _is_signoff(line_text)):
+        raise BriefingError("no headline found", source=source, line=lines[0][0])
+
+    finished: list[_StoryDraft] = []
+    unsigned_from = 0
+    current: _StoryDraft | None = None
+    headline_lines: dict[str, int] = {}
+
+    def finish_current():
+        nonlocal current
+        if current is None:
+            return
+        if not current.paragraphs:
+            raise BriefingError(
+                f"headline “{current.headline}” has no paragraphs", source=source, line=current.line
+            )
+        finished.append(current)
+        current = None
+
+    for index, (number, line_text) in enumerate(lines):
+        signoff = _SIGNOFF.match(line_text)
+        if signoff:
+            names = _signoff_names(signoff["names"])
+            if not names:
+                raise BriefingError("signoff has no names", source=source, line=number)
+            finish_current()
+            if len(finished) == unsigned_from:
+                raise BriefingError("signoff has no story before it", source=source, line=number)
+            for story in finished[unsigned_from:]:
+                story.bylines = names
+            unsigned_from = len(finished)
+        elif (
+            current is not None
+            and not current.deck
+            and not current.paragraphs
+            and len(line_text) <= MAX_DECK_LENGTH
+            and index + 1 < len(lines)
+            and _is_body(lines[index + 1][1])
+        ):
+            current.deck = line_text
+        elif _is_headline(line_text):
+            finish_current()
+            if line_text in headline_lines:
+                raise BriefingError(
+                    f"headline “{line_text}” repeats line {headline_lines[line_text]}",
+                    source=source,
+                    line=number,
+                )
+            headline_lines[line_text] = number
+            current = _StoryDraft(headline=line_text, line=number)
+        elif current is None:
+            raise BriefingError("text before the first headline", source=source, line=number)
+        else:
+            current.paragraphs.append(line_text)
+    finish_current()
+
+    stories = tuple(
+        ParsedStory(
+            headline=draft.headline,
+            deck=draft.deck,
+            paragraphs=tuple(draft.paragraphs),
+            bylines=draft.bylines,
+            line=draft.line,
+        )
+        for draft in finished
+    )
+    return Briefing(source=source, stories=stories)
+
+
+def render_briefing(briefing: Briefing) -> str:
+    """Write a briefing back out as text that parses to the same stories.
+
+    That holds for anything ``parse_briefing`` returns. A hand-built briefing can hold what the
+    format cannot say (a story without paragraphs, an unsigned story before a signed one), and
+    then it will not.
+    """
+    stories = briefing.stories
+    blocks = []
+    for index, story in enumerate(stories):
+        block = [story.headline]
+        if story.deck:
+            block.append(story.deck)
+        block.extend(story.paragraphs)
+        ends_byline_run = index + 1 == len(stories) or stories[index + 1].bylines != story.bylines
+        if story.bylines and ends_byline_run:
+            block.append(f"— By {_join_names(story.bylines)}")
+        blocks.append("\n".join(block))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _check_characters(text: str, source: str) -> None:
+    if "\x00" in text:
+        offset = text.index("\x00")
+        message = "binary data (NUL byte)"
+    else:
+        control = _CONTROL_CHARACTER.search(text)
+        if not control:
+            return
+        offset = control.start()
+        message = f"control character U+{ord(control.group()):04X}"
+    line = len(_LINE_BREAK.findall(text, 0, offset)) + 1
+    raise BriefingError(message, source=source, line=line)
+
+
+def _content_lines(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines, stripped, with their 1-based physical line numbers."""
+    stripped = (
+        (number, _LINE_EDGE.sub("", raw)) for number, raw in enumerate(_LINE_BREAK.split(text), 1)
+    )
+    return [(number, line_text) for number, line_text in stripped if line_text]
+
+
+def _is_signoff(line_text: str) -> bool:
+    return _SIGNOFF.match(line_text) is not None
+
+
+def _is_headline(line_text: str) -> bool:
+    return len(line_text) <= MAX_HEADLINE_LENGTH and not _SENTENCE_END.search(line_text)
+
+
+def _is_body(line_text: str) -> bool:
+    return not _is_signoff(line_text) and not _is_headline(line_text)
+
+
+def _signoff_names(names_text: str) -> tuple[str, ...]:
+    names = (_NAME_TRAILER.sub("", piece.strip()) for piece in _NAME_SEPARATOR.split(names_text))
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _join_names(names: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]}"
