@@ -26,6 +26,24 @@ class StoryListView(LiveStoryMixin, ListView):
 class HomeView(StoryListView):
     template_name = "stories/home.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if context["page_obj"].number == 1:
+            # The front page: the newest story leads, the rest of the page is grouped by
+            # section in menu order. Grouping the page already fetched costs no queries.
+            stories = list(context["stories"])
+            groups = {}
+            for story in stories[1:]:
+                groups.setdefault(story.section, []).append(story)
+            context["lead_story"] = stories[0] if stories else None
+            context["section_groups"] = [
+                {"section": section, "stories": grouped}
+                for section, grouped in sorted(
+                    groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
+                )
+            ]
+        return context
+
 
 class SectionView(StoryListView):
     def get_queryset(self):

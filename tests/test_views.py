@@ -188,13 +188,64 @@ def test_home_lists_newest_first_and_paginates(client, settings):
             section=section,
         )
     first_page = parse(client.get("/"))
-    headlines = [h["text"].strip() for h in first_page.find_all("h2")]
-    assert headlines == [f"Story {hours:02}" for hours in range(20)]
+    assert card_headlines(first_page) == [f"Story {hours:02}" for hours in range(20)]
     second_page = parse(client.get("/?page=2"))
-    assert [h["text"].strip() for h in second_page.find_all("h2")] == [
-        f"Story {hours:02}" for hours in range(20, 25)
-    ]
+    assert card_headlines(second_page) == [f"Story {hours:02}" for hours in range(20, 25)]
     assert second_page.find_all("a", rel="prev")
+
+
+def card_headlines(page):
+    # The lead is an <h2>, the stories under a section heading are <h3>s.
+    return [
+        e["text"].strip()
+        for e in page.elements
+        if "story-card__headline" in e["attrs"].get("class", "")
+    ]
+
+
+def test_home_leads_with_the_newest_story_then_groups_the_rest_by_section(client):
+    world = SectionFactory(name="World", slug="world", position=1)
+    sport = SectionFactory(name="Sport", slug="sport", position=2)
+    now = timezone.now()
+    for hours, section in enumerate([sport, world, sport, world]):
+        StoryFactory(
+            headline=f"{section.name} {hours}",
+            published=True,
+            published_at=now - timedelta(hours=hours),
+            section=section,
+        )
+    page = parse(client.get("/"))
+    [lead] = [e for e in page.elements if e["attrs"].get("class") == "lead"]
+    assert "Sport 0" in lead["text"]
+    headings = [(e["tag"], e["text"].strip()) for e in page.elements if e["tag"] in {"h2", "h3"}]
+    assert headings == [
+        ("h2", "Sport 0"),
+        ("h2", "World"),
+        ("h3", "World 1"),
+        ("h3", "World 3"),
+        ("h2", "Sport"),
+        ("h3", "Sport 2"),
+    ]
+    assert len(page.find_all("h1")) == 1
+
+
+def test_pagination_links_keep_other_query_parameters_and_mark_the_current_page(client):
+    section = SectionFactory(name="World", slug="world")
+    for _ in range(45):
+        StoryFactory(published=True, section=section)
+    page = parse(client.get("/sections/world/?page=2&utm=x"))
+    [nav] = page.find_all("nav", **{"aria-label": "Pages"})
+    [newer] = page.find_all("a", rel="prev")
+    [older] = page.find_all("a", rel="next")
+    assert (newer["text"], newer["attrs"]["href"]) == ("← Newer stories", "?utm=x")
+    assert (older["text"], older["attrs"]["href"]) == ("Older stories →", "?utm=x&page=3")
+    # The section menu marks its own current link; the page number is the other one.
+    current = [
+        a for a in page.find_all("a", **{"aria-current": "page"}) if "page=" in a["attrs"]["href"]
+    ]
+    [current] = current
+    assert (current["text"], current["attrs"]["href"]) == ("Page 2", "?utm=x&page=2")
+    assert "Page 2 of 3" in nav["text"]
 
 
 def make_stories(count, section, bylines, tags):
