@@ -1,0 +1,183 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against a live server.
+
+They run when /usr/bin/chromium (and, for the accessibility checks, axe-core from
+``e2e/node_modules``) are present, and are skipped with a clear notice when not.
+``NEWSROOM_BROWSER_TESTS=require`` (set by ``.ci/run`` and ``make test-browser``) turns a
+missing prerequisite into an error instead, so CI cannot pass without running them.
+Never ``playwright install``: we use the distribution's browser, not a downloaded one.
+"""
+
+import html
+import os
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import Resolver404, get_resolver, resolve
+
+from stories.templatetags.reader import typographic
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("NEWSROOM_CHROMIUM", "/usr/bin/chromium"))
+AXE = BASE_DIR / "e2e" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = BASE_DIR / "artifacts"
+SEED = BASE_DIR / "fixtures" / "briefing.txt"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The live server binds an ephemeral port on the loopback address unless told otherwise.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1:0")
+
+NEEDS_MERGE = "needs issue 3/4 merge"
+
+
+def missing_browser():
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (make install)"
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"{CHROMIUM} not found (apt-get install chromium)"
+    return None
+
+
+def missing_axe():
+    if not AXE.is_file():
+        hint = "cd e2e && npm ci" if shutil.which("npm") else "install node and npm, then npm ci"
+        return f"axe-core not found at {AXE.relative_to(BASE_DIR)} ({hint})"
+    return None
+
+
+def browser_tests_required():
+    return os.environ.get("NEWSROOM_BROWSER_TESTS", "").lower() == "require"
+
+
+def pytest_collection_modifyitems(config, items):
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    if not browser_items:
+        return
+    no_browser, no_axe = missing_browser(), missing_axe()
+    problems = [p for p in (no_browser, no_axe) if p]
+    if problems and browser_tests_required():
+        raise pytest.UsageError("Browser tests are required but cannot run: " + "; ".join(problems))
+    config._newsroom_browser_skips = problems
+    for item in browser_items:
+        if no_browser:
+            item.add_marker(pytest.mark.skip(reason=f"browser test skipped: {no_browser}"))
+        elif no_axe and item.get_closest_marker("axe"):
+            item.add_marker(pytest.mark.skip(reason=f"accessibility test skipped: {no_axe}"))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    problems = getattr(config, "_newsroom_browser_skips", None)
+    if problems:
+        terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", yellow=True, bold=True)
+        for problem in problems:
+            terminalreporter.write_line(f"  {problem}")
+        terminalreporter.write_line("  `make test-browser` (or .ci/run) requires them.")
+
+
+@pytest.fixture(scope="package")
+def playwright_browser():
+    """One Chromium for the whole browser package, closed when the package is done.
+
+    Playwright's sync API keeps an event loop running in this thread while it is open, so
+    Django's async-safety check would refuse the ORM calls tests make to set up data; the
+    check is lifted for exactly as long as the browser is open, then put back.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    manager = sync_playwright().start()
+    browser = manager.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+        manager.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def open_page(playwright_browser, live_server):
+    """``open_page(path, width=1280, color_scheme="light")``: a fresh browser context (no
+    cookies shared with other pages) showing ``path`` on the live server."""
+    contexts = []
+
+    def open_(path="/", *, width=1280, height=900, color_scheme="light"):
+        context = playwright_browser.new_context(
+            base_url=live_server.url,
+            viewport={"width": width, "height": height},
+            color_scheme=color_scheme,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        if path is not None:
+            page.goto(path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """The demo briefing imported as published stories, as `make run` does."""
+    call_command("import_briefing", str(SEED), stdout=StringIO())
+
+
+def printed(text):
+    """``text`` as reader pages print it (real quotes and dashes), for comparisons."""
+    return html.unescape(str(typographic(text)))
+
+
+def route_exists(path):
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def url_names(patterns=None):
+    names = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if hasattr(pattern, "url_patterns"):
+            names |= url_names(pattern.url_patterns)
+        elif pattern.name:
+            names.add(pattern.name)
+    return names
+
+
+def admin_import_available():
+    """Issue 3 adds a briefing upload to the admin; its URL name will mention "import"
+    (the public site has no such page)."""
+    return any("import" in name for name in url_names())
+
+
+def search_available():
+    """Issue 4 adds the search page at /search/."""
+    return route_exists("/search/")
+
+
+def publish_permission_available():
+    """Issue 3 adds a permission that carries the right to publish."""
+    from stories.models import Story
+
+    return any("publish" in codename for codename, _ in Story._meta.permissions)

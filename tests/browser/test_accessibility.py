@@ -1,0 +1,82 @@
+"""WCAG 2.2 AA in the browser: axe-core on every reader page type, in both colour schemes."""
+
+import pytest
+from django.urls import reverse
+
+from stories.models import Story
+
+from .conftest import AXE, NEEDS_MERGE, search_available
+
+pytestmark = [pytest.mark.browser, pytest.mark.axe]
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def run_axe(page):
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async tags => {
+          const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+          return results.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary),
+          }));
+        }""",
+        AXE_TAGS,
+    )
+
+
+def assert_accessible(page, name):
+    violations = run_axe(page)
+    blocking = [v for v in violations if v["impact"] in {"serious", "critical"}]
+    assert blocking == [], f"{name}: {blocking}"
+    assert page.locator("h1").count() == 1, f"{name}: one <h1> per page"
+    assert page.locator("html").get_attribute("lang"), f"{name}: a language"
+    for landmark in ("banner", "navigation", "main", "contentinfo", "search"):
+        assert page.get_by_role(landmark).count() >= 1, f"{name}: a {landmark} landmark"
+
+
+def page_paths():
+    story = Story.objects.live().for_listing().first()
+    return {
+        "home": "/",
+        "section": story.section.get_absolute_url(),
+        "tag": reverse("stories:tag", args=[story.sorted_tags[0].slug]),
+        "byline": story.ordered_bylines[0].get_absolute_url(),
+        "story": story.get_absolute_url(),
+        "not-found": "/no/such/page/",
+    }
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("page_type", ["home", "section", "tag", "byline", "story", "not-found"])
+def test_reader_pages_have_no_serious_accessibility_violations(
+    seeded, open_page, page_type, scheme
+):
+    page = open_page(page_paths()[page_type], color_scheme=scheme)
+    assert_accessible(page, f"{page_type} ({scheme})")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_paginated_listing_has_no_serious_accessibility_violations(
+    transactional_db, open_page, scheme
+):
+    from ..factories import SectionFactory, StoryFactory
+
+    section = SectionFactory(name="World", slug="world")
+    for _ in range(45):
+        StoryFactory(published=True, section=section)
+    page = open_page("/?page=2", color_scheme=scheme)
+    assert page.get_by_role("navigation", name="Pages").is_visible()
+    assert_accessible(page, f"home page 2 ({scheme})")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_page_has_no_serious_accessibility_violations(seeded, open_page, scheme):
+    if not search_available():
+        pytest.skip(NEEDS_MERGE)
+    story = Story.objects.live().first()
+    word = max(story.headline.split(), key=len)
+    for query in (word, "zzzz-no-such-thing"):
+        page = open_page(f"/search/?q={query}", color_scheme=scheme)
+        assert_accessible(page, f"search for {query!r} ({scheme})")
