@@ -151,26 +151,21 @@ def test_story_text_keeps_a_readable_measure_on_wide_screens(seeded, open_page):
     assert 1.5 <= line_height <= 1.8
 
 
-def test_pages_load_only_first_party_assets_and_size_their_images(seeded, open_page):
-    for path in (reader_pages()["home"], reader_pages()["story"]):
-        page = open_page(None)
-        requests = []
-        page.on("request", lambda request: requests.append(request.url))
-        response_sizes = {}
-        page.on(
-            "response",
-            lambda response: response_sizes.__setitem__(response.url, len(response.body())),
-        )
-        page.goto(path, wait_until="load")
-        origin = page.evaluate("location.origin")
-        assert requests and all(url.startswith(origin) for url in requests), requests
-        assert page.locator("script[src]").count() == 0
-        stylesheets = [url for url in requests if url.endswith(".css")]
-        assert len(stylesheets) == 1
-        assert response_sizes[stylesheets[0]] < 16_000, "keep the stylesheet small"
-        sizeless = page.locator("img:not([width]), img:not([height])").count()
-        assert sizeless == 0
-        assert page.locator("img:not([alt])").count() == 0
+@pytest.mark.parametrize("page_type", ["home", "story"])
+def test_pages_load_only_first_party_assets_and_size_their_images(seeded, open_page, page_type):
+    page = open_page(None)
+    requests, sizes = [], {}
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("response", lambda response: sizes.__setitem__(response.url, len(response.body())))
+    page.goto(reader_pages()[page_type], wait_until="load")
+    origin = page.evaluate("location.origin")
+    assert requests and all(url.startswith(origin) for url in requests), requests
+    assert page.locator("script[src]").count() == 0
+    stylesheets = [url for url in requests if url.endswith(".css")]
+    assert len(stylesheets) == 1
+    assert sizes[stylesheets[0]] < 16_000, "keep the stylesheet small"
+    assert page.locator("img:not([width]), img:not([height])").count() == 0
+    assert page.locator("img:not([alt])").count() == 0
 
 
 def test_print_hides_navigation_and_search(seeded, open_page):
