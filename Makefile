@@ -7,7 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SEED ?= fixtures/briefing.txt
 
-.PHONY: run test lint format check ci install clean
+CHROMIUM ?= /usr/bin/chromium
+AXE := e2e/node_modules/axe-core/axe.min.js
+
+.PHONY: run test test-browser docs-screenshots lint format check ci install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Newsroom needs $(PYTHON) (Python 3.11+); set PYTHON=... to use another"; exit 1; }
@@ -27,8 +30,26 @@ run: $(STAMP)
 	@echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# axe-core for the accessibility checks, from e2e/package-lock.json (needs npm).
+$(AXE): e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+	touch $(AXE)
+
+# Runs the browser tests too when Chromium is there (and axe-core, fetched here if npm is),
+# and says so loudly when it is not.
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(AXE) || echo "NOTE: could not install axe-core: the accessibility checks will be SKIPPED"; fi
+	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the browser tests will be SKIPPED (apt-get install chromium)"
+	NEWSROOM_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Only the browser tests, and they must run: a missing Chromium or axe-core is an error.
+test-browser: $(STAMP) $(AXE)
+	NEWSROOM_BROWSER_TESTS=require NEWSROOM_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+# The README's two pictures (docs/home.png, docs/story.png), from the browser tests.
+docs-screenshots: $(STAMP)
+	NEWSROOM_DOCS_SCREENSHOTS=1 NEWSROOM_BROWSER_TESTS=require NEWSROOM_CHROMIUM=$(CHROMIUM) \
+		$(PY) -m pytest -q -m browser tests/browser/test_reader.py -k screenshots
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

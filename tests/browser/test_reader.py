@@ -1,5 +1,6 @@
 """What a reader gets in a real browser: the stories, keyboard access, layouts, speed."""
 
+import os
 import re
 
 import pytest
@@ -89,7 +90,8 @@ def assert_focus_is_visible(page):
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("page_type", ["home", "story"])
 def test_screenshots_of_home_and_story(seeded, open_page, page_type, width, scheme):
-    story = live_stories()[0]
+    # The story with the most to show: a deck, then the longest body.
+    story = max(live_stories(), key=lambda story: (bool(story.deck), len(story.body)))
     path = "/" if page_type == "home" else story.get_absolute_url()
     page = open_page(path, width=width, color_scheme=scheme)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -99,6 +101,23 @@ def test_screenshots_of_home_and_story(seeded, open_page, page_type, width, sche
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 0
+    if os.environ.get("NEWSROOM_DOCS_SCREENSHOTS") and (page_type, width, scheme) in README_SHOTS:
+        save_for_readme(page, DOCS / f"{page_type}.png")
+
+
+# `make docs-screenshots` refreshes the two pictures in the README from these.
+README_SHOTS = {("home", 1280, "light"), ("story", 390, "dark")}
+DOCS = ARTIFACTS.parent / "docs"
+
+
+def save_for_readme(page, target):
+    """What fits in the window, in 256 colours: small enough to commit."""
+    from PIL import Image
+
+    page.screenshot(path=str(target))
+    with Image.open(target) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(target, optimize=True)
 
 
 def is_dark(css_color):
