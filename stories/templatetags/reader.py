@@ -1,43 +1,8 @@
-"""Template helpers for reader pages: typographic quotes and dashes, and page links."""
-
-import re
+"""Template helpers for reader pages: pagination links."""
 
 from django import template
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 
 register = template.Library()
-
-# Order matters: longer dashes and quotes with context first, the catch-alls last.
-TYPOGRAPHIC_RULES = [
-    (re.compile(r"\.\.\."), "…"),
-    (re.compile(r"(?<=\S)---?(?=\S)"), "—"),  # word--word or word---word: an em dash
-    (re.compile(r"(?<=\s)---?(?=\s)"), "—"),  # a spaced double hyphen: an em dash
-    (re.compile(r"(?<=\s)-(?=\s)"), "–"),  # a spaced hyphen: a spaced en dash
-    (re.compile(r"'(?=\d\ds\b)"), "’"),  # the ’90s
-    (re.compile(r"(?<=\w)'(?=\w)"), "’"),  # apostrophes: don't, Kim's
-    (re.compile(r"(?:^|(?<=[\s(\[{“‘—–-]))'"), "‘"),
-    (re.compile(r"'"), "’"),
-    (re.compile(r"(?:^|(?<=[\s(\[{‘—–-]))\""), "“"),
-    (re.compile(r"\""), "”"),
-]
-
-
-@register.filter(is_safe=True)
-def typographic(value):
-    """Typewriter quotes and dashes as a typesetter would print them, HTML-escaped.
-
-    Only the rendering changes: the stored text stays exactly as the editor (or the
-    briefing) wrote it, so search and re-imports see the original characters.
-    """
-    if value is None:
-        return ""
-    if hasattr(value, "__html__"):
-        return value  # already safe markup: its quotes may be attribute delimiters
-    text = str(value)
-    for pattern, replacement in TYPOGRAPHIC_RULES:
-        text = pattern.sub(replacement, text)
-    return mark_safe(conditional_escape(text))
 
 
 @register.simple_tag(takes_context=True)
