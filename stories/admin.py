@@ -21,6 +21,7 @@ from .roles import PUBLISH_PERMISSION
 class SectionAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "position", "story_count"]
     list_editable = ["position"]
+    ordering = ["position", "name"]  # the count annotation drops Meta.ordering
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
 
@@ -36,6 +37,7 @@ class SectionAdmin(admin.ModelAdmin):
 class BylineAdmin(admin.ModelAdmin):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
+    ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "role"]
     autocomplete_fields = ["user"]
@@ -81,6 +83,7 @@ class CorrectionInline(admin.TabularInline):
     extra = 1
     can_delete = False
     fields = ["kind", "text", "published_at"]
+    readonly_fields = ["published_at"]  # dated when appended: the record stays honest
     verbose_name = "correction or clarification"
     verbose_name_plural = "corrections and clarifications (append-only; shown to readers)"
 
