@@ -46,17 +46,17 @@ class PreviewableStoryMixin:
                 return redirect(moved.story, permanent=True)
             raise
 
-    def get_object(self, queryset=None):
-        try:
-            return super().get_object(queryset)
-        except Http404:
-            if not self.request.user.is_staff:
-                raise
-            story = story_page_queryset().filter(slug=self.kwargs["slug"]).first()
-            if story is None or not self.may_preview(story):
-                raise
-            self.is_preview = True
+    def get_story(self, slug):
+        """The live story with this slug or, for staff who may edit it, any story."""
+        story = self.get_queryset().filter(slug=slug).first()
+        if story is not None:
             return story
+        if self.request.user.is_staff:
+            story = story_page_queryset().filter(slug=slug).first()
+            if story is not None and self.may_preview(story):
+                self.is_preview = True
+                return story
+        raise Http404("No live story has this address.")
 
     def may_preview(self, story):
         return self.request.user.is_staff and story.editable_by(self.request.user)

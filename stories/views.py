@@ -83,4 +83,4 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
             date(self.kwargs["year"], self.kwargs["month"], self.kwargs["day"])
         except ValueError:
             raise Http404("No such date") from None
-        return get_object_or_404(self.get_queryset(), slug=self.kwargs["slug"])
+        return self.get_story(self.kwargs["slug"])
