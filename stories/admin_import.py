@@ -70,12 +70,12 @@ class ImportBriefingMixin:
     """Adds "Import briefing" to StoryAdmin."""
 
     def get_urls(self):
-        info = self.model._meta.app_label, self.model._meta.model_name
+        opts = self.model._meta
         return [
             path(
                 "import/",
                 self.admin_site.admin_view(self.import_view),
-                name="%s_%s_import" % info,
+                name=f"{opts.app_label}_{opts.model_name}_import",
             ),
             *super().get_urls(),
         ]
@@ -104,9 +104,7 @@ class ImportBriefingMixin:
                 context.update(
                     result=result,
                     staged=stage_upload(data, name, request.user),
-                    rows=[
-                        (outcome, ACTION_LABELS[outcome.action]) for outcome in result.outcomes
-                    ],
+                    rows=[(outcome, ACTION_LABELS[outcome.action]) for outcome in result.outcomes],
                 )
         context.update(
             self.admin_site.each_context(request),

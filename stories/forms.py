@@ -45,7 +45,22 @@ class StoryAdminForm(forms.ModelForm):
 
     class Meta:
         model = Story
-        fields = "__all__"
+        # StoryAdmin's fieldsets choose the fields shown; these are all an editor may set.
+        fields = [
+            "headline",
+            "slug",
+            "deck",
+            "dateline",
+            "body",
+            "section",
+            "tags",
+            "lead_image",
+            "lead_image_alt",
+            "lead_image_caption",
+            "lead_image_credit",
+            "status",
+            "published_at",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,9 +71,7 @@ class StoryAdminForm(forms.ModelForm):
             self.initial["loaded_version"] = self.instance.version
         status = self.fields.get("status")
         if status is not None and not self.may_publish:
-            status.choices = [
-                choice for choice in status.choices if choice[0] in REPORTER_STATUSES
-            ]
+            status.choices = [choice for choice in status.choices if choice[0] in REPORTER_STATUSES]
             status.help_text = "Editors publish; send the story to review when it is ready."
 
     @property

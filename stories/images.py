@@ -66,9 +66,7 @@ def pixel_error(width, height):
     if width is None:
         message = "The image has far too many pixels; the limit is %(limit)g megapixels."
     else:
-        message = (
-            "The image is %(width)s × %(height)s pixels; the limit is %(limit)g megapixels."
-        )
+        message = "The image is %(width)s × %(height)s pixels; the limit is %(limit)g megapixels."
     return forms.ValidationError(
         message,
         code="image_too_many_pixels",
@@ -108,9 +106,9 @@ def make_renditions(field_file, widths=None):
     finally:
         field_file.close()
     stem = posixpath.splitext(field_file.name)[0]
-    chosen = sorted({width for width in widths if width < image.width} | {
-        min(image.width, max(widths))
-    })
+    chosen = sorted(
+        {width for width in widths if width < image.width} | {min(image.width, max(widths))}
+    )
     renditions = []
     for width in chosen:
         height = max(1, round(image.height * width / image.width))

@@ -251,13 +251,6 @@ class Story(models.Model):
     def __str__(self):
         return self.headline
 
-    def clean(self):
-        super().clean()
-        if self.lead_image and not self.lead_image_alt.strip():
-            raise ValidationError(
-                {"lead_image_alt": "Describe the image for readers who cannot see it."}
-            )
-
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Story, self.headline, max_length=200, exclude_pk=self.pk)
@@ -278,6 +271,13 @@ class Story(models.Model):
         return reverse(
             "stories:detail", args=[day.year, f"{day.month:02}", f"{day.day:02}", self.slug]
         )
+
+    def clean(self):
+        super().clean()
+        if self.lead_image and not self.lead_image_alt.strip():
+            raise ValidationError(
+                {"lead_image_alt": "Describe the image for readers who cannot see it."}
+            )
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -333,7 +333,9 @@ class Story(models.Model):
             return True
         if self.status not in (self.Status.DRAFT, self.Status.REVIEW):
             return False
-        return self.created_by_id == user.pk or self.story_bylines.filter(byline__user=user).exists()
+        if self.created_by_id == user.pk:
+            return True
+        return self.story_bylines.filter(byline__user=user).exists()
 
     @property
     def responsive_lead_image(self):

@@ -44,9 +44,11 @@ def preview(client, text=BRIEFING, name="2024-05-01-desk.txt", **options):
     return client.post(IMPORT, data)
 
 
-def confirm(client, response):
-    page = response.content.decode()
-    fields = dict(re.findall(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"', page))
+HIDDEN = re.compile(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"')
+
+
+def confirm(client, response, page=None):
+    fields = dict(HIDDEN.findall(page or response.content.decode()))
     return client.post(IMPORT, {**fields, "confirm": "Confirm import"})
 
 
@@ -56,7 +58,8 @@ def rows(response):
 
 def test_admin_import_previews_then_writes_on_confirm(editor_user):
     client = login(editor_user)
-    assert "Import briefing" in client.get(reverse("admin:stories_story_changelist")).content.decode()
+    changelist = client.get(reverse("admin:stories_story_changelist"))
+    assert "Import briefing" in changelist.content.decode()
     response = preview(client)
     assert response.status_code == 200
     page = response.content.decode()
@@ -72,7 +75,10 @@ def test_admin_import_previews_then_writes_on_confirm(editor_user):
     done = confirm(client, response)
     assert done.status_code == 302
     stories = Story.objects.for_listing().order_by("pk")
-    assert [s.headline for s in stories] == ["Port of Odesa reopens", "Chile elects a new president"]
+    assert [s.headline for s in stories] == [
+        "Port of Odesa reopens",
+        "Chile elects a new president",
+    ]
     assert all(s.is_live() and s.created_by == editor_user for s in stories)
     assert stories[0].history.get().history_change_reason == "Imported from a briefing"
     # The staged upload is gone, so the same confirmation cannot run twice.
@@ -137,9 +143,10 @@ def test_reporter_imports_only_drafts(reporter_user):
     assert "result" not in refused.context or refused.context["result"] is None
     response = preview(client, status="draft")
     assert rows(response)[0][1] == "created"
-    forged = response.content.decode().replace('name="status" value="draft"', 'name="status" value="published"')
-    fields = dict(re.findall(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"', forged))
-    client.post(IMPORT, {**fields, "confirm": "Confirm import"})
+    forged = response.content.decode().replace(
+        'name="status" value="draft"', 'name="status" value="published"'
+    )
+    confirm(client, response, page=forged)
     assert not Story.objects.exists()
     confirm(client, response)
     assert Story.objects.count() == 2

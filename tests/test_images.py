@@ -28,7 +28,8 @@ def png_bomb(width=100_000, height=100_000):
     """A few bytes of PNG whose header claims ten gigapixels."""
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        checksum = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + checksum
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return (
@@ -114,7 +115,8 @@ def test_lead_image_smaller_than_renditions_is_not_upscaled(editor_user, media_r
 @pytest.mark.parametrize("image_format", ["PNG", "WEBP", "GIF"])
 def test_lead_image_accepts_png_webp_and_gif(editor_user, media_root, image_format):
     story = StoryFactory()
-    image = image_file(f"image.{image_format.lower()}", (500, 500), image_format, "RGBA" if image_format != "GIF" else "P")
+    mode = "P" if image_format == "GIF" else "RGBA"
+    image = image_file(f"image.{image_format.lower()}", (500, 500), image_format, mode)
     assert upload(login(editor_user), story, image, lead_image_alt="Alt").status_code == 302
     story.refresh_from_db()
     assert story.lead_image_renditions
@@ -146,7 +148,8 @@ def test_lead_image_bad_uploads_are_refused_with_a_clear_error(
     story = StoryFactory()
     response = upload(login(editor_user), story, make(), lead_image_alt="Alt")
     assert response.status_code == 200
-    assert any(message in error for error in lead_image_errors(response)), lead_image_errors(response)
+    errors = lead_image_errors(response)
+    assert any(message in error for error in errors), errors
     story.refresh_from_db()
     assert not story.lead_image
     assert not media_root.exists() or not any(media_root.rglob("*.*"))

@@ -112,7 +112,8 @@ def test_shared_preview_link_defaults_to_48_hours(editor_user):
 
 def test_shared_preview_link_refused_when_expired_revoked_or_tampered(client):
     story = StoryFactory()
-    expired = PreviewLink.objects.create(story=story, expires_at=timezone.now() - timedelta(seconds=1))
+    past = timezone.now() - timedelta(seconds=1)
+    expired = PreviewLink.objects.create(story=story, expires_at=past)
     revoked = PreviewLink.objects.create(story=story, is_revoked=True)
     assert client.get(expired.get_absolute_url()).status_code == 404
     assert client.get(revoked.get_absolute_url()).status_code == 404
@@ -159,10 +160,13 @@ def test_reporter_cannot_make_shared_preview_links(reporter_user):
     models = [inline.formset.model for inline in response.context["inline_admin_formsets"]]
     assert PreviewLink not in models
     data = admin_form_data(response)
-    data.update({
-        "preview_links-TOTAL_FORMS": "1", "preview_links-INITIAL_FORMS": "0",
-        "preview_links-0-story": str(story.pk),
-    })
+    data.update(
+        {
+            "preview_links-TOTAL_FORMS": "1",
+            "preview_links-INITIAL_FORMS": "0",
+            "preview_links-0-story": str(story.pk),
+        }
+    )
     client.post(url, data)
     assert not PreviewLink.objects.exists()
 

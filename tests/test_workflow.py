@@ -58,10 +58,13 @@ def test_roles_groups_are_made_by_the_migration_with_their_permissions():
 def test_roles_sync_restores_drifted_permissions():
     editors = Group.objects.get(name=EDITOR)
     editors.permissions.remove(Permission.objects.get(codename="publish_story"))
-    Group.objects.get(name=REPORTER).permissions.add(Permission.objects.get(codename="publish_story"))
+    Group.objects.get(name=REPORTER).permissions.add(
+        Permission.objects.get(codename="publish_story")
+    )
     sync_roles(django_apps)
     assert editors.permissions.filter(codename="publish_story").exists()
-    assert not Group.objects.get(name=REPORTER).permissions.filter(codename="publish_story").exists()
+    reporters = Group.objects.get(name=REPORTER)
+    assert not reporters.permissions.filter(codename="publish_story").exists()
 
 
 def test_reporter_may_not_manage_sections_editor_may(reporter_user, editor_user):
@@ -77,7 +80,8 @@ def test_reporter_may_not_manage_sections_editor_may(reporter_user, editor_user)
 def test_reporter_form_offers_no_publishing(reporter_user):
     client = login(reporter_user)
     response = client.get(reverse("admin:stories_story_add"))
-    status_choices = [value for value, _ in response.context["adminform"].form.fields["status"].choices]
+    status = response.context["adminform"].form.fields["status"]
+    status_choices = [value for value, _ in status.choices]
     assert status_choices == ["draft", "review"]
     assert "published_at" not in response.context["adminform"].form.fields
 
@@ -162,12 +166,14 @@ def test_reporter_has_no_publish_or_bulk_delete_actions(reporter_user):
     story = StoryFactory(created_by=reporter_user)
     published = StoryFactory(published=True)
     client = login(reporter_user)
-    actions = [name for name, _ in client.get(CHANGELIST).context["action_form"].fields["action"].choices]
+    action_field = client.get(CHANGELIST).context["action_form"].fields["action"]
+    actions = [name for name, _ in action_field.choices]
     assert "send_to_review" in actions
     assert "publish_now" not in actions
     assert "unpublish" not in actions
     assert "delete_selected" not in actions
-    for action, target in [("publish_now", story), ("unpublish", published), ("delete_selected", published)]:
+    attempts = [("publish_now", story), ("unpublish", published), ("delete_selected", published)]
+    for action, target in attempts:
         client.post(CHANGELIST, {"action": action, "_selected_action": [target.pk], "post": "yes"})
     story.refresh_from_db()
     published.refresh_from_db()
@@ -284,8 +290,14 @@ def test_editor_restores_an_earlier_revision(editor_user):
 def test_reporter_may_not_restore_a_revision_of_a_published_story(reporter_user, editor_user):
     story = StoryFactory(headline="Published headline", created_by=reporter_user)
     first = story.history.earliest()
-    save(login(editor_user), story, status="published", published_at_0="2024-01-01",
-         published_at_1="12:00", headline="Edited")
+    save(
+        login(editor_user),
+        story,
+        status="published",
+        published_at_0="2024-01-01",
+        published_at_1="12:00",
+        headline="Edited",
+    )
     client = login(reporter_user)
     revert = reverse("admin:stories_story_simple_history", args=[story.pk, first.history_id])
     assert client.post(revert, {"headline": "Published headline"}).status_code == 403
@@ -374,10 +386,14 @@ def test_reporter_cannot_add_corrections(reporter_user):
     ]
     assert not corrections.has_add_permission  # shown to reporters, read-only
     data = admin_form_data(response)
-    data.update({
-        "corrections-TOTAL_FORMS": "1", "corrections-INITIAL_FORMS": "0",
-        "corrections-0-kind": "correction", "corrections-0-text": "Sneaky.",
-    })
+    data.update(
+        {
+            "corrections-TOTAL_FORMS": "1",
+            "corrections-INITIAL_FORMS": "0",
+            "corrections-0-kind": "correction",
+            "corrections-0-text": "Sneaky.",
+        }
+    )
     client.post(change_url(story), data)
     assert not Correction.objects.exists()
 
