@@ -14,6 +14,13 @@ from .models import Section, Story
 REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
 
 
+class TagAutocomplete(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        # A hand-made post may carry tag names instead of ids: the form shows "not a valid
+        # value" for them rather than failing to render.
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
 class StoryAdminForm(forms.ModelForm):
     """The story change form. ``user`` is set by StoryAdmin.get_form.
 
@@ -28,7 +35,7 @@ class StoryAdminForm(forms.ModelForm):
     tags = forms.ModelMultipleChoiceField(
         queryset=Tag.objects.all(),
         required=False,
-        widget=AutocompleteSelectMultiple(Story._meta.get_field("tags"), admin.site),
+        widget=TagAutocomplete(Story._meta.get_field("tags"), admin.site),
         help_text="Start typing to find a tag; add new ones below.",
     )
     new_tags = forms.CharField(

@@ -257,3 +257,11 @@ def test_section_and_byline_lists_count_stories(client, editor):
     assert [(s.name, s.story_count) for s in sections] == [("World", 2)]
     bylines = client.get(reverse("admin:stories_byline_changelist")).context["cl"].result_list
     assert [(b.name, b.story_count) for b in bylines] == [("Ana Lima", 1)]
+
+
+def test_tags_posted_as_names_are_a_form_error_not_a_crash(client, editor):
+    story = StoryFactory()
+    url = reverse("admin:stories_story_change", args=[story.pk])
+    response = client.post(url, admin_form_data(client.get(url), tags=["China"]))
+    assert response.status_code == 200
+    assert "tags" in response.context["adminform"].form.errors
