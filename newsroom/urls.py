@@ -1,9 +1,26 @@
-"""Top-level URL wiring: the admin, then the public site."""
+"""Top-level URL wiring: the admin, uploaded media, then the public site."""
 
+import re
+
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+
+def serve_media(request, path):
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("stories.urls")),
 ]
+
+if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":
+    # With media on local disk and no other server in front, Django serves it, with DEBUG on
+    # or off; `static()` would do so only with DEBUG on. External storage serves its own.
+    urlpatterns.append(
+        re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", serve_media)
+    )
+
+urlpatterns.append(path("", include("stories.urls")))

@@ -1,15 +1,27 @@
 """The editors' workspace: the Django admin, customised for stories."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+from taggit.admin import TagAdmin as TaggitTagAdmin
+from taggit.models import Tag
 
-from .models import Byline, Section, Story, StoryByline
+from .admin_import import ImportBriefingMixin
+from .forms import StoryAdminForm
+from .models import Byline, Correction, PreviewLink, Section, Story, StoryByline
+from .roles import PUBLISH_PERMISSION
 
 
 @admin.register(Section)
 class SectionAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "position", "story_count"]
     list_editable = ["position"]
+    ordering = ["position", "name"]  # the count annotation drops Meta.ordering
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
 
@@ -25,9 +37,11 @@ class SectionAdmin(admin.ModelAdmin):
 class BylineAdmin(admin.ModelAdmin):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
+    ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "role"]
     autocomplete_fields = ["user"]
+    fields = ["name", "slug", "role", "bio", "photo", "user"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(story_count=Count("story_bylines"))
@@ -35,6 +49,23 @@ class BylineAdmin(admin.ModelAdmin):
     @admin.display(description="Stories", ordering="story_count")
     def story_count(self, byline):
         return byline.story_count
+
+
+admin.site.unregister(Tag)
+
+
+@admin.register(Tag)
+class TagAdmin(TaggitTagAdmin):
+    list_display = ["name", "slug", "story_count"]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).annotate(story_count=Count("stories_taggedstory_items"))
+        )
+
+    @admin.display(description="Stories", ordering="story_count")
+    def story_count(self, tag):
+        return tag.story_count
 
 
 class StoryBylineInline(admin.TabularInline):
@@ -45,25 +76,114 @@ class StoryBylineInline(admin.TabularInline):
     ordering = ["position", "pk"]
 
 
+class CorrectionInline(admin.TabularInline):
+    """Corrections can be added, never changed or removed: readers rely on the record."""
+
+    model = Correction
+    extra = 1
+    can_delete = False
+    fields = ["kind", "text", "published_at"]
+    readonly_fields = ["published_at"]  # dated when appended: the record stays honest
+    verbose_name = "correction or clarification"
+    verbose_name_plural = "corrections and clarifications (append-only; shown to readers)"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PreviewLinkInline(admin.TabularInline):
+    model = PreviewLink
+    extra = 0
+    fields = ["share_url", "expires_at", "is_revoked", "created_by", "created_at"]
+    readonly_fields = ["share_url", "created_by", "created_at"]
+    verbose_name = "shareable preview link"
+    verbose_name_plural = (
+        "shareable preview links (read-only view of this story for people without an account)"
+    )
+
+    @admin.display(description="Link")
+    def share_url(self, link):
+        if link.pk is None:
+            return "Save the story to get the link."
+        if not link.is_usable():
+            return "No longer works."
+        return format_html('<a href="{0}">{0}</a>', link.get_absolute_url())
+
+
+class PublicationFilter(admin.SimpleListFilter):
+    title = "on the site"
+    parameter_name = "publication"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("scheduled", "Scheduled"), ("hidden", "Not published")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.live()
+        if self.value() == "scheduled":
+            return queryset.scheduled()
+        if self.value() == "hidden":
+            return queryset.exclude(status=Story.Status.PUBLISHED)
+        return queryset
+
+
 @admin.register(Story)
-class StoryAdmin(admin.ModelAdmin):
-    list_display = ["headline", "section", "status", "published_at", "byline_names", "is_live"]
-    list_filter = ["status", "section", ("tags", admin.RelatedOnlyFieldListFilter)]
+class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
+    form = StoryAdminForm
+    list_display = [
+        "headline",
+        "section",
+        "status_label",
+        "published_at",
+        "byline_names",
+        "is_live",
+        "site_link",
+    ]
+    list_filter = [
+        "status",
+        PublicationFilter,
+        "section",
+        ("tags", admin.RelatedOnlyFieldListFilter),
+        ("bylines", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["section"]
     search_fields = ["headline", "deck", "body", "story_bylines__byline__name"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section"]
-    inlines = [StoryBylineInline]
-    readonly_fields = ["created_at", "updated_at", "created_by"]
+    inlines = [StoryBylineInline, CorrectionInline, PreviewLinkInline]
+    actions = ["send_to_review", "publish_now", "unpublish"]
+    readonly_fields = ["created_at", "updated_at", "created_by", "revised_at", "site_link"]
     fieldsets = [
-        (None, {"fields": ["headline", "slug", "deck", "body", "section", "tags"]}),
-        ("Publishing", {"fields": ["status", "published_at"]}),
+        (
+            None,
+            {"fields": ["headline", "slug", "deck", "dateline", "body", "section", "tags"]},
+        ),
+        (
+            "Lead image",
+            {
+                "fields": [
+                    "lead_image",
+                    "lead_image_alt",
+                    "lead_image_caption",
+                    "lead_image_credit",
+                ]
+            },
+        ),
+        ("Publishing", {"fields": ["status", "published_at", "site_link"]}),
         (
             "Record",
-            {"classes": ["collapse"], "fields": ["created_by", "created_at", "updated_at"]},
+            {
+                "classes": ["collapse"],
+                "fields": ["created_by", "created_at", "updated_at", "revised_at"],
+            },
         ),
     ]
+    # Only in forms the user may save: the lock, new tags and the substantive-update box.
+    editing_fields = {None: ["new_tags"], "Publishing": ["is_substantive", "loaded_version"]}
 
     def get_queryset(self, request):
         return (
@@ -79,6 +199,83 @@ class StoryAdmin(admin.ModelAdmin):
             )
         )
 
+    def get_fieldsets(self, request, obj=None):
+        editable = self.has_change_permission(request, obj) if obj else True
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            extra = self.editing_fields.get(name, []) if editable else []
+            fieldsets.append((name, {**options, "fields": [*options["fields"], *extra]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm(PUBLISH_PERMISSION):
+            readonly.append("published_at")  # scheduling is publishing
+        return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user
+        return form
+
+    # Permissions: the model permissions say what a role may do at all; the story says
+    # which of its stories a reporter may touch. Checked on every path, not only in menus.
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.editable_by(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None or request.user.has_perm(PUBLISH_PERMISSION):
+            return True
+        return obj.status != Story.Status.PUBLISHED and obj.editable_by(request.user)
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(PUBLISH_PERMISSION)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not self.has_publish_permission(request):
+            # Bulk delete checks no per-story rule, and reporters may not delete published
+            # stories; they delete their own drafts from the story's page.
+            actions.pop("delete_selected", None)
+        return actions
+
+    def view_on_site(self, story):
+        return story.get_absolute_url() if story.is_live() else None
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        if (
+            change
+            and form.cleaned_data.get("is_substantive")
+            and obj.status == Story.Status.PUBLISHED
+        ):
+            obj.revised_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for instance in formset.save(commit=False):
+            if instance.pk is None and hasattr(instance, "created_by_id"):
+                instance.created_by = request.user
+            instance.save()
+        for instance in formset.deleted_objects:
+            instance.delete()
+        formset.save_m2m()
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            # simple-history checks only that the user may see the history; restoring is a
+            # change, so it needs the right to change the story as it is now.
+            current = self.get_object(request, unquote(object_id))
+            if current is None or not self.has_change_permission(request, current):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     @admin.display(description="Bylines")
     def byline_names(self, story):
         return ", ".join(byline.name for byline in story.ordered_bylines)
@@ -87,7 +284,77 @@ class StoryAdmin(admin.ModelAdmin):
     def is_live(self, story):
         return story.is_live()
 
-    def save_model(self, request, obj, form, change):
-        if not change and obj.created_by_id is None:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, story):
+        if story.is_scheduled():
+            when = date_format(timezone.localtime(story.published_at), "DATETIME_FORMAT")
+            return format_html("<strong>Scheduled</strong> for {}", when)
+        return story.get_status_display()
+
+    @admin.display(description="On the site")
+    def site_link(self, story):
+        if story.pk is None:
+            return "-"
+        label = "View" if story.is_live() else "Preview"
+        return format_html('<a href="{}">{}</a>', story.get_absolute_url(), label)
+
+    # List actions. Each story is saved on its own so it gets a revision and a new version.
+
+    def change_stories(self, request, queryset, change, reason):
+        done, skipped = 0, []
+        for story in queryset:
+            problem = change(story)
+            if problem:
+                skipped.append(f"“{story}” {problem}")
+                continue
+            story._history_user = request.user
+            story._change_reason = reason
+            story.save()
+            self.log_change(request, story, reason)
+            done += 1
+        if done:
+            self.message_user(request, f"{reason}: {done} {pluralize_story(done)}.")
+        if skipped:
+            self.message_user(request, "Skipped: " + "; ".join(skipped), messages.WARNING)
+
+    @admin.action(description="Send selected stories to review")
+    def send_to_review(self, request, queryset):
+        def change(story):
+            if story.status == Story.Status.REVIEW:
+                return "is already in review"
+            if not self.has_change_permission(request, story):
+                return "is not yours to change"
+            if story.status == Story.Status.PUBLISHED:
+                return "is published; unpublish it first"
+            story.status = Story.Status.REVIEW
+            return None
+
+        self.change_stories(request, queryset, change, "Sent to review")
+
+    @admin.action(description="Publish selected stories now", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        now = timezone.now()
+
+        def change(story):
+            if story.is_live():
+                return "is already live"
+            story.status = Story.Status.PUBLISHED
+            if story.published_at is None or story.published_at > now:
+                story.published_at = now
+            return None
+
+        self.change_stories(request, queryset, change, "Published")
+
+    @admin.action(description="Unpublish selected stories", permissions=["publish"])
+    def unpublish(self, request, queryset):
+        def change(story):
+            if story.status != Story.Status.PUBLISHED:
+                return "is not published"
+            story.status = Story.Status.UNPUBLISHED
+            return None
+
+        self.change_stories(request, queryset, change, "Unpublished")
+
+
+def pluralize_story(count):
+    return "story" if count == 1 else "stories"

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 from taggit.models import Tag
 
 from .briefing import Briefing, BriefingError, ParsedStory, decode_briefing, parse_briefing
@@ -33,6 +34,7 @@ from .models import (
 
 DATE_IN_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 QUERY_CHUNK = 500
+CHANGE_REASON = "Imported from a briefing"
 
 CREATED, UPDATED, UNCHANGED, CONFLICT, MISSING = (
     "created",
@@ -56,6 +58,7 @@ class StoryOutcome:
     tags: list[str] = field(default_factory=list)
     published_at: datetime | None = None
     reason: str = ""
+    story_id: int | None = None
 
     def as_dict(self):
         data = {
@@ -128,6 +131,12 @@ def read_briefing_file(path):
         raise BriefingError("permission denied", source=source) from None
     except OSError as error:
         raise BriefingError(error.strerror or str(error), source=source) from None
+    return parse_briefing_bytes(data, source=source)
+
+
+def parse_briefing_bytes(data, *, source):
+    """Decode and parse a briefing's bytes (say, an upload); failures are ``BriefingError``."""
+    limit = settings.BRIEFING_MAX_BYTES
     if len(data) > limit:
         raise BriefingError(f"file is larger than {limit:,} bytes", source=source)
     return parse_briefing(decode_briefing(data, source=source), source=source)
@@ -339,6 +348,7 @@ class Importer:
                     tags=planned.tags,
                     published_at=published_at,
                     reason=planned.reason,
+                    story_id=planned.record.story.pk if planned.record else None,
                 )
             )
         for record in self.missing:
@@ -349,6 +359,7 @@ class Importer:
                     action=MISSING,
                     url=record.story.get_absolute_url(),
                     reason="no longer in this briefing; kept as it is",
+                    story_id=record.story_id,
                 )
             )
         return outcomes
@@ -432,7 +443,15 @@ class Importer:
             stories.append(
                 Story(slug=slug, created_by=self.user, **self.story_fields(planned, section))
             )
-        Story.objects.bulk_create(stories, batch_size=QUERY_CHUNK)
+        # Each story's first revision is written in bulk too, not one save per row.
+        bulk_create_with_history(
+            stories,
+            Story,
+            batch_size=QUERY_CHUNK,
+            default_user=self.user,
+            default_change_reason=CHANGE_REASON,
+            default_date=self.now,
+        )
         for planned, story in zip(planned_stories, stories, strict=True):
             planned.record = ImportRecord(
                 story=story,
@@ -447,11 +466,26 @@ class Importer:
             for name, value in self.story_fields(planned, section).items():
                 setattr(story, name, value)
             story.updated_at = self.now
+            # An admin form opened before this import must not save over it.
+            story.version += 1
             stories.append(story)
-        Story.objects.bulk_update(
+        bulk_update_with_history(
             stories,
-            ["headline", "deck", "body", "section", "status", "published_at", "updated_at"],
+            Story,
+            [
+                "headline",
+                "deck",
+                "body",
+                "section",
+                "status",
+                "published_at",
+                "updated_at",
+                "version",
+            ],
             batch_size=QUERY_CHUNK,
+            default_user=self.user,
+            default_change_reason=CHANGE_REASON,
+            default_date=self.now,
         )
         story_ids = [story.pk for story in stories]
         for chunk in chunks(story_ids):

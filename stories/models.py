@@ -1,15 +1,21 @@
 """The newsroom's content: sections, bylines, stories, and what the importer remembers."""
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
+
+from .images import CheckedImageField, make_renditions, responsive_image
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
@@ -71,6 +77,12 @@ class Byline(models.Model):
         related_name="byline",
         help_text="The staff account that writes under this byline, if any.",
     )
+    photo = CheckedImageField(
+        upload_to="bylines/%Y/%m/",
+        blank=True,
+        help_text="A head shot: JPEG, PNG, WebP or GIF.",
+    )
+    photo_renditions = models.JSONField(default=list, blank=True, editable=False)
 
     objects = SlugNaturalKeyManager()
 
@@ -83,6 +95,7 @@ class Byline(models.Model):
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Byline, self.name, max_length=100, exclude_pk=self.pk)
+        self.photo_renditions = refreshed_renditions(self.photo, self.photo_renditions)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -91,11 +104,34 @@ class Byline(models.Model):
     def natural_key(self):
         return (self.slug,)
 
+    @property
+    def responsive_photo(self):
+        return responsive_image(self.photo_renditions) if self.photo else None
+
+
+def refreshed_renditions(field_file, renditions):
+    """Renditions for the image in ``field_file``: the stored ones, or new ones if it changed.
+
+    A new upload is written to storage first (as the field itself would during save), so the
+    renditions are made from the stored file, once, never while a page is served.
+    """
+    if not field_file:
+        return []
+    if not field_file._committed:
+        field_file.save(field_file.name, field_file.file, save=False)
+    if renditions and renditions[0].get("source") == field_file.name:
+        return renditions
+    return [{**rendition, "source": field_file.name} for rendition in make_renditions(field_file)]
+
 
 class StoryQuerySet(models.QuerySet):
     def live(self):
         """What readers may see: published, and its time has come."""
         return self.filter(status=Story.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def scheduled(self):
+        """Published, but its time has not come yet."""
+        return self.filter(status=Story.Status.PUBLISHED, published_at__gt=timezone.now())
 
     def for_listing(self):
         """Everything a story card renders, in a fixed number of queries."""
@@ -122,6 +158,7 @@ class Story(models.Model):
         DRAFT = "draft", "Draft"
         REVIEW = "review", "In review"
         PUBLISHED = "published", "Published"
+        UNPUBLISHED = "unpublished", "Unpublished"
 
     headline = models.CharField(max_length=200)
     slug = models.SlugField(
@@ -139,11 +176,42 @@ class Story(models.Model):
     bylines = models.ManyToManyField(
         Byline, through="StoryByline", related_name="stories", blank=True
     )
-    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    status = models.CharField(max_length=12, choices=Status, default=Status.DRAFT)
     published_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text="When readers may see a published story. A future time schedules it.",
+    )
+    dateline = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text='Where the story was reported, shown before the first paragraph ("KYIV").',
+    )
+    lead_image = CheckedImageField(
+        upload_to="stories/%Y/%m/",
+        blank=True,
+        help_text="JPEG, PNG, WebP or GIF. Resized copies are made once, when it is saved.",
+    )
+    lead_image_alt = models.CharField(
+        "alt text",
+        max_length=300,
+        blank=True,
+        help_text="What the image shows, for readers who cannot see it. Required with an image.",
+    )
+    lead_image_caption = models.CharField("caption", max_length=300, blank=True)
+    lead_image_credit = models.CharField("credit", max_length=200, blank=True)
+    lead_image_renditions = models.JSONField(default=list, blank=True, editable=False)
+    revised_at = models.DateTimeField(
+        "public update time",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The 'Updated' time readers see; moves only for substantive changes.",
+    )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Counts saves, so an edit made on an older copy of the story is refused.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -158,10 +226,14 @@ class Story(models.Model):
     tags = TaggableManager(through="TaggedStory", blank=True)
 
     objects = StoryQuerySet.as_manager()
+    # The version is left out so a restored revision carries the current version and so
+    # passes the edit check; the renditions follow the restored image.
+    history = HistoricalRecords(excluded_fields=["version"])
 
     class Meta:
         ordering = ["-published_at", "-pk"]
         verbose_name_plural = "stories"
+        permissions = [("publish_story", "Can publish, schedule and unpublish stories")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
@@ -182,13 +254,55 @@ class Story(models.Model):
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Story, self.headline, max_length=200, exclude_pk=self.pk)
+        self.lead_image_renditions = refreshed_renditions(
+            self.lead_image, self.lead_image_renditions
+        )
+        if not self._state.adding:
+            self.version += 1
+        moved_from = self.moved_from()
         super().save(*args, **kwargs)
+        if moved_from is not None:
+            # Old addresses keep working: the old slug now answers with a redirect here.
+            StorySlugRedirect.objects.update_or_create(slug=moved_from, defaults={"story": self})
+        self._loaded_address = (self.slug, self.status)
 
     def get_absolute_url(self):
-        day = timezone.localdate(self.published_at or self.created_at or timezone.now())
+        day = self.url_date()
         return reverse(
             "stories:detail", args=[day.year, f"{day.month:02}", f"{day.day:02}", self.slug]
         )
+
+    def clean(self):
+        super().clean()
+        if self.lead_image and not self.lead_image_alt.strip():
+            raise ValidationError(
+                {"lead_image_alt": "Describe the image for readers who cannot see it."}
+            )
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        story = super().from_db(db, field_names, values)
+        # What the row held when loaded, so save() can tell whether the address moved.
+        story._loaded_address = (story.__dict__.get("slug"), story.__dict__.get("status"))
+        return story
+
+    def moved_from(self):
+        """The slug a published story had before this save, if the slug is changing."""
+        if self._state.adding:
+            return None
+        loaded = getattr(self, "_loaded_address", (None, None))
+        if None in loaded:
+            # Not loaded from the database as a whole (a restored revision, say): ask it.
+            stored = Story.objects.filter(pk=self.pk).values_list("slug", "status").first()
+            loaded = stored or (None, None)
+        old_slug, old_status = loaded
+        if old_slug and old_slug != self.slug and old_status == Story.Status.PUBLISHED:
+            return old_slug
+        return None
+
+    def url_date(self):
+        """The local date in the story's address."""
+        return timezone.localdate(self.published_at or self.created_at or timezone.now())
 
     def is_live(self):
         return (
@@ -198,6 +312,47 @@ class Story(models.Model):
         )
 
     is_live.boolean = True
+
+    def is_scheduled(self):
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > timezone.now()
+        )
+
+    def editable_by(self, user):
+        """Editors may change any story; reporters only their own drafts and stories in review.
+
+        A story is a reporter's own when they created it or it carries their byline.
+        """
+        if not user.is_active or not user.has_perm("stories.change_story"):
+            return False
+        if user.has_perm("stories.publish_story"):
+            return True
+        if self.pk is None:
+            return True
+        if self.status not in (self.Status.DRAFT, self.Status.REVIEW):
+            return False
+        if self.created_by_id == user.pk:
+            return True
+        return self.story_bylines.filter(byline__user=user).exists()
+
+    @property
+    def responsive_lead_image(self):
+        return responsive_image(self.lead_image_renditions) if self.lead_image else None
+
+    @property
+    def public_updated_at(self):
+        """The "Updated" time readers see: the last substantive change or correction.
+
+        Uses prefetched corrections; None when nothing substantive happened after publication.
+        """
+        times = [self.revised_at, *(c.published_at for c in self.corrections.all())]
+        times = [t for t in times if t is not None]
+        if not times or self.published_at is None:
+            return None
+        latest = max(times)
+        return latest if latest > self.published_at else None
 
     @property
     def paragraphs(self):
@@ -261,3 +416,86 @@ class ImportRecord(models.Model):
 
     def __str__(self):
         return f"{self.source}: {self.headline}"
+
+
+class Correction(models.Model):
+    """A note printed at the foot of a story. Append-only: once saved it is never changed."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        CLARIFICATION = "clarification", "Clarification"
+
+    story = models.ForeignKey(Story, models.CASCADE, related_name="corrections")
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.CORRECTION)
+    text = models.TextField(help_text="What was wrong, and what is right. Shown to readers.")
+    published_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["published_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.story_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Corrections are append-only; add a new one instead.")
+        super().save(*args, **kwargs)
+
+
+class StorySlugRedirect(models.Model):
+    """A slug a published story used to have; its old addresses redirect to the story."""
+
+    slug = models.SlugField(max_length=200, unique=True, allow_unicode=True)
+    story = models.ForeignKey(Story, models.CASCADE, related_name="slug_redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.slug} → {self.story_id}"
+
+
+def default_preview_expiry():
+    return timezone.now() + timedelta(hours=settings.PREVIEW_LINK_HOURS)
+
+
+class PreviewLink(models.Model):
+    """A signed address that shows one unpublished story, read-only, to anyone who has it."""
+
+    SALT = "stories.preview-link"
+
+    story = models.ForeignKey(Story, models.CASCADE, related_name="preview_links")
+    expires_at = models.DateTimeField(
+        default=default_preview_expiry, help_text="The link stops working at this time."
+    )
+    is_revoked = models.BooleanField(
+        "revoked", default=False, help_text="Tick to stop the link working now."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Preview link for {self.story_id}"
+
+    def get_absolute_url(self):
+        token = signing.dumps([self.pk, self.story_id], salt=self.SALT, compress=True)
+        return reverse("stories:shared_preview", args=[token])
+
+    def is_usable(self):
+        return not self.is_revoked and self.expires_at > timezone.now()
+
+    @classmethod
+    def from_token(cls, token):
+        """The usable link a token names, or None (bad signature, revoked or expired)."""
+        try:
+            link_id, story_id = signing.loads(token, salt=cls.SALT)
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        link = cls.objects.filter(pk=link_id, story_id=story_id).first()
+        return link if link is not None and link.is_usable() else None

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import previews, views
 
 
 class UnicodeSlugConverter:
@@ -28,4 +28,5 @@ urlpatterns = [
         views.StoryDetailView.as_view(),
         name="detail",
     ),
+    path("preview/<str:token>/", previews.shared_preview, name="shared_preview"),
 ]

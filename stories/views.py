@@ -5,11 +5,11 @@ from datetime import date
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
 from .models import Byline, Section, Story
+from .previews import PreviewableStoryMixin, story_page_queryset
 
 
 class LiveStoryMixin:
@@ -80,12 +80,15 @@ class BylineView(StoryListView):
         return super().get_context_data(byline=self.byline, **kwargs)
 
 
-class StoryDetailView(LiveStoryMixin, DetailView):
+class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
     context_object_name = "story"
+
+    def get_queryset(self):
+        return story_page_queryset().live()
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
-        published_on = timezone.localdate(self.object.published_at)
+        published_on = self.object.url_date()
         requested = (self.kwargs["year"], self.kwargs["month"], self.kwargs["day"])
         if requested != (published_on.year, published_on.month, published_on.day):
             # The slug is what identifies a story; a wrong date in the address is
@@ -98,4 +101,4 @@ class StoryDetailView(LiveStoryMixin, DetailView):
             date(self.kwargs["year"], self.kwargs["month"], self.kwargs["day"])
         except ValueError:
             raise Http404("No such date") from None
-        return get_object_or_404(self.get_queryset(), slug=self.kwargs["slug"])
+        return self.get_story(self.kwargs["slug"])

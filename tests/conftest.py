@@ -16,6 +16,12 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Tests log real users in; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     cache.clear()
     yield
@@ -40,3 +46,32 @@ def briefing_file(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def make_staff(db):
+    """A staff user in one of the real role groups (the data migration made them)."""
+    from django.contrib.auth.models import Group, User
+
+    def make(username, role):
+        user = User.objects.create_user(username, password="pw-for-tests-only", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def editor_user(make_staff):
+    return make_staff("ed", "Editor")
+
+
+@pytest.fixture
+def reporter_user(make_staff):
+    return make_staff("rita", "Reporter")
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

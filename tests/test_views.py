@@ -328,8 +328,8 @@ def test_drafts_stay_hidden_when_published_in_the_future(client):
         ("/tags/china/", 6),
         # + the byline itself
         ("/bylines/william-roberts/", 6),
-        # story with section, its bylines, its tags, section menu
-        ("/story", 4),
+        # story with section, its bylines, its tags, its corrections, section menu
+        ("/story", 5),
     ],
 )
 def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries, url, expected):

@@ -2,7 +2,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+
+from stories.roles import EDITOR
 
 DEMO_USERNAME = "editor"
 
@@ -28,14 +31,17 @@ class Command(BaseCommand):
             password_file.touch(mode=0o600)
             password_file.write_text(password + "\n")
         user, created = get_user_model().objects.get_or_create(
-            username=username, defaults={"is_staff": True, "is_superuser": True}
+            username=username, defaults={"is_staff": True}
         )
         if created or not user.check_password(password) or not user.is_active:
             user.set_password(password)
-            user.is_active = user.is_staff = user.is_superuser = True
-            user.save()
+        # A real editor, not a superuser, so the demo shows what the Editor role can do.
+        user.is_active = user.is_staff = True
+        user.is_superuser = False
+        user.save()
+        user.groups.add(Group.objects.get(name=EDITOR))
         self.stdout.write(
-            self.style.SUCCESS("Admin login: ")
+            self.style.SUCCESS("Admin login (Editor group): ")
             + f"http://127.0.0.1:8000/admin/  user {username!r}  password {password!r}\n"
             + f"  (kept in {password_file}; `manage.py ensure_demo_editor --reset` makes a new one)"
         )

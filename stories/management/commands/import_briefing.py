@@ -42,7 +42,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--status",
-            choices=Story.Status.values,
+            choices=[Story.Status.DRAFT, Story.Status.REVIEW, Story.Status.PUBLISHED],
             default=Story.Status.PUBLISHED,
             help="Status of the imported stories (default published).",
         )

@@ -1,0 +1,154 @@
+"""Importing a briefing from the admin: upload, see what would happen, confirm.
+
+It runs the same code as ``manage.py import_briefing``: ``parse_briefing_bytes`` and
+``import_briefings`` from ``stories.importing``, first as a dry run for the preview, then for
+real. Between the two steps the upload is kept in ``var/imports`` under a random name that
+the confirmation form carries signed, so nobody can make the server import another file.
+"""
+
+import secrets
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from .briefing import BriefingError
+from .forms import ImportBriefingForm
+from .importing import CONFLICT, UPDATED, import_briefings, parse_briefing_bytes
+from .models import Story
+
+STAGED_SALT = "stories.admin-import"
+STAGED_MAX_AGE = 60 * 60  # seconds between the preview and the confirmation
+ACTION_LABELS = {
+    "created": "Create",
+    "updated": "Update",
+    "unchanged": "Unchanged",
+    "conflict": "Conflict: left alone",
+    "missing": "Missing from file: kept",
+}
+
+
+def staging_dir():
+    return settings.VAR_DIR / "imports"
+
+
+def stage_upload(data, name, user):
+    directory = staging_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - 24 * 60 * 60
+    for old in directory.glob("*.briefing"):  # previews nobody confirmed
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = secrets.token_hex(16)
+    (directory / f"{token}.briefing").write_bytes(data)
+    return signing.dumps({"token": token, "name": name, "user": user.pk}, salt=STAGED_SALT)
+
+
+def read_staged(signed, user):
+    """The staged upload's bytes and file name; ``BriefingError`` if gone or not this user's."""
+    try:
+        staged = signing.loads(signed, salt=STAGED_SALT, max_age=STAGED_MAX_AGE)
+    except signing.BadSignature:
+        raise BriefingError("the preview has expired; upload the file again") from None
+    if staged.get("user") != user.pk:
+        raise BriefingError("this preview belongs to someone else; upload the file again")
+    path = staging_dir() / f"{staged['token']}.briefing"
+    try:
+        return path, path.read_bytes(), staged["name"]
+    except FileNotFoundError:
+        raise BriefingError(
+            "the uploaded file is gone (already imported?); upload it again"
+        ) from None
+
+
+class ImportBriefingMixin:
+    """Adds "Import briefing" to StoryAdmin."""
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name=f"{opts.app_label}_{opts.model_name}_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ImportBriefingForm(request.POST or None, request.FILES or None, user=request.user)
+        context = {"form": form, "result": None}
+        if request.method == "POST" and form.is_valid():
+            confirming = "confirm" in request.POST and form.cleaned_data["staged"]
+            try:
+                if confirming:
+                    path, data, name = read_staged(form.cleaned_data["staged"], request.user)
+                else:
+                    upload = form.cleaned_data["briefing"]
+                    path, data, name = None, upload.read(), upload.name
+                result = self.run_import(request, form, data, name, dry_run=not confirming)
+            except BriefingError as error:
+                form.add_error(None, str(error))
+            else:
+                if confirming:
+                    path.unlink(missing_ok=True)
+                    self.report_import(request, result)
+                    return redirect(reverse("admin:stories_story_changelist"))
+                context.update(
+                    result=result,
+                    staged=stage_upload(data, name, request.user),
+                    rows=[(outcome, ACTION_LABELS[outcome.action]) for outcome in result.outcomes],
+                )
+        context.update(
+            self.admin_site.each_context(request),
+            opts=self.model._meta,
+            title="Import a briefing",
+            sections=form.sections,
+        )
+        return TemplateResponse(request, "admin/stories/story/import_briefing.html", context)
+
+    def run_import(self, request, form, data, name, *, dry_run):
+        briefing = parse_briefing_bytes(data, source=name)
+        options = {
+            "section": form.cleaned_data["section"],
+            "day": form.cleaned_data["date"],
+            "status": form.cleaned_data["status"],
+            "user": request.user,
+        }
+        preview = import_briefings([briefing], dry_run=True, **options)
+        self.check_may_update(request, preview)
+        if dry_run:
+            return preview
+        return import_briefings([briefing], dry_run=False, **options)
+
+    def check_may_update(self, request, result):
+        """A re-import may rewrite stories; only those the user may edit."""
+        ids = [o.story_id for o in result.outcomes if o.action == UPDATED and o.story_id]
+        refused = [
+            story.headline
+            for story in Story.objects.filter(pk__in=ids)
+            if not self.has_change_permission(request, story)
+        ]
+        if refused:
+            raise BriefingError(
+                "this import would change stories you may not edit: " + "; ".join(refused),
+                source=result.outcomes[0].source,
+            )
+
+    def report_import(self, request, result):
+        counts = result.counts
+        summary = ", ".join(f"{number} {name}" for name, number in counts.items() if number)
+        level = messages.WARNING if counts["conflicts"] else messages.SUCCESS
+        self.message_user(request, f"Imported: {summary or 'nothing to do'}.", level)
+        for outcome in result.outcomes:
+            if outcome.action == CONFLICT:
+                self.message_user(
+                    request, f"Conflict: “{outcome.headline}” {outcome.reason}.", level
+                )

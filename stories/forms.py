@@ -1,0 +1,187 @@
+"""Admin forms: the story form's server-side rules, and the briefing upload."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelectMultiple
+from django.utils import timezone
+from django.utils.formats import date_format
+from taggit.models import Tag
+from taggit.utils import parse_tags
+
+from .models import Section, Story
+
+REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
+
+
+class TagAutocomplete(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        # A hand-made post may carry tag names instead of ids: the form shows "not a valid
+        # value" for them rather than failing to render.
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
+class StoryAdminForm(forms.ModelForm):
+    """The story change form. ``user`` is set by StoryAdmin.get_form.
+
+    Rules are checked here, on the server, whatever the browser was shown: only users with
+    ``stories.publish_story`` may publish, schedule or unpublish, and a save made on a copy
+    of the story older than the stored one is refused (optimistic locking on ``version``).
+    """
+
+    user = None
+
+    # The admin's autocomplete (select2) searches TagAdmin, like section and bylines do.
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.all(),
+        required=False,
+        widget=TagAutocomplete(Story._meta.get_field("tags"), admin.site),
+        help_text="Start typing to find a tag; add new ones below.",
+    )
+    new_tags = forms.CharField(
+        required=False,
+        help_text="Tags that do not exist yet, separated by commas.",
+    )
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    is_substantive = forms.BooleanField(
+        label="Substantive update",
+        required=False,
+        help_text="Tick for a real update to a published story: it moves the public "
+        "'Updated' time. Leave unticked for typo fixes.",
+    )
+
+    class Meta:
+        model = Story
+        # StoryAdmin's fieldsets choose the fields shown; these are all an editor may set.
+        fields = [
+            "headline",
+            "slug",
+            "deck",
+            "dateline",
+            "body",
+            "section",
+            "tags",
+            "lead_image",
+            "lead_image_alt",
+            "lead_image_caption",
+            "lead_image_credit",
+            "status",
+            "published_at",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # New stories have nothing to be out of date with; every edit of a stored one must
+        # say which version it was made on.
+        self.fields["loaded_version"].required = self.instance.pk is not None
+        if not self.is_bound:
+            self.initial["loaded_version"] = self.instance.version
+        status = self.fields.get("status")
+        if status is not None and not self.may_publish:
+            status.choices = [choice for choice in status.choices if choice[0] in REPORTER_STATUSES]
+            status.help_text = "Editors publish; send the story to review when it is ready."
+
+    @property
+    def may_publish(self):
+        return self.user is not None and self.user.has_perm("stories.publish_story")
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        if status not in REPORTER_STATUSES and not self.may_publish:
+            raise forms.ValidationError("Only editors may publish or unpublish a story.")
+        return status
+
+    def clean_new_tags(self):
+        return parse_tags(self.cleaned_data.get("new_tags", ""))
+
+    def clean(self):
+        cleaned_data = super().clean()
+        self.check_version(cleaned_data.get("loaded_version"))
+        return cleaned_data
+
+    def check_version(self, version):
+        if self.instance.pk is None or version is None:
+            return
+        # Locked until the admin's transaction ends, so two saves cannot pass this together.
+        stored = (
+            Story.objects.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values("version", "updated_at")
+            .first()
+        )
+        if stored is None or stored["version"] == version:
+            return
+        last = (
+            Story.history.filter(id=self.instance.pk)
+            .select_related("history_user")
+            .order_by("-history_date")
+            .first()
+        )
+        who = last.history_user if last is not None and last.history_user else "someone"
+        raise forms.ValidationError(
+            "Not saved: %(who)s changed this story at %(when)s, after you opened it. "
+            "Your edits are still in this form. Open the story in a new tab to see the "
+            "current version (its history shows what changed), carry your changes over "
+            "there and save it.",
+            code="stale",
+            params={
+                "who": who,
+                "when": date_format(timezone.localtime(stored["updated_at"]), "DATETIME_FORMAT"),
+            },
+        )
+
+    def _save_m2m(self):
+        super()._save_m2m()
+        new_tags = self.cleaned_data.get("new_tags")
+        if new_tags:
+            self.instance.tags.add(*new_tags)
+
+
+class ImportBriefingForm(forms.Form):
+    """Step one of the admin import: the file and how to import it."""
+
+    briefing = forms.FileField(
+        required=False,
+        help_text="A plain-text UTF-8 briefing, as `manage.py import_briefing` reads.",
+    )
+    # Set on the confirmation step: the signed name of the upload kept since the preview.
+    staged = forms.CharField(required=False, widget=forms.HiddenInput)
+    section = forms.CharField(
+        initial="world",
+        max_length=100,
+        help_text="A section slug; a new one is created, named from the slug.",
+    )
+    date = forms.DateField(
+        required=False,
+        widget=AdminDateWidget,
+        help_text="Publication date. Empty: a date leading the file name, or today.",
+    )
+    status = forms.ChoiceField(
+        choices=[
+            (status.value, status.label)
+            for status in (Story.Status.DRAFT, Story.Status.REVIEW, Story.Status.PUBLISHED)
+        ],
+        initial=Story.Status.DRAFT,
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["section"].widget.attrs["list"] = "import-sections"
+        self.sections = Section.objects.values_list("slug", "name")
+        if not user.has_perm("stories.publish_story"):
+            self.fields["status"].choices = [(Story.Status.DRAFT, Story.Status.DRAFT.label)]
+            self.fields["status"].help_text = "Reporters import drafts; editors publish them."
+
+    def clean_briefing(self):
+        upload = self.cleaned_data["briefing"]
+        if upload is None:
+            if not self.data.get("staged"):
+                raise forms.ValidationError("Choose a briefing file to import.")
+            return None
+        if upload.size > settings.BRIEFING_MAX_BYTES:
+            raise forms.ValidationError(
+                f"{upload.name}: file is {upload.size:,} bytes; briefings are limited to "
+                f"{settings.BRIEFING_MAX_BYTES:,} bytes"
+            )
+        return upload

@@ -1,0 +1,177 @@
+"""Importing a briefing from the admin: preview first, then confirm; same code as the command."""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from stories.models import Story
+
+from .admin_forms import admin_form_data
+
+pytestmark = pytest.mark.django_db
+
+IMPORT = reverse("admin:stories_story_import")
+BRIEFING = (
+    "Port of Odesa reopens\n"
+    "Grain ships sail again\n"
+    "Ships left Odesa in Ukraine on Monday for the first time since March.\n"
+    "— Ana Lima\n"
+    "Chile elects a new president\n"
+    "Voters in Santiago chose a new leader.\n"
+    "— Pedro Ruiz and Ana Lima\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def staging(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path / "imports"
+
+
+def login(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def preview(client, text=BRIEFING, name="2024-05-01-desk.txt", **options):
+    data = {"section": "world", "date": "", "status": "published", **options}
+    data["briefing"] = SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text)
+    return client.post(IMPORT, data)
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"')
+
+
+def confirm(client, response, page=None):
+    fields = dict(HIDDEN.findall(page or response.content.decode()))
+    return client.post(IMPORT, {**fields, "confirm": "Confirm import"})
+
+
+def rows(response):
+    return [(outcome.headline, outcome.action) for outcome, _ in response.context["rows"]]
+
+
+def test_admin_import_previews_then_writes_on_confirm(editor_user):
+    client = login(editor_user)
+    changelist = client.get(reverse("admin:stories_story_changelist"))
+    assert "Import briefing" in changelist.content.decode()
+    response = preview(client)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "nothing has been written yet" in page
+    assert rows(response) == [
+        ("Port of Odesa reopens", "created"),
+        ("Chile elects a new president", "created"),
+    ]
+    assert "Grain ships sail again" in page  # the deck
+    assert "Pedro Ruiz, Ana Lima" in page  # the bylines
+    assert "Ukraine" in page and "Chile" in page  # the tags
+    assert not Story.objects.exists()
+    done = confirm(client, response)
+    assert done.status_code == 302
+    stories = Story.objects.for_listing().order_by("pk")
+    assert [s.headline for s in stories] == [
+        "Port of Odesa reopens",
+        "Chile elects a new president",
+    ]
+    assert all(s.is_live() and s.created_by == editor_user for s in stories)
+    assert stories[0].history.get().history_change_reason == "Imported from a briefing"
+    # The staged upload is gone, so the same confirmation cannot run twice.
+    again = confirm(client, response)
+    assert again.status_code == 200
+    assert "upload it again" in again.content.decode()
+
+
+def test_admin_import_preview_shows_unchanged_updated_and_conflict(editor_user):
+    client = login(editor_user)
+    confirm(client, preview(client))
+    assert rows(preview(client)) == [
+        ("Port of Odesa reopens", "unchanged"),
+        ("Chile elects a new president", "unchanged"),
+    ]
+    port = Story.objects.get(headline="Port of Odesa reopens")
+    url = reverse("admin:stories_story_change", args=[port.pk])
+    client.post(url, admin_form_data(client.get(url), deck="Edited in the admin"))
+    corrected = BRIEFING.replace("chose a new leader", "chose a new leader on Sunday")
+    response = preview(client, corrected)
+    assert rows(response) == [
+        ("Port of Odesa reopens", "conflict"),
+        ("Chile elects a new president", "updated"),
+    ]
+    confirm(client, response)
+    port.refresh_from_db()
+    assert port.deck == "Edited in the admin"
+    chile = Story.objects.get(headline="Chile elects a new president")
+    assert chile.body.endswith("on Sunday.")
+    assert chile.version == 2
+
+
+def test_admin_import_bad_file_shows_the_commands_error(editor_user, tmp_path):
+    bad = "Headline only\n— Ana Lima\n"
+    path = tmp_path / "bad.txt"
+    path.write_text(bad)
+    with pytest.raises(CommandError) as command_error:
+        call_command("import_briefing", str(path))
+    response = preview(login(editor_user), bad, name="bad.txt")
+    assert response.status_code == 200
+    # The same error, naming the uploaded file rather than a path on the server.
+    message = str(command_error.value).replace(str(path), "bad.txt")
+    assert message == "bad.txt, line 1: headline “Headline only” has no paragraphs"
+    assert message in response.content.decode()
+    assert not Story.objects.exists()
+
+
+def test_admin_import_refuses_non_utf8_and_bad_section(editor_user):
+    client = login(editor_user)
+    response = preview(client, "Caf\xe9 opens\nIt opened.\n".encode("latin-1"))
+    assert "UTF-8" in response.content.decode()
+    response = preview(client, section="not a slug!")
+    assert "is not a slug" in response.content.decode()
+    assert not Story.objects.exists()
+
+
+def test_reporter_imports_only_drafts(reporter_user):
+    client = login(reporter_user)
+    refused = preview(client, status="published")
+    assert refused.status_code == 200
+    assert "valid choice" in refused.content.decode()
+    assert "result" not in refused.context or refused.context["result"] is None
+    response = preview(client, status="draft")
+    assert rows(response)[0][1] == "created"
+    forged = response.content.decode().replace(
+        'name="status" value="draft"', 'name="status" value="published"'
+    )
+    confirm(client, response, page=forged)
+    assert not Story.objects.exists()
+    confirm(client, response)
+    assert Story.objects.count() == 2
+    assert set(Story.objects.values_list("status", flat=True)) == {"draft"}
+    assert set(Story.objects.values_list("created_by", flat=True)) == {reporter_user.pk}
+
+
+def test_reporter_import_may_not_rewrite_an_editors_story(reporter_user, editor_user):
+    editor = login(editor_user)
+    confirm(editor, preview(editor, status="draft"))
+    corrected = BRIEFING.replace("chose a new leader", "chose a new leader on Sunday")
+    response = preview(login(reporter_user), corrected, status="draft")
+    assert "would change stories you may not edit" in response.content.decode()
+
+
+def test_admin_import_confirmation_is_tied_to_its_user(editor_user, make_staff):
+    response = preview(login(editor_user))
+    other = login(make_staff("eve", "Editor"))
+    refused = confirm(other, response)
+    assert "belongs to someone else" in refused.content.decode()
+    assert not Story.objects.exists()
+
+
+def test_admin_import_needs_add_permission(make_staff):
+    from django.contrib.auth.models import User
+
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    assert login(viewer).get(IMPORT).status_code == 403
