@@ -16,6 +16,17 @@ def plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def page_cache_off(settings):
+    # Pages are measured as rendered (query budgets); tests/test_caching.py turns it on.
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 300
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     cache.clear()
     yield
