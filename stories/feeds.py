@@ -81,7 +81,7 @@ class LatestStoriesFeed(Feed):
     def items(self, obj):
         return self.stories(obj).for_listing()[: settings.FEED_ITEMS]
 
-    # Titles and summaries are HTML in both formats, so plain text is escaped once here.
+    # RSS titles and both formats' summaries are HTML, so plain text is escaped once here.
     def item_title(self, story):
         return escape(story.headline)
 
@@ -114,8 +114,17 @@ class LatestStoriesFeed(Feed):
         }
 
 
-class LatestStoriesAtomFeed(LatestStoriesFeed):
+class AtomTitles:
+    """Atom titles are plain text (type="text"), unlike RSS's, so they are not escaped."""
+
     feed_type = StoryAtomFeed
+
+    def item_title(self, story):
+        return story.headline
+
+
+class LatestStoriesAtomFeed(AtomTitles, LatestStoriesFeed):
+    pass
 
 
 class SectionFeed(LatestStoriesFeed):
@@ -137,8 +146,8 @@ class SectionFeed(LatestStoriesFeed):
         return Story.objects.live().in_section(section)
 
 
-class SectionAtomFeed(SectionFeed):
-    feed_type = StoryAtomFeed
+class SectionAtomFeed(AtomTitles, SectionFeed):
+    pass
 
 
 class TagFeed(LatestStoriesFeed):
@@ -160,8 +169,8 @@ class TagFeed(LatestStoriesFeed):
         return Story.objects.live().tagged(tag)
 
 
-class TagAtomFeed(TagFeed):
-    feed_type = StoryAtomFeed
+class TagAtomFeed(AtomTitles, TagFeed):
+    pass
 
 
 class BylineFeed(LatestStoriesFeed):
@@ -183,5 +192,5 @@ class BylineFeed(LatestStoriesFeed):
         return Story.objects.live().by_byline(byline)
 
 
-class BylineAtomFeed(BylineFeed):
-    feed_type = StoryAtomFeed
+class BylineAtomFeed(AtomTitles, BylineFeed):
+    pass

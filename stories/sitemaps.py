@@ -130,5 +130,6 @@ def sitemap_index(request):
 
 
 def sitemap_section(request, section):
-    template = "stories/sitemap_news.xml" if section == "news" else "sitemap.xml"
+    # Django's own template gives lastmod as a date; news changes by the minute.
+    template = "stories/sitemap_news.xml" if section == "news" else "stories/sitemap.xml"
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=template)
