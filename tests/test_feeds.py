@@ -33,9 +33,7 @@ def read_feed(client, url):
 
 
 @pytest.mark.parametrize(("url", "version"), FEED_URLS)
-def test_feed_parses_cleanly_and_lists_only_live_stories(
-    client, discovery_newsroom, url, version
-):
+def test_feed_parses_cleanly_and_lists_only_live_stories(client, discovery_newsroom, url, version):
     response = client.get(url)
     assert "secretword" not in response.content.decode().casefold()
     parsed = read_feed(client, url)

@@ -221,9 +221,7 @@ def test_search_live_definition_is_the_models(client):
         ({"q": "volcano", "page": "2"}, 5),
     ],
 )
-def test_search_query_budget_is_pinned_and_flat(
-    client, django_assert_num_queries, query, expected
-):
+def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_queries, query, expected):
     section = SectionFactory()
     for number in range(21):
         StoryFactory(headline=f"Volcano {number}", published=True, section=section)

@@ -78,7 +78,8 @@ def test_story_page_has_news_article_json_ld(client, discovery_newsroom):
 def test_story_page_has_breadcrumbs(client, discovery_newsroom):
     story = discovery_newsroom["live"]
     crumbs = by_type(client.get(story.get_absolute_url()))["BreadcrumbList"]
-    assert [(item["position"], item["name"], item["item"]) for item in crumbs["itemListElement"]] == [
+    items = crumbs["itemListElement"]
+    assert [(item["position"], item["name"], item["item"]) for item in items] == [
         (1, "Newsroom", "http://testserver/"),
         (2, "World", "http://testserver/sections/world/"),
         (3, story.headline, f"http://testserver{story.get_absolute_url()}"),
@@ -114,7 +115,9 @@ def test_json_ld_script_escapes_markup_and_line_separators():
 def test_news_article_includes_corrections_and_image_when_the_story_has_them():
     story = StoryFactory(published=True)
     corrected_at = timezone.now()
-    story.corrections = [SimpleNamespace(text="An earlier version misspelt a name.", created_at=corrected_at)]
+    story.corrections = [
+        SimpleNamespace(text="An earlier version misspelt a name.", created_at=corrected_at)
+    ]
     story.lead_image = SimpleNamespace(url="/media/lead.jpg")
     request = RequestFactory().get("/")
     article = seo.news_article(story, request)

@@ -125,9 +125,7 @@ def test_robots_txt_points_at_the_sitemaps(client):
         ("/robots.txt", 0),
     ],
 )
-def test_sitemap_query_budget_is_pinned_and_flat(
-    client, django_assert_num_queries, url, expected
-):
+def test_sitemap_query_budget_is_pinned_and_flat(client, django_assert_num_queries, url, expected):
     section = SectionFactory()
     StoryFactory(published=True, section=section, bylines=[BylineFactory()], tags=["Peru"])
     with django_assert_num_queries(expected):
