@@ -265,27 +265,3 @@ class ImportRecord(models.Model):
 
     def __str__(self):
         return f"{self.source}: {self.headline}"
-
-
-class StorySearchEntry(models.Model):
-    """A story's row in SQLite's FTS5 index (``stories_story_fts``), kept by triggers.
-
-    Unmanaged: migration 0002 creates the virtual table and the triggers that keep it in
-    step with stories, bylines and tags, even through bulk writes. Only ``stories.search``
-    reads it, and only on SQLite; PostgreSQL keeps a ``search_vector`` column on the story.
-    """
-
-    story = models.OneToOneField(
-        Story,
-        models.DO_NOTHING,
-        primary_key=True,
-        db_column="rowid",
-        related_name="search_entry",
-    )
-
-    class Meta:
-        managed = False
-        db_table = "stories_story_fts"
-
-    def __str__(self):
-        return f"Search entry for story {self.story_id}"

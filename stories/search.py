@@ -4,11 +4,12 @@ Readers type anything, so a query is first reduced to plain words (``search_term
 operator or quote they type reaches the database's query syntax. Every word must match,
 somewhere in the headline, deck, body, bylines or tags.
 
-Ranking is the same on every database: stories whose headline matches come first, then those
-whose deck matches, then the rest (body, bylines, tags); within each tier the database's own
-relevance score (PostgreSQL ``ts_rank`` over the weighted vector, SQLite FTS5 ``bm25`` with
-column weights), then the newest first. Relevance scores alone cannot promise the tiers: a
-body that repeats a word often can outscore a headline.
+Ranking is the same on every database: stories whose headline matches every word come first,
+then those whose deck does, then those whose bylines and tags do, then the rest (the words are
+in the body, or spread over several fields); within each tier, the newest first. Relevance
+scores (``ts_rank``, ``bm25``) cannot promise those tiers (a body that repeats a word often
+outscores a headline), they differ between the databases, and on SQLite scoring every match
+means probing the index once per story, which is slow at 10,000 stories.
 
 The index itself (PostgreSQL's ``search_vector`` column with its GIN index, SQLite's FTS5
 table) is created and kept current by database triggers; see migration 0002.
@@ -17,7 +18,7 @@ table) is created and kept current by database triggers; see migration 0002.
 import re
 
 from django.db import connection
-from django.db.models import BooleanField, FloatField, IntegerField
+from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
 from .models import Story
@@ -27,9 +28,6 @@ POSTGRES_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
 WORD = re.compile(r"\w+")
-
-# FTS5 column order: headline, deck, body, bylines, tags (bm25 is lower-is-better).
-FTS_WEIGHTS = "10.0, 4.0, 1.0, 2.0, 2.0"
 
 
 def clean_query(text):
@@ -59,51 +57,47 @@ def search_stories(text):
         stories = _postgres_search(stories, terms)
     else:
         stories = _sqlite_search(stories, terms)
-    return stories.order_by("search_tier", "-search_score", "-published_at", "-pk")
+    return stories.order_by("search_tier", "-published_at", "-pk")
 
 
 def _postgres_search(stories, terms):
     vector = '"stories_story"."search_vector"'
     query = "plainto_tsquery(%s::regconfig, %s)"
     params = [POSTGRES_CONFIG, " ".join(terms)]
+    # ts_filter keeps only the lexemes of one weight: A headline, B deck, C bylines and tags.
     return stories.filter(
         RawSQL(f"{vector} @@ {query}", params, output_field=BooleanField())
     ).annotate(
         search_tier=RawSQL(
             f"CASE WHEN ts_filter({vector}, '{{a}}') @@ {query} THEN 0 "
-            f"WHEN ts_filter({vector}, '{{b}}') @@ {query} THEN 1 ELSE 2 END",
-            params * 2,
+            f"WHEN ts_filter({vector}, '{{b}}') @@ {query} THEN 1 "
+            f"WHEN ts_filter({vector}, '{{c}}') @@ {query} THEN 2 ELSE 3 END",
+            params * 3,
             output_field=IntegerField(),
-        ),
-        search_score=RawSQL(f"ts_rank({vector}, {query})", params, output_field=FloatField()),
+        )
     )
 
 
-def _fts_query(terms, column=None):
+def _fts_query(terms, columns=None):
     # Each term is a quoted FTS5 string of word characters only, so it is never syntax.
-    prefix = f"{column} : " if column else ""
+    prefix = f"{{{columns}}} : " if columns else ""
     return " AND ".join(f'{prefix}"{term}"' for term in terms)
 
 
 def _sqlite_search(stories, terms):
-    in_column = (
-        '"stories_story"."id" IN '
-        "(SELECT rowid FROM stories_story_fts WHERE stories_story_fts MATCH %s)"
-    )
-    matches = RawSQL("stories_story_fts MATCH %s", [_fts_query(terms)], output_field=BooleanField())
-    return (
-        # The join to the FTS table lets bm25() score each row in the same query.
-        stories.filter(search_entry__isnull=False)
-        .filter(matches)
-        .annotate(
-            search_tier=RawSQL(
-                f"CASE WHEN {in_column} THEN 0 WHEN {in_column} THEN 1 ELSE 2 END",
-                [_fts_query(terms, "headline"), _fts_query(terms, "deck")],
-                output_field=IntegerField(),
-            ),
-            # bm25 is lower-is-better; negated so both databases sort the score descending.
-            search_score=RawSQL(
-                f"-bm25(stories_story_fts, {FTS_WEIGHTS})", [], output_field=FloatField()
-            ),
+    # Each IN (...) list is built once per query from the FTS index; joining the FTS table
+    # instead lets SQLite's planner probe it once per story, which is far slower.
+    matching = '"stories_story"."id" IN (SELECT rowid FROM stories_story_fts WHERE stories_story_fts MATCH %s)'  # noqa: E501
+    return stories.filter(
+        RawSQL(matching, [_fts_query(terms)], output_field=BooleanField())
+    ).annotate(
+        search_tier=RawSQL(
+            f"CASE WHEN {matching} THEN 0 WHEN {matching} THEN 1 WHEN {matching} THEN 2 ELSE 3 END",
+            [
+                _fts_query(terms, "headline"),
+                _fts_query(terms, "deck"),
+                _fts_query(terms, "bylines tags"),
+            ],
+            output_field=IntegerField(),
         )
     )

@@ -25,7 +25,7 @@ def result_headlines(response):
     return [h["text"].strip() for h in parse(response).find_all("h2")]
 
 
-def test_search_ranks_headline_then_deck_then_body(client):
+def test_search_ranks_headline_then_deck_then_bylines_and_tags_then_body(client):
     now = timezone.now()
     section = SectionFactory()
     # The body-only match is the newest and says the word most often; it still comes last.
@@ -44,14 +44,42 @@ def test_search_ranks_headline_then_deck_then_body(client):
         section=section,
     )
     StoryFactory(
+        headline="Tag only",
+        tags=["Volcanoes"],
+        published=True,
+        published_at=now - timedelta(minutes=1, seconds=30),
+        section=section,
+    )
+    StoryFactory(
         headline="Volcano in the headline",
         published=True,
         published_at=now - timedelta(minutes=3),
         section=section,
     )
-    assert headlines("volcano") == ["Volcano in the headline", "Deck only", "Body only"]
+    StoryFactory(
+        headline="Older volcano headline",
+        published=True,
+        published_at=now - timedelta(minutes=4),
+        section=section,
+    )
+    expected = [
+        "Volcano in the headline",
+        "Older volcano headline",
+        "Deck only",
+        "Tag only",
+        "Body only",
+    ]
+    assert headlines("volcano") == expected
     response = client.get("/search/", {"q": "Volcano"})
-    assert result_headlines(response) == ["Volcano in the headline", "Deck only", "Body only"]
+    assert result_headlines(response) == expected
+
+
+def test_search_ranks_by_where_every_word_is_found(client):
+    section = SectionFactory()
+    StoryFactory(headline="Red", body="Red moon rising.", published=True, section=section)
+    StoryFactory(headline="Red moon", published=True, section=section)
+    # Both words in the headline beat one word there and one in the body.
+    assert headlines("red moon") == ["Red moon", "Red"]
 
 
 def test_search_finds_bylines_tags_and_stemmed_words(client):

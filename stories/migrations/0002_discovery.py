@@ -6,8 +6,7 @@
 # in step with every write, including the importer's bulk writes and renamed bylines or
 # tags, so no application code has to remember to reindex.
 
-import django.db.models.deletion
-from django.db import migrations, models
+from django.db import migrations
 
 # The text search configuration; stories/search.py must use the same one.
 PG_CONFIG = "english"
@@ -227,25 +226,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name="StorySearchEntry",
-            fields=[
-                (
-                    "story",
-                    models.OneToOneField(
-                        db_column="rowid",
-                        on_delete=django.db.models.deletion.DO_NOTHING,
-                        primary_key=True,
-                        related_name="search_entry",
-                        serialize=False,
-                        to="stories.story",
-                    ),
-                ),
-            ],
-            options={
-                "db_table": "stories_story_fts",
-                "managed": False,
-            },
-        ),
         migrations.RunPython(create_search_index, drop_search_index),
     ]
