@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "taggit",
     "simple_history",
     "stories",
@@ -60,8 +61,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ETag on every GET, and 304 for a matching If-None-Match, cached pages included.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "stories.caching.ReaderPageCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each story revision saved during a request.
@@ -150,6 +154,17 @@ TAGGIT_CASE_INSENSITIVE = True
 
 SITE_NAME = os.environ.get("SITE_NAME", "Newsroom")
 STORIES_PER_PAGE = 20
+SEARCH_RESULTS_PER_PAGE = 20
+FEED_ITEMS = 20
+# The site's domain as it is published. Feed entry ids (tag: URIs) are built from it and must
+# never change, so set it once for production and leave it alone.
+SITE_DOMAIN = os.environ.get("SITE_DOMAIN", "localhost")
+# The publisher logo in structured data; a static path or an absolute URL.
+SITE_LOGO = os.environ.get("SITE_LOGO", "img/logo.png")
+# Anonymous readers' pages are kept whole in the cache this long; 0 turns the page cache off.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# How long a CDN or other shared cache may keep a public page (browsers always revalidate).
+CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))
 # A briefing larger than this is refused before it is read into memory.
 BRIEFING_MAX_BYTES = int(os.environ.get("BRIEFING_MAX_BYTES", str(32 * 1024 * 1024)))
 

@@ -8,7 +8,9 @@ class StoriesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
+        from .caching import connect_signals
         from .roles import sync_roles_after_migrate
 
         # Keeps the Reporter and Editor groups equal to stories.roles after every migrate.
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+        connect_signals()

@@ -21,6 +21,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from taggit.models import Tag
 
 from .briefing import Briefing, BriefingError, ParsedStory, decode_briefing, parse_briefing
+from .caching import content_changed
 from .countries import find_countries
 from .models import (
     Byline,
@@ -393,6 +394,8 @@ class Importer:
             self.create_stories([p for p in changing if p.action == CREATED], section)
             self.update_stories([p for p in changing if p.action == UPDATED], section)
             self.write_relations(changing, bylines, tags)
+            # Bulk writes send no signals, so tell the reader page cache here.
+            content_changed()
         return [p.record.story.get_absolute_url() for p in self.planned]
 
     def get_or_create_section(self):

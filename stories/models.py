@@ -130,7 +130,7 @@ class StoryQuerySet(models.QuerySet):
         return self.filter(status=Story.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def scheduled(self):
-        """Published, but its time has not come yet."""
+        """Published but not yet live: each goes live on its own, with no job to run."""
         return self.filter(status=Story.Status.PUBLISHED, published_at__gt=timezone.now())
 
     def for_listing(self):

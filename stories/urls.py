@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import previews, views
+from . import feeds, previews, sitemaps, views
 
 
 class UnicodeSlugConverter:
@@ -23,6 +23,18 @@ urlpatterns = [
     path("sections/<uslug:slug>/", views.SectionView.as_view(), name="section"),
     path("tags/<uslug:slug>/", views.TagView.as_view(), name="tag"),
     path("bylines/<uslug:slug>/", views.BylineView.as_view(), name="byline"),
+    path("search/", views.SearchView.as_view(), name="search"),
+    path("feed/", feeds.LatestStoriesFeed(), name="feed"),
+    path("feed/atom/", feeds.LatestStoriesAtomFeed(), name="atom_feed"),
+    path("sections/<uslug:slug>/feed/", feeds.SectionFeed(), name="section_feed"),
+    path("sections/<uslug:slug>/feed/atom/", feeds.SectionAtomFeed(), name="section_atom_feed"),
+    path("tags/<uslug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
+    path("tags/<uslug:slug>/feed/atom/", feeds.TagAtomFeed(), name="tag_atom_feed"),
+    path("bylines/<uslug:slug>/feed/", feeds.BylineFeed(), name="byline_feed"),
+    path("bylines/<uslug:slug>/feed/atom/", feeds.BylineAtomFeed(), name="byline_atom_feed"),
+    path("sitemap.xml", sitemaps.sitemap_index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name="sitemap_section"),
+    path("robots.txt", views.robots_txt, name="robots"),
     path(
         "<int:year>/<int:month>/<int:day>/<uslug:slug>/",
         views.StoryDetailView.as_view(),

@@ -3,13 +3,15 @@
 from datetime import date
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
 from .models import Byline, Section, Story
 from .previews import PreviewableStoryMixin, story_page_queryset
+from .search import clean_query, search_stories, search_terms
 
 
 class LiveStoryMixin:
@@ -54,6 +56,7 @@ class SectionView(StoryListView):
         return super().get_context_data(
             heading=self.section.name,
             kind="Section",
+            section=self.section,
             current_section_slug=self.section.slug,
             description=self.section.description,
             **kwargs,
@@ -66,7 +69,7 @@ class TagView(StoryListView):
         return super().get_queryset().tagged(self.tag)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(heading=self.tag.name, kind="Tag", **kwargs)
+        return super().get_context_data(heading=self.tag.name, kind="Tag", tag=self.tag, **kwargs)
 
 
 class BylineView(StoryListView):
@@ -102,3 +105,36 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
         except ValueError:
             raise Http404("No such date") from None
         return self.get_story(self.kwargs["slug"])
+
+
+class SearchView(ListView):
+    """Ranked search over live stories; see ``stories.search``."""
+
+    template_name = "stories/search.html"
+    paginate_by = settings.SEARCH_RESULTS_PER_PAGE
+    context_object_name = "stories"
+
+    def get_queryset(self):
+        self.query = clean_query(self.request.GET.get("q", ""))
+        return search_stories(self.query).for_listing()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            query=self.query, has_terms=bool(search_terms(self.query)), **kwargs
+        )
+
+
+def robots_txt(request):
+    sitemaps = [
+        reverse("stories:sitemap"),
+        reverse("stories:sitemap_section", kwargs={"section": "news"}),
+    ]
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        # Result pages are endless and thin; stories are found through the sitemaps.
+        "Disallow: /search/",
+        "",
+        *(f"Sitemap: {request.build_absolute_uri(path)}" for path in sitemaps),
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -22,6 +22,17 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def page_cache_off(settings):
+    # Pages are measured as rendered (query budgets); tests/test_caching.py turns it on.
+    settings.PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 300
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     cache.clear()
     yield
@@ -75,3 +86,41 @@ def reporter_user(make_staff):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def discovery_newsroom(db):
+    """One live story and hidden ones (draft, review, scheduled) that share its section, tag
+    and byline; the hidden ones also carry a tag and a byline of their own, and every
+    hidden field holds the word "secretword" so a leak is easy to spot."""
+    from .factories import BylineFactory, SectionFactory, StoryFactory
+
+    section = SectionFactory(name="World", slug="world", description="News from abroad.")
+    writer = BylineFactory(name="William Roberts", slug="william-roberts", bio="Reports.")
+    second = BylineFactory(name="Ana Lima", slug="ana-lima")
+    ghost = BylineFactory(name="Ghost Writer", slug="ghost-writer")
+    live = StoryFactory(
+        headline="Live story about harbours",
+        slug="live-story",
+        deck="A deck about ports.",
+        body="First paragraph about ships.\n\nSecond paragraph.",
+        published=True,
+        section=section,
+        bylines=[writer, second],
+        tags=["China", "Taiwan"],
+    )
+    hidden = {
+        "draft": StoryFactory(section=section, status="draft"),
+        "review": StoryFactory(section=section, status="review"),
+        "scheduled": StoryFactory(section=section, scheduled=True),
+    }
+    for state, story in hidden.items():
+        story.headline = f"Secretword {state} headline"
+        story.slug = f"secretword-{state}"
+        story.deck = "Secretword deck."
+        story.body = "Secretword harbours body."
+        story.save()
+        story.story_bylines.create(byline=writer, position=0)
+        story.story_bylines.create(byline=ghost, position=1)
+        story.tags.add("China", "Secretword Tag")
+    return {"section": section, "byline": writer, "live": live, "hidden": hidden}

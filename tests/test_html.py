@@ -72,6 +72,11 @@ def page_urls(story):
         "tag": "/tags/north-korea/",
         "byline": "/bylines/william-roberts/",
         "story": story.get_absolute_url(),
+        "search-results": "/search/?q=filler",
+        "search-results-page-2": "/search/?q=filler&page=2",
+        "search-no-results": "/search/?q=nothing+matches+this",
+        "search-empty": "/search/",
+        "search-odd": "/search/?q=%3C%2Fscript%3E%22%27%00%25",
         "not-found": "/no/such/page/",
         **search_urls(),
     }

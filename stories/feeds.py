@@ -1,0 +1,199 @@
+"""RSS 2.0 and Atom feeds of live stories: the whole site, and each section, tag and byline.
+
+Entries are full: title, link, a permanent id, published and updated dates, every byline as
+an author, the section and tags as categories, the deck as summary and the body as content.
+The id is a ``tag:`` URI built from ``SITE_DOMAIN``, the day the story was created and its
+primary key, none of which an edit (a new slug or date) changes, so feed readers never see a
+story twice.
+"""
+
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import feedgenerator, timezone
+from django.utils.html import escape, format_html_join
+from taggit.models import Tag
+
+from .models import Byline, Section, Story
+from .seo import story_description
+
+
+class StoryRssFeed(feedgenerator.Rss201rev2Feed):
+    """RSS 2.0 with every byline as ``dc:creator`` and the body as ``content:encoded``."""
+
+    def rss_attributes(self):
+        return {
+            **super().rss_attributes(),
+            "xmlns:content": "http://purl.org/rss/1.0/modules/content/",
+            "xmlns:dc": "http://purl.org/dc/elements/1.1/",
+        }
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        for name, _path in item["bylines"]:
+            handler.addQuickElement("dc:creator", name)
+        # RSS has no "updated"; the Atom namespace (declared by Django for atom:link) does.
+        handler.addQuickElement("atom:updated", feedgenerator.rfc3339_date(item["updateddate"]))
+        handler.addQuickElement("content:encoded", item["content"])
+
+
+class StoryAtomFeed(feedgenerator.Atom1Feed):
+    """Atom with one ``author`` per byline and the body as HTML ``content``."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        for name, path in item["bylines"]:
+            handler.startElement("author", {})
+            handler.addQuickElement("name", name)
+            handler.addQuickElement("uri", urljoin(self.feed["link"], path))
+            handler.endElement("author")
+        handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+def story_guid(story):
+    created = timezone.localdate(story.created_at)
+    return f"tag:{settings.SITE_DOMAIN},{created.isoformat()}:story:{story.pk}"
+
+
+class LatestStoriesFeed(Feed):
+    feed_type = StoryRssFeed
+    item_guid_is_permalink = False
+    # Atom needs an author on entries with no byline; the site stands in for it.
+    author_name = settings.SITE_NAME
+
+    def title(self, obj):
+        return settings.SITE_NAME
+
+    def link(self, obj):
+        return "/"
+
+    def description(self, obj):
+        return f"The latest stories from {settings.SITE_NAME}."
+
+    subtitle = description
+
+    def stories(self, obj):
+        return Story.objects.live()
+
+    def items(self, obj):
+        # Corrections feed the honest updated date.
+        return (
+            self.stories(obj).for_listing().prefetch_related("corrections")[: settings.FEED_ITEMS]
+        )
+
+    # RSS titles and both formats' summaries are HTML, so plain text is escaped once here.
+    def item_title(self, story):
+        return escape(story.headline)
+
+    def item_description(self, story):
+        # The deck; a story without one is summed up by its first paragraph.
+        return escape(story_description(story))
+
+    def item_link(self, story):
+        return story.get_absolute_url()
+
+    def item_guid(self, story):
+        return story_guid(story)
+
+    def item_pubdate(self, story):
+        return story.published_at
+
+    def item_updateddate(self, story):
+        # Only substantive changes and corrections count as updates, as on the page.
+        return story.public_updated_at or story.published_at
+
+    def item_categories(self, story):
+        names = [story.section.name]
+        names += [tag.name for tag in story.sorted_tags if tag.name != story.section.name]
+        return names
+
+    def item_extra_kwargs(self, story):
+        return {
+            "bylines": [(b.name, b.get_absolute_url()) for b in story.ordered_bylines],
+            "content": format_html_join("\n", "<p>{}</p>", ((p,) for p in story.paragraphs)),
+        }
+
+
+class AtomTitles:
+    """Atom titles are plain text (type="text"), unlike RSS's, so they are not escaped."""
+
+    feed_type = StoryAtomFeed
+
+    def item_title(self, story):
+        return story.headline
+
+
+class LatestStoriesAtomFeed(AtomTitles, LatestStoriesFeed):
+    pass
+
+
+class SectionFeed(LatestStoriesFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Section, slug=slug)
+
+    def title(self, section):
+        return f"{section.name} · {settings.SITE_NAME}"
+
+    def link(self, section):
+        return section.get_absolute_url()
+
+    def description(self, section):
+        return section.description or f"The latest {section.name} stories."
+
+    subtitle = description
+
+    def stories(self, section):
+        return Story.objects.live().in_section(section)
+
+
+class SectionAtomFeed(AtomTitles, SectionFeed):
+    pass
+
+
+class TagFeed(LatestStoriesFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, tag):
+        return f"{tag.name} · {settings.SITE_NAME}"
+
+    def link(self, tag):
+        return reverse("stories:tag", args=[tag.slug])
+
+    def description(self, tag):
+        return f"The latest stories tagged {tag.name}."
+
+    subtitle = description
+
+    def stories(self, tag):
+        return Story.objects.live().tagged(tag)
+
+
+class TagAtomFeed(AtomTitles, TagFeed):
+    pass
+
+
+class BylineFeed(LatestStoriesFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Byline, slug=slug)
+
+    def title(self, byline):
+        return f"{byline.name} · {settings.SITE_NAME}"
+
+    def link(self, byline):
+        return byline.get_absolute_url()
+
+    def description(self, byline):
+        return byline.bio or f"The latest stories by {byline.name}."
+
+    subtitle = description
+
+    def stories(self, byline):
+        return Story.objects.live().by_byline(byline)
+
+
+class BylineAtomFeed(AtomTitles, BylineFeed):
+    pass

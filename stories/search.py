@@ -1,0 +1,103 @@
+"""Reader search: ranked full-text search over live stories.
+
+Readers type anything, so a query is first reduced to plain words (``search_terms``); no
+operator or quote they type reaches the database's query syntax. Every word must match,
+somewhere in the headline, deck, body, bylines or tags.
+
+Ranking is the same on every database: stories whose headline matches every word come first,
+then those whose deck does, then those whose bylines and tags do, then the rest (the words are
+in the body, or spread over several fields); within each tier, the newest first. Relevance
+scores (``ts_rank``, ``bm25``) cannot promise those tiers (a body that repeats a word often
+outscores a headline), they differ between the databases, and on SQLite scoring every match
+means probing the index once per story, which is slow at 10,000 stories.
+
+The index itself (PostgreSQL's ``search_vector`` column with its GIN index, SQLite's FTS5
+table) is created and kept current by database triggers; see migration 0002.
+"""
+
+import re
+
+from django.db import connection
+from django.db.models import BooleanField, IntegerField
+from django.db.models.expressions import RawSQL
+
+from .models import Story
+
+# Must match the configuration the migration's triggers index with.
+POSTGRES_CONFIG = "english"
+MAX_QUERY_LENGTH = 200
+MAX_TERMS = 12
+WORD = re.compile(r"\w+")
+
+
+def clean_query(text):
+    """The query as the page echoes it: one printable line, at most MAX_QUERY_LENGTH long."""
+    printable = "".join(char if char.isprintable() else " " for char in text or "")
+    return " ".join(printable.split())[:MAX_QUERY_LENGTH]
+
+
+def search_terms(text):
+    """The distinct words of a query, lower-cased, in order; at most MAX_TERMS of them."""
+    terms = []
+    for word in WORD.findall(clean_query(text).casefold()):
+        # "_" counts as a word character for \w, but neither index treats it as one.
+        for part in word.split("_"):
+            if part and part not in terms:
+                terms.append(part)
+    return terms[:MAX_TERMS]
+
+
+def search_stories(text):
+    """Live stories matching every word of ``text``, best first; none for an empty query."""
+    terms = search_terms(text)
+    stories = Story.objects.live()
+    if not terms:
+        return stories.none()
+    if connection.vendor == "postgresql":
+        stories = _postgres_search(stories, terms)
+    else:
+        stories = _sqlite_search(stories, terms)
+    return stories.order_by("search_tier", "-published_at", "-pk")
+
+
+def _postgres_search(stories, terms):
+    vector = '"stories_story"."search_vector"'
+    query = "plainto_tsquery(%s::regconfig, %s)"
+    params = [POSTGRES_CONFIG, " ".join(terms)]
+    # ts_filter keeps only the lexemes of one weight: A headline, B deck, C bylines and tags.
+    return stories.filter(
+        RawSQL(f"{vector} @@ {query}", params, output_field=BooleanField())
+    ).annotate(
+        search_tier=RawSQL(
+            f"CASE WHEN ts_filter({vector}, '{{a}}') @@ {query} THEN 0 "
+            f"WHEN ts_filter({vector}, '{{b}}') @@ {query} THEN 1 "
+            f"WHEN ts_filter({vector}, '{{c}}') @@ {query} THEN 2 ELSE 3 END",
+            params * 3,
+            output_field=IntegerField(),
+        )
+    )
+
+
+def _fts_query(terms, columns=None):
+    # Each term is a quoted FTS5 string of word characters only, so it is never syntax.
+    prefix = f"{{{columns}}} : " if columns else ""
+    return " AND ".join(f'{prefix}"{term}"' for term in terms)
+
+
+def _sqlite_search(stories, terms):
+    # Each IN (...) list is built once per query from the FTS index; joining the FTS table
+    # instead lets SQLite's planner probe it once per story, which is far slower.
+    matching = '"stories_story"."id" IN (SELECT rowid FROM stories_story_fts WHERE stories_story_fts MATCH %s)'  # noqa: E501
+    return stories.filter(
+        RawSQL(matching, [_fts_query(terms)], output_field=BooleanField())
+    ).annotate(
+        search_tier=RawSQL(
+            f"CASE WHEN {matching} THEN 0 WHEN {matching} THEN 1 WHEN {matching} THEN 2 ELSE 3 END",
+            [
+                _fts_query(terms, "headline"),
+                _fts_query(terms, "deck"),
+                _fts_query(terms, "bylines tags"),
+            ],
+            output_field=IntegerField(),
+        )
+    )

@@ -1,0 +1,46 @@
+"""Template tags that put ``stories.seo`` page metadata into the ``meta`` block."""
+
+from django import template
+
+from .. import seo
+
+register = template.Library()
+META_TEMPLATE = "stories/_meta.html"
+
+
+@register.inclusion_tag(META_TEMPLATE, takes_context=True)
+def story_meta(context, story):
+    return {"meta": seo.story_meta(story, context["request"]), "site_name": context["site_name"]}
+
+
+@register.inclusion_tag(META_TEMPLATE, takes_context=True)
+def home_meta(context):
+    request = context["request"]
+    meta = seo.home_meta(request, context.get("page_obj"))
+    return {"meta": meta, "site_name": context["site_name"]}
+
+
+@register.inclusion_tag(META_TEMPLATE, takes_context=True)
+def listing_meta(context, section=None, tag=None, byline=None):
+    """Meta for the section, tag or byline page whose object is given."""
+    if section:
+        name, description, kind, slug = section.name, section.description, "section", section.slug
+    elif tag:
+        name, description, kind, slug = tag.name, "", "tag", tag.slug
+    else:
+        name, description, kind, slug = byline.name, byline.bio, "byline", byline.slug
+    meta = seo.listing_meta(
+        context["request"],
+        name=name,
+        description=description,
+        kind=kind,
+        feed_names=(f"stories:{kind}_feed", f"stories:{kind}_atom_feed"),
+        slug=slug,
+        page_obj=context.get("page_obj"),
+    )
+    return {"meta": meta, "site_name": context["site_name"]}
+
+
+@register.simple_tag
+def publication_language():
+    return seo.publication_language()

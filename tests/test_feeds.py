@@ -1,0 +1,214 @@
+"""RSS and Atom feeds, read back with feedparser as a feed reader would."""
+
+import calendar
+import html
+from html.parser import HTMLParser
+
+import feedparser
+import pytest
+from django.urls import reverse
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+FEED_URLS = [
+    ("/feed/", "rss20"),
+    ("/feed/atom/", "atom10"),
+    ("/sections/world/feed/", "rss20"),
+    ("/sections/world/feed/atom/", "atom10"),
+    ("/tags/china/feed/", "rss20"),
+    ("/tags/china/feed/atom/", "atom10"),
+    ("/bylines/william-roberts/feed/", "rss20"),
+    ("/bylines/william-roberts/feed/atom/", "atom10"),
+]
+
+
+def read_feed(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, f"{url}: {parsed.get('bozo_exception')}"
+    return parsed
+
+
+@pytest.mark.parametrize(("url", "version"), FEED_URLS)
+def test_feed_parses_cleanly_and_lists_only_live_stories(client, discovery_newsroom, url, version):
+    response = client.get(url)
+    assert "secretword" not in response.content.decode().casefold()
+    parsed = read_feed(client, url)
+    assert parsed.version == version
+    assert [entry.title for entry in parsed.entries] == ["Live story about harbours"]
+
+
+@pytest.mark.parametrize(("url", "version"), FEED_URLS)
+def test_feed_entry_is_full(client, discovery_newsroom, url, version):
+    story = discovery_newsroom["live"]
+    [entry] = read_feed(client, url).entries
+    assert entry.link == f"http://testserver{story.get_absolute_url()}"
+    assert entry.id == f"tag:localhost,{story.created_at.date().isoformat()}:story:{story.pk}"
+    assert calendar.timegm(entry.published_parsed) == int(story.published_at.timestamp())
+    # Saved after publication, but nothing substantive: "updated" stays the publication time.
+    assert calendar.timegm(entry.updated_parsed) == int(story.published_at.timestamp())
+    assert [author["name"] for author in entry.authors] == ["William Roberts", "Ana Lima"]
+    assert [tag.term for tag in entry.tags] == ["World", "China", "Taiwan"]
+    assert entry.summary == "A deck about ports."
+    assert entry.content[0].value == (
+        "<p>First paragraph about ships.</p>\n<p>Second paragraph.</p>"
+    )
+
+
+def test_atom_authors_link_to_byline_pages(client, discovery_newsroom):
+    [entry] = read_feed(client, "/feed/atom/").entries
+    assert [author.get("href") for author in entry.authors] == [
+        "http://testserver/bylines/william-roberts/",
+        "http://testserver/bylines/ana-lima/",
+    ]
+
+
+def test_feed_guid_survives_a_new_headline_slug_and_date(client, discovery_newsroom):
+    story = discovery_newsroom["live"]
+    [before] = read_feed(client, "/feed/").entries
+    story.headline = "A new headline"
+    story.slug = "a-new-slug"
+    story.published_at = story.published_at.replace(year=story.published_at.year - 1)
+    story.save()
+    [after] = read_feed(client, "/feed/").entries
+    assert after.title == "A new headline"
+    assert after.link != before.link
+    assert after.id == before.id
+
+
+@pytest.mark.parametrize("url", ["/feed/", "/feed/atom/"])
+def test_feed_text_round_trips_markup_characters(client, url):
+    StoryFactory(
+        published=True,
+        headline="Tom & Jerry <b>not bold</b> </script>",
+        deck='A "deck" with <i>tags</i> & ampersands',
+        body="Body <script>alert(1)</script> & more",
+        bylines=[BylineFactory(name="O'Brien <Ed>")],
+    )
+    [entry] = read_feed(client, url).entries
+    # feedparser hands back HTML for HTML fields and plain text for text ones.
+    assert as_text(entry.title_detail) == "Tom & Jerry <b>not bold</b> </script>"
+    assert as_text(entry.summary_detail) == 'A "deck" with <i>tags</i> & ampersands'
+    assert [author["name"] for author in entry.authors] == ["O'Brien <Ed>"]
+    text = TextOnly()
+    text.feed(entry.content[0].value)
+    assert text.text == "Body <script>alert(1)</script> & more"
+
+
+def as_text(detail):
+    return html.unescape(detail.value) if detail.type == "text/html" else detail.value
+
+
+class TextOnly(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.text = ""
+
+    def handle_data(self, data):
+        self.text += data
+
+
+def test_story_without_deck_is_summed_up_by_its_first_paragraph(client):
+    StoryFactory(published=True, deck="", body="Opening words.\n\nMore.")
+    [entry] = read_feed(client, "/feed/").entries
+    assert entry.summary == "Opening words."
+
+
+def test_feed_holds_the_newest_twenty(client):
+    section = SectionFactory()
+    for number in range(25):
+        StoryFactory(published=True, section=section, headline=f"Story {number}")
+    entries = read_feed(client, "/feed/").entries
+    assert len(entries) == 20
+
+
+@pytest.mark.parametrize(
+    "url", ["/sections/nowhere/feed/", "/tags/nowhere/feed/atom/", "/bylines/nobody/feed/"]
+)
+def test_feed_of_unknown_object_is_404(client, url):
+    assert client.get(url).status_code == 404
+
+
+def test_section_tag_and_byline_feeds_filter(client):
+    world, sport = SectionFactory(slug="world"), SectionFactory(slug="sport")
+    writer = BylineFactory(slug="writer")
+    StoryFactory(published=True, section=world, headline="In world", tags=["Peru"])
+    StoryFactory(published=True, section=sport, headline="In sport", bylines=[writer])
+    assert [e.title for e in read_feed(client, "/sections/world/feed/").entries] == ["In world"]
+    assert [e.title for e in read_feed(client, "/tags/peru/feed/").entries] == ["In world"]
+    assert [e.title for e in read_feed(client, "/bylines/writer/feed/").entries] == ["In sport"]
+
+
+@pytest.mark.parametrize(
+    ("page", "feeds"),
+    [
+        ("/", ["/feed/", "/feed/atom/"]),
+        ("/sections/world/", ["/sections/world/feed/", "/sections/world/feed/atom/"]),
+        ("/tags/china/", ["/tags/china/feed/", "/tags/china/feed/atom/"]),
+        (
+            "/bylines/william-roberts/",
+            ["/bylines/william-roberts/feed/", "/bylines/william-roberts/feed/atom/"],
+        ),
+    ],
+)
+def test_pages_link_their_feeds(client, discovery_newsroom, page, feeds):
+    from .test_views import parse
+
+    links = parse(client.get(page)).find_all("link", rel="alternate")
+    by_type = {(link["attrs"]["type"], link["attrs"]["href"]) for link in links}
+    assert ("application/rss+xml", feeds[0]) in by_type
+    assert ("application/atom+xml", feeds[1]) in by_type
+    for _, href in by_type:
+        assert read_feed(client, href).entries
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # stories with sections, bylines, tags, corrections (for the honest updated date)
+        ("/feed/", 4),
+        ("/feed/atom/", 4),
+        # + the section, tag or byline itself
+        ("/sections/world/feed/", 5),
+        ("/tags/china/feed/atom/", 5),
+        ("/bylines/william-roberts/feed/", 5),
+    ],
+)
+def test_feed_query_budget_is_pinned_and_flat(client, django_assert_num_queries, url, expected):
+    section = SectionFactory(name="World", slug="world")
+    writer = BylineFactory(name="William Roberts", slug="william-roberts")
+    StoryFactory(published=True, section=section, bylines=[writer], tags=["China"])
+    with django_assert_num_queries(expected):
+        assert client.get(url).status_code == 200
+    for number in range(25):
+        StoryFactory(
+            published=True,
+            section=section,
+            bylines=[writer, BylineFactory()],
+            tags=["China", f"Tag {number}"],
+        )
+    with django_assert_num_queries(expected):
+        assert client.get(url).status_code == 200
+    assert reverse("stories:feed") == "/feed/"
+
+
+@pytest.mark.parametrize(("url", "version"), FEED_URLS)
+def test_feed_updated_date_moves_for_a_correction_not_a_typo_fix(
+    client, discovery_newsroom, url, version
+):
+    from datetime import timedelta
+
+    from stories.models import Correction
+
+    story = discovery_newsroom["live"]
+    story.body = story.body.replace("ships", "ship")
+    story.save()
+    [entry] = read_feed(client, url).entries
+    assert calendar.timegm(entry.updated_parsed) == int(story.published_at.timestamp())
+    corrected_at = story.published_at + timedelta(minutes=30)
+    Correction.objects.create(story=story, text="A name was wrong.", published_at=corrected_at)
+    [entry] = read_feed(client, url).entries
+    assert calendar.timegm(entry.updated_parsed) == int(corrected_at.timestamp())

@@ -1,0 +1,267 @@
+"""Search: ranking, live stories only, an index that keeps up, and whatever readers type."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from taggit.models import Tag
+
+from stories.briefing import parse_briefing
+from stories.importing import import_briefings
+from stories.models import Story
+from stories.search import MAX_TERMS, search_stories, search_terms
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+from .test_views import parse
+
+pytestmark = pytest.mark.django_db
+
+
+def headlines(query):
+    return [story.headline for story in search_stories(query)]
+
+
+def result_headlines(response):
+    return [h["text"].strip() for h in parse(response).find_all("h2")]
+
+
+def test_search_ranks_headline_then_deck_then_bylines_and_tags_then_body(client):
+    now = timezone.now()
+    section = SectionFactory()
+    # The body-only match is the newest and says the word most often; it still comes last.
+    StoryFactory(
+        headline="Body only",
+        body=" ".join(["Volcano erupts."] * 30),
+        published=True,
+        published_at=now - timedelta(minutes=1),
+        section=section,
+    )
+    StoryFactory(
+        headline="Deck only",
+        deck="A volcano stirs",
+        published=True,
+        published_at=now - timedelta(minutes=2),
+        section=section,
+    )
+    StoryFactory(
+        headline="Tag only",
+        tags=["Volcanoes"],
+        published=True,
+        published_at=now - timedelta(minutes=1, seconds=30),
+        section=section,
+    )
+    StoryFactory(
+        headline="Volcano in the headline",
+        published=True,
+        published_at=now - timedelta(minutes=3),
+        section=section,
+    )
+    StoryFactory(
+        headline="Older volcano headline",
+        published=True,
+        published_at=now - timedelta(minutes=4),
+        section=section,
+    )
+    expected = [
+        "Volcano in the headline",
+        "Older volcano headline",
+        "Deck only",
+        "Tag only",
+        "Body only",
+    ]
+    assert headlines("volcano") == expected
+    response = client.get("/search/", {"q": "Volcano"})
+    assert result_headlines(response) == expected
+
+
+def test_search_ranks_by_where_every_word_is_found(client):
+    section = SectionFactory()
+    StoryFactory(headline="Red", body="Red moon rising.", published=True, section=section)
+    StoryFactory(headline="Red moon", published=True, section=section)
+    # Both words in the headline beat one word there and one in the body.
+    assert headlines("red moon") == ["Red moon", "Red"]
+
+
+def test_search_finds_bylines_tags_and_stemmed_words(client):
+    StoryFactory(headline="By her", published=True, bylines=[BylineFactory(name="Zofia Nowak")])
+    StoryFactory(headline="Tagged", published=True, tags=["Kyrgyzstan"])
+    StoryFactory(headline="Plural", published=True, body="Several elections were held.")
+    assert headlines("nowak") == ["By her"]
+    assert headlines("kyrgyzstan") == ["Tagged"]
+    assert headlines("election") == ["Plural"]
+
+
+def test_search_needs_every_word(client):
+    StoryFactory(headline="Rain in Spain", published=True)
+    StoryFactory(headline="Rain in Peru", published=True)
+    assert headlines("rain spain") == ["Rain in Spain"]
+    assert sorted(headlines("rain")) == ["Rain in Peru", "Rain in Spain"]
+
+
+def test_search_shows_only_live_stories(client, discovery_newsroom):
+    response = client.get("/search/", {"q": "harbours"})
+    assert result_headlines(response) == ["Live story about harbours"]
+    assert "secretword" not in response.content.decode().casefold()
+    for query in ("secretword", "ghost writer"):
+        response = client.get("/search/", {"q": query})
+        assert result_headlines(response) == []
+        assert "No stories match" in response.content.decode()
+
+
+def test_search_index_follows_edits_to_story_bylines_and_tags(client):
+    byline = BylineFactory(name="Old Name")
+    story = StoryFactory(headline="Original", published=True, bylines=[byline], tags=["Peru"])
+    story.headline = "Rewritten headline"
+    story.save()
+    assert headlines("rewritten") == ["Rewritten headline"]
+    assert headlines("original") == []
+    byline.name = "Fresh Name"
+    byline.save()
+    assert headlines("fresh") == ["Rewritten headline"]
+    assert headlines("old") == []
+    tag = Tag.objects.get(name="Peru")
+    tag.name = "Bolivia"
+    tag.save()
+    assert headlines("bolivia") == ["Rewritten headline"]
+    story.tags.add("Chile")
+    story.tags.remove("Bolivia")
+    assert headlines("chile") == ["Rewritten headline"]
+    assert headlines("bolivia") == []
+    story.story_bylines.all().delete()
+    assert headlines("fresh") == []
+    story.delete()
+    assert headlines("rewritten") == []
+
+
+def test_search_index_follows_bulk_imports(client, settings):
+    briefing = parse_briefing(
+        "Quokka census completed\nCounters found more quokkas than expected.\n— By Jo Bloggs\n",
+        source="census.txt",
+    )
+    import_briefings([briefing])
+    assert headlines("quokka") == ["Quokka census completed"]
+    assert headlines("bloggs") == ["Quokka census completed"]
+
+
+def test_search_paginates_and_keeps_the_query(client):
+    section = SectionFactory()
+    for number in range(25):
+        StoryFactory(headline=f"Meteor {number}", published=True, section=section)
+    first = client.get("/search/", {"q": "meteor"})
+    assert len(result_headlines(first)) == 20
+    assert "25 stories found" in first.content.decode()
+    [more] = parse(first).find_all("a", rel="next")
+    assert more["attrs"]["href"] == "?q=meteor&page=2"
+    second = client.get("/search/", {"q": "meteor", "page": "2"})
+    assert len(result_headlines(second)) == 5
+    assert client.get("/search/", {"q": "meteor", "page": "9"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "x" * 10_000,
+        " ".join(["word"] * 500),
+        '"',
+        "'",
+        '"unbalanced',
+        "*",
+        "AND OR NOT",
+        "NEAR(a b)",
+        "{headline}: x",
+        "headline : volcano",
+        "a:b",
+        "-volcano",
+        "volcano*",
+        "^volcano",
+        "(((",
+        "\\",
+        "%",
+        "_",
+        "___",
+        "&&",
+        "!",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE stories_story; --",
+        "\x00",
+        "nul\x00inside",
+        "\u202e\u200b",
+        "😀 volcano",
+        "ünïcödé vólcàno",
+        "東京",
+        "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+    ],
+)
+def test_search_survives_any_query(client, query):
+    StoryFactory(headline="Volcano", published=True)
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "<script>alert" not in content
+    assert "\x00" not in content
+
+
+def test_search_echoes_the_query_escaped(client):
+    response = client.get("/search/", {"q": '<b>"bold"</b> & co'})
+    content = response.content.decode()
+    assert "&lt;b&gt;&quot;bold&quot;&lt;/b&gt; &amp; co" in content
+    assert "<b>" not in content
+    [field] = parse(response).find_all("input", name="q", id="search-page-q")
+    assert field["attrs"]["value"] == '<b>"bold"</b> & co'
+
+
+def test_search_page_explains_empty_and_wordless_queries(client):
+    assert "Type a word" in client.get("/search/").content.decode()
+    assert "no words to look for" in client.get("/search/", {"q": "%%%"}).content.decode()
+
+
+def test_search_terms_are_plain_words_and_capped():
+    assert search_terms('Kim\'s "visit" to-day, Moscow_2024!') == [
+        "kim",
+        "s",
+        "visit",
+        "to",
+        "day",
+        "moscow",
+        "2024",
+    ]
+    assert len(search_terms(" ".join(f"w{n}" for n in range(50)))) == MAX_TERMS
+    assert search_stories("   ").count() == 0
+
+
+def test_search_live_definition_is_the_models(client):
+    StoryFactory(headline="Volcano later", scheduled=True)
+    StoryFactory(headline="Volcano now", published=True)
+    assert headlines("volcano") == ["Volcano now"]
+    assert set(search_stories("volcano")) <= set(Story.objects.live())
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # nothing to search: the section menu only
+        ({}, 1),
+        ({"q": "%%%"}, 1),
+        # count, stories with sections, bylines, tags, section menu
+        ({"q": "volcano"}, 5),
+        ({"q": "volcano", "page": "2"}, 5),
+    ],
+)
+def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_queries, query, expected):
+    section = SectionFactory()
+    for number in range(21):
+        StoryFactory(headline=f"Volcano {number}", published=True, section=section)
+    with django_assert_num_queries(expected):
+        assert client.get("/search/", query).status_code == 200
+    for number in range(30):
+        StoryFactory(
+            headline=f"Volcano extra {number}",
+            published=True,
+            section=SectionFactory(),
+            bylines=[BylineFactory(), BylineFactory()],
+            tags=[f"Tag {number}", "Peru"],
+        )
+    with django_assert_num_queries(expected):
+        assert client.get("/search/", query).status_code == 200
