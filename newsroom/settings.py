@@ -122,7 +122,9 @@ else:
 # no session table grows in the database. Without it, the database keeps them.
 SESSION_ENGINE = os.environ.get(
     "SESSION_ENGINE",
-    "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cache"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db",
 )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -5,11 +5,12 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
+
+from .fasturls import fast_reverse
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
@@ -52,7 +53,7 @@ class Section(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("stories:section", args=[self.slug])
+        return fast_reverse("stories:section", self.slug)
 
     def natural_key(self):
         return (self.slug,)
@@ -86,7 +87,7 @@ class Byline(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("stories:byline", args=[self.slug])
+        return fast_reverse("stories:byline", self.slug)
 
     def natural_key(self):
         return (self.slug,)
@@ -186,8 +187,8 @@ class Story(models.Model):
 
     def get_absolute_url(self):
         day = timezone.localdate(self.published_at or self.created_at or timezone.now())
-        return reverse(
-            "stories:detail", args=[day.year, f"{day.month:02}", f"{day.day:02}", self.slug]
+        return fast_reverse(
+            "stories:detail", day.year, f"{day.month:02}", f"{day.day:02}", self.slug
         )
 
     def is_live(self):
