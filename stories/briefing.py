@@ -211,14 +211,19 @@ def render_briefing(briefing: Briefing) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+_CHECK_CHUNK = 1 << 20
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 def _check_characters(text: str, source: str) -> None:
     # Fast path: in UTF-8 these control characters are single bytes that never occur
     # inside another character's encoding, and bytes.translate scans far faster than re.
-    encoded = text.encode("utf-8", "surrogatepass")
-    if len(encoded.translate(None, _CONTROL_BYTES)) == len(encoded):
+    # A chunk at a time, so a 40 MB briefing does not need two more 40 MB copies.
+    for start in range(0, len(text), _CHECK_CHUNK):
+        encoded = text[start : start + _CHECK_CHUNK].encode("utf-8", "surrogatepass")
+        if len(encoded.translate(None, _CONTROL_BYTES)) != len(encoded):
+            break
+    else:
         return
     if "\x00" in text:
         offset = text.index("\x00")

@@ -136,7 +136,9 @@ def read_briefing_file(path):
         raise BriefingError(error.strerror or str(error), source=source) from None
     if len(data) > limit:
         raise BriefingError(f"file is larger than {limit:,} bytes", source=source)
-    return parse_briefing(decode_briefing(data, source=source), source=source)
+    text = decode_briefing(data, source=source)
+    del data  # the bytes are not needed while parsing: halves the peak for big files
+    return parse_briefing(text, source=source)
 
 
 def import_key(briefing):

@@ -10,6 +10,7 @@ from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
 from .models import Byline, Section, Story
+from .pagination import DeferredJoinPaginator
 
 
 class LiveStoryMixin:
@@ -19,8 +20,13 @@ class LiveStoryMixin:
 
 class StoryListView(LiveStoryMixin, ListView):
     paginate_by = settings.STORIES_PER_PAGE
+    paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
     context_object_name = "stories"
+
+    def get_queryset(self):
+        # Story cards never show the body, the bulk of each row.
+        return super().get_queryset().defer("body")
 
 
 class HomeView(StoryListView):
