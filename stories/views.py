@@ -25,8 +25,7 @@ class StoryListView(LiveStoryMixin, ListView):
     context_object_name = "stories"
 
     def get_queryset(self):
-        # Story cards never show the body, the bulk of each row.
-        return super().get_queryset().defer("body")
+        return Story.objects.live().for_cards()
 
 
 class HomeView(StoryListView):
