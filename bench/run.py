@@ -445,6 +445,10 @@ def machine():
     )
 
 
+def load_average():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def fmt(value, pattern="{:.2f}"):
     return "—" if value is None else pattern.format(value)
 
@@ -462,6 +466,11 @@ def report(results):
         "from the same machine; all on 127.0.0.1"
     )
     add(f"- Python {platform.python_version()}")
+    add(
+        f"- Load average before / after: {results['load_before']} / {results['load_after']} "
+        "(a shared machine: other work running at the same time inflates every figure)"
+    )
+    add("- Notes on the figures, the profile and what changed: bench/NOTES.md")
     add("")
     floor = results["cache off"].get("/healthz", {})
     ceiling = results["nginx"]
@@ -636,6 +645,7 @@ def main():
         "stories": args.stories,
         "workers": os.environ.get("WEB_CONCURRENCY", "2"),
         "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s",
+        "load_before": load_average(),
         "queries": {
             "small": query_counts(small_db, page_urls(small_db)),
             "big": query_counts(big_db, urls),
@@ -671,6 +681,7 @@ def main():
 
     results["importer"] = None if args.skip_import else importer_figures(import_db, args.stories)
 
+    results["load_after"] = load_average()
     text = report(results)
     print()
     print(text)
