@@ -110,7 +110,7 @@ def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
         ) from None
     text = text.removeprefix("\ufeff")
     _check_characters(text, source)
-    if not text.strip(_EDGE_CHARACTERS):  # every line blank; cheaper than splitting lines
+    if not _VISIBLE.search(text):  # every line blank; no copy of the text, no line split
         raise BriefingError("file is empty", source=source)
     return text
 
@@ -211,6 +211,7 @@ def render_briefing(briefing: Briefing) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+_VISIBLE = re.compile(r"[^\s\ufeff]")
 _CHECK_CHUNK = 1 << 20
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
