@@ -665,6 +665,7 @@ def main():
     nginx = start_nginx(port + 1, story_html)
     try:
         results["nginx"] = run_wrk(f"http://{HOST}:{port + 1}/story.html", nginx.pid, args)
+        results["nginx"]["path"] = "/story.html"
         log(f"nginx         {results['nginx']['rps']:8.0f} req/s")
     finally:
         nginx.stop()
