@@ -10,7 +10,7 @@ SEED ?= fixtures/briefing.txt
 CHROMIUM ?= /usr/bin/chromium
 AXE := e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-browser docs-screenshots lint format check ci install clean
+.PHONY: run serve bench test test-browser docs-screenshots lint format check ci install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Newsroom needs $(PYTHON) (Python 3.11+); set PYTHON=... to use another"; exit 1; }
@@ -29,6 +29,24 @@ run: $(STAMP)
 	$(PY) manage.py ensure_demo_editor
 	@echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-like local serving: gunicorn (WEB_CONCURRENCY workers, default 2), DEBUG off,
+# static files hashed and compressed by WhiteNoise. Plain http on 127.0.0.1 unless HTTPS=1.
+serve: export DEBUG := 0
+serve: export HOST := $(HOST)
+serve: export PORT := $(PORT)
+serve: $(STAMP)
+	@mkdir -p var
+	@test -n "$$SECRET_KEY" || test -s var/secret-key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret-key
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" $(PY) manage.py migrate --noinput
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" $(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Serving http://$(HOST):$(PORT)/ with gunicorn, $${WEB_CONCURRENCY:-2} workers (Ctrl-C to stop)"
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" exec $(VENV)/bin/gunicorn newsroom.wsgi -c newsroom/gunicorn.conf.py
+
+# Benchmark (not part of `make test`): builds its own database under bench/work/.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # axe-core for the accessibility checks, from e2e/package-lock.json (needs npm).
 $(AXE): e2e/package.json e2e/package-lock.json

@@ -7,12 +7,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from .health import healthz
+
 
 def serve_media(request, path):
     return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -10,6 +10,7 @@ from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
 from .models import Byline, Section, Story
+from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin, story_page_queryset
 from .search import clean_query, search_stories, search_terms
 
@@ -21,8 +22,12 @@ class LiveStoryMixin:
 
 class StoryListView(LiveStoryMixin, ListView):
     paginate_by = settings.STORIES_PER_PAGE
+    paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
     context_object_name = "stories"
+
+    def get_queryset(self):
+        return Story.objects.live().for_cards()
 
 
 class HomeView(StoryListView):

@@ -1,0 +1,115 @@
+"""Build the benchmark's newsroom in the database DATABASE_URL names (run by bench/run.py).
+
+    python bench/build_newsroom.py STORIES
+
+8 sections (uneven, the biggest deep enough for page 100), 50 bylines, 200 tags,
+1-2 bylines and 2-4 tags (about 3) per story, 600-word bodies, publication times spread
+over two years. Written with bulk inserts: the point is the pages, not how they got there.
+Rebuilds only when the database does not already hold exactly this newsroom.
+"""
+
+import os
+import random
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH_DIR.parent), str(BENCH_DIR)]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.utils.text import slugify  # noqa: E402
+from fakenews import (  # noqa: E402
+    SECTIONS,
+    body_paragraphs,
+    byline_names,
+    country_names,
+    deck,
+    headline,
+)
+from taggit.models import Tag  # noqa: E402
+
+from stories.models import Byline, Section, Story, StoryByline, TaggedStory  # noqa: E402
+
+SEED = 5
+CHUNK = 1000
+
+
+def already_built(count):
+    return (
+        Story.objects.count() == count
+        and Section.objects.count() == len(SECTIONS)
+        and Byline.objects.count() == 50
+        and Tag.objects.count() == 200
+    )
+
+
+def build(count):
+    rng = random.Random(SEED)
+    with transaction.atomic():
+        for model in (TaggedStory, StoryByline, Story, Tag, Byline, Section):
+            model.objects.all().delete()
+        sections = Section.objects.bulk_create(
+            Section(slug=slug, name=name, position=position)
+            for position, (slug, name, _) in enumerate(SECTIONS)
+        )
+        weights = [share for _, _, share in SECTIONS]
+        bylines = Byline.objects.bulk_create(
+            Byline(name=name, slug=slugify(name), role="Staff writer")
+            for name in byline_names(50, rng)
+        )
+        tags = Tag.objects.bulk_create(
+            Tag(name=name, slug=slugify(name)) for name in country_names(200)
+        )
+        now = timezone.now()
+        for start in range(0, count, CHUNK):
+            stories = []
+            for number in range(start + 1, min(start + CHUNK, count) + 1):
+                minutes = rng.randrange(2 * 365 * 24 * 60)
+                stories.append(
+                    Story(
+                        headline=headline(rng, number),
+                        slug=f"story-{number}",
+                        deck=deck(rng),
+                        body="\n\n".join(body_paragraphs(rng)),
+                        section=rng.choices(sections, weights)[0],
+                        status=Story.Status.PUBLISHED,
+                        published_at=now - timedelta(minutes=minutes, seconds=number % 60),
+                    )
+                )
+            Story.objects.bulk_create(stories)
+            relations, tagged = [], []
+            for story in stories:
+                for position, byline in enumerate(rng.sample(bylines, rng.choice((1, 2)))):
+                    relations.append(StoryByline(story=story, byline=byline, position=position))
+                for tag in rng.sample(tags, rng.choice((2, 3, 4))):
+                    tagged.append(TaggedStory(content_object=story, tag=tag))
+            StoryByline.objects.bulk_create(relations)
+            TaggedStory.objects.bulk_create(tagged)
+
+
+def main():
+    count = int(sys.argv[1])
+    call_command("migrate", verbosity=0)
+    if already_built(count):
+        print(f"newsroom of {count:,} stories already built")
+        return
+    build(count)
+    if django.db.connection.vendor == "postgresql":
+        with django.db.connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # fresh statistics and visibility map
+    elif django.db.connection.vendor == "sqlite":
+        with django.db.connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"built a newsroom of {count:,} stories")
+
+
+if __name__ == "__main__":
+    main()
