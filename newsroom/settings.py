@@ -5,6 +5,7 @@ editor's password) lives in ``var/``, which git ignores.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "taggit",
     "simple_history",
     "csp",
+    "axes",
     "stories",
 ]
 
@@ -72,6 +74,8 @@ MIDDLEWARE = [
     # Records who made each story revision saved during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "newsroom.urls"
@@ -136,6 +140,28 @@ SESSION_ENGINE = os.environ.get(
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Password guessing: django-axes counts failed logins per username *and* address, and after
+# AXES_FAILURE_LIMIT of them refuses that pair (even the right password) for the cool-off
+# time. Per pair, so one guesser cannot lock an editor out from everywhere. With Redis the
+# counts live in the shared cache; otherwise in the database, which every app server shares
+# (a local-memory cache would give each gunicorn worker its own count).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# Only successful and failed logins are worth a row; every admin page view is not.
+AXES_DISABLE_ACCESS_LOG = True
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -198,6 +224,8 @@ SECURE_HSTS_PRELOAD = HTTPS and env_flag("HSTS_PRELOAD", True)
 if env_flag("BEHIND_PROXY"):
     # Only when a proxy that sets X-Forwarded-Proto (and strips it from clients) is in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The login lockout then counts the address the proxy saw, not the proxy's own.
+    AXES_CLIENT_IP_CALLABLE = "stories.security.client_ip_behind_proxy"
 
 # Everything the site and the admin load comes from this origin (no inline scripts or
 # styles anywhere); uploads may come from the S3 domain.

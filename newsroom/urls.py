@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -11,7 +12,12 @@ from .health import healthz
 
 
 def serve_media(request, path):
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    # `serve` refuses paths outside MEDIA_ROOT (400); a name the file system cannot even
+    # look up (too long, say) is simply not there.
+    try:
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+    except OSError:
+        raise Http404("No such file.") from None
 
 
 urlpatterns = [

@@ -107,7 +107,7 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
     def get_object(self, queryset=None):
         try:
             date(self.kwargs["year"], self.kwargs["month"], self.kwargs["day"])
-        except ValueError:
+        except (ValueError, OverflowError):  # 2025/02/30, or a year with 20 digits
             raise Http404("No such date") from None
         return self.get_story(self.kwargs["slug"])
 

@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def test_demo_editor_gets_a_generated_password_that_logs_in(client, var_dir):
     assert password in output
     assert "/admin/" in output
     assert (var_dir / "demo-editor-password").stat().st_mode & 0o077 == 0
-    assert client.login(username="editor", password=password)
+    assert client.login(request=HttpRequest(), username="editor", password=password)
     assert client.get("/admin/stories/story/").status_code == 200
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +27,8 @@ def change_url(story):
 
 def login(user):
     client = Client()
-    assert client.login(username=user.username, password="pw-for-tests-only")
+    # django-axes checks every login against the request it came with.
+    assert client.login(request=HttpRequest(), username=user.username, password="pw-for-tests-only")
     return client
 
 

@@ -1,5 +1,6 @@
 import secrets
 
+from axes.utils import reset as reset_login_failures
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -40,6 +41,8 @@ class Command(BaseCommand):
         user.is_superuser = False
         user.save()
         user.groups.add(Group.objects.get(name=EDITOR))
+        # Failed logins (a mistyped password, say) must not keep the demo locked out.
+        reset_login_failures(username=username)
         self.stdout.write(
             self.style.SUCCESS("Admin login (Editor group): ")
             + f"http://127.0.0.1:8000/admin/  user {username!r}  password {password!r}\n"
