@@ -9,7 +9,9 @@ elements or attributes and the payload reads back as plain text.
 import json
 from html.parser import HTMLParser
 
-PAYLOAD = "</script><script>go()</script><xss-marker onclick=go()>\"'&<a href=\"javascript:go()\">x</a>"
+PAYLOAD = (
+    '</script><script>go()</script><xss-marker onclick=go()>"\'&<a href="javascript:go()">x</a>'
+)
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href"}
 JSON_SCRIPT_TYPES = {"application/ld+json", "application/json"}
 

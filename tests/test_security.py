@@ -7,8 +7,8 @@ feed, JSON-LD block, meta tag and admin screen that shows them is parsed, and mu
 no element, attribute or script that came from them, while showing them as text.
 """
 
-from html import unescape
 import xml.etree.ElementTree as ET
+from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
@@ -220,9 +220,9 @@ def test_hostile_briefing_renders_inert_in_the_import_preview(admin_client):
     headline = "Talks <script>go()</script> and <xss-marker onclick=go()> “quotes” 'x'"
     briefing = (
         f"{headline}\n"
-        "A deck with </script><a href=\"javascript:go()\">a link</a> in it.\n"
+        'A deck with </script><a href="javascript:go()">a link</a> in it.\n'
         "A paragraph with <img src=x onerror=go()> in it, long enough to be a body.\n"
-        "— By <b onclick=go()>Evil</b> Name and Ana \"Quote\" Lima\n"
+        '— By <b onclick=go()>Evil</b> Name and Ana "Quote" Lima\n'
     )
     upload = SimpleUploadedFile("hostile.txt", briefing.encode(), content_type="text/plain")
     response = admin_client.post(
