@@ -15,9 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
-from taggit.models import Tag
 
-from .models import Byline, Section, Story
+from .models import Byline, Section, Story, live_tags
 from .seo import story_description
 
 
@@ -155,7 +154,7 @@ class SectionAtomFeed(AtomTitles, SectionFeed):
 
 class TagFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Tag, slug=slug)
+        return get_object_or_404(live_tags(), slug=slug)
 
     def title(self, tag):
         return f"{tag.name} · {settings.SITE_NAME}"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -522,3 +522,18 @@ class PreviewLink(models.Model):
             return None
         link = cls.objects.filter(pk=link_id, story_id=story_id).first()
         return link if link is not None and link.is_usable() else None
+
+
+def live_tags():
+    """Tags that label at least one live story: the only ones readers may see.
+
+    A tag that only drafts or scheduled stories carry is often the news itself ("Merger
+    talks"); its page, feed or mere existence would give an embargoed story away.
+    """
+    from taggit.models import Tag
+
+    return Tag.objects.filter(
+        Exists(
+            TaggedStory.objects.filter(tag=OuterRef("pk"), content_object__in=Story.objects.live())
+        )
+    )

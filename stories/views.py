@@ -7,9 +7,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, ListView
-from taggit.models import Tag
 
-from .models import Byline, Section, Story
+from .models import Byline, Section, Story, live_tags
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin, story_page_queryset
 from .search import clean_query, search_stories, search_terms
@@ -70,7 +69,7 @@ class SectionView(StoryListView):
 
 class TagView(StoryListView):
     def get_queryset(self):
-        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        self.tag = get_object_or_404(live_tags(), slug=self.kwargs["slug"])
         return super().get_queryset().tagged(self.tag)
 
     def get_context_data(self, **kwargs):

@@ -1,0 +1,288 @@
+"""Nothing that is not live reaches a reader, on any surface, cached or not.
+
+For each state a story can be in (draft, in review, scheduled, unpublished, published), one
+story carrying a unique word shares a section, a tag and a byline with a live story, and has
+a tag, a byline, an old slug and preview links of its own. Every reader surface is fetched
+as an anonymous reader, once with the page cache off and twice with it on (filling it, then
+reading from it); the word must appear on none of them, except for the published story,
+where it must appear on all that list it (so the check itself is known to work).
+"""
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from stories.models import PreviewLink, Story, StorySlugRedirect
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+STATES = ["draft", "review", "scheduled", "unpublished", "published"]
+
+
+def word_for(state):
+    return f"Zq{state}marker"
+
+
+@pytest.fixture
+def newsroom():
+    section = SectionFactory(name="World", slug="world")
+    shared_byline = BylineFactory(name="Shared Writer", slug="shared-writer")
+    StoryFactory(
+        headline="Always live story",
+        slug="always-live",
+        section=section,
+        bylines=[shared_byline],
+        tags=["Shared"],
+        published=True,
+    )
+    return {"section": section, "byline": shared_byline}
+
+
+def make_story(state, newsroom, *, unpublish=True):
+    """A story in ``state``; an unpublished one was live first (``unpublish=False`` leaves it
+    live, for the caller to pull later)."""
+    word = word_for(state)
+    story = StoryFactory(
+        headline=f"{word} headline",
+        slug=f"{word.lower()}-story",
+        deck=f"{word} deck.",
+        body=f"{word} body text.\n\nMore {word}.",
+        section=newsroom["section"],
+        # A byline only this story carries. Bylines are people, so their pages stay public
+        # (name, role, bio) whatever their stories' state; only the stories must not show.
+        bylines=[newsroom["byline"], BylineFactory(name=f"Own {state}", slug=f"own-{state}")],
+        tags=["Shared", f"{word} Tag"],
+        status=Story.Status.DRAFT,
+    )
+    # The story was published once under another slug, so an old address exists.
+    StorySlugRedirect.objects.create(slug=f"{word.lower()}-old", story=story)
+    now = timezone.now()
+    if state == "review":
+        story.status = Story.Status.REVIEW
+    elif state == "scheduled":
+        story.status, story.published_at = Story.Status.PUBLISHED, now + timedelta(hours=3)
+    elif state in ("published", "unpublished"):
+        story.status, story.published_at = Story.Status.PUBLISHED, now - timedelta(hours=1)
+    story.save()
+    if state == "unpublished" and unpublish:
+        story.status = Story.Status.UNPUBLISHED
+        story.save()
+    return story
+
+
+def surfaces(story, newsroom):
+    """Every address a reader could find a story on, with the story's own ones."""
+    word = word_for_story(story)
+    own_tag = story.tags.get(name__endswith="Tag").slug
+    own_byline = story.bylines.get(slug__startswith="own-").slug
+    lists = {
+        "home": "/",
+        "section": "/sections/world/",
+        "shared tag": "/tags/shared/",
+        "own tag": f"/tags/{own_tag}/",
+        "shared byline": "/bylines/shared-writer/",
+        "own byline": f"/bylines/{own_byline}/",
+        "search": f"/search/?q={word}",
+        "search shared": "/search/?q=body",
+    }
+    for name, base in (
+        ("site", "/"),
+        ("section", "/sections/world/"),
+        ("shared tag", "/tags/shared/"),
+        ("own tag", f"/tags/{own_tag}/"),
+        ("shared byline", "/bylines/shared-writer/"),
+        ("own byline", f"/bylines/{own_byline}/"),
+    ):
+        lists[f"{name} rss"] = f"{base}feed/"
+        lists[f"{name} atom"] = f"{base}feed/atom/"
+    lists["sitemap index"] = "/sitemap.xml"
+    for sitemap in ("stories", "news", "sections", "tags", "bylines"):
+        lists[f"sitemap {sitemap}"] = f"/sitemap-{sitemap}.xml"
+    return lists
+
+
+def word_for_story(story):
+    return story.headline.split()[0]
+
+
+def story_addresses(story):
+    day = story.url_date()
+    old = f"/{day.year}/{day.month:02}/{day.day:02}/{story.slug.removesuffix('-story')}-old/"
+    return {"story": story.get_absolute_url(), "old slug": old}
+
+
+def fetch(client, url):
+    response = client.get(url)
+    body = b"".join(response) if response.streaming else response.content
+    return response, body.decode()
+
+
+def secrets_of(story):
+    """What a page showing or linking the story would contain (the search page echoes the
+    query, so the bare word alone would not do)."""
+    word = word_for_story(story)
+    return [story.headline, story.deck, f"{word} body text", story.slug]
+
+
+def assert_nothing_shown(client, story, newsroom):
+    word = word_for_story(story)
+    for name, url in surfaces(story, newsroom).items():
+        response, body = fetch(client, url)
+        assert response.status_code in (200, 404), (name, response.status_code)
+        if name.startswith("own tag"):
+            # A tag only hidden stories carry is often the news itself: no page at all.
+            assert response.status_code == 404, name
+        for secret in secrets_of(story):
+            assert secret not in body, f"{name} ({url}) shows a story that is not live"
+    for name, url in story_addresses(story).items():
+        response, body = fetch(client, url)
+        assert response.status_code == 404, (name, response.status_code)
+        assert word not in body
+
+
+# Surfaces that list a published story with this word (others list it by its own pages).
+SHOWN_ON = {
+    "home",
+    "section",
+    "shared tag",
+    "own tag",
+    "shared byline",
+    "own byline",
+    "search",
+    "search shared",
+    "site rss",
+    "site atom",
+    "section rss",
+    "section atom",
+    "shared tag rss",
+    "own tag atom",
+    "shared byline atom",
+    "own byline rss",
+    "sitemap stories",
+    "sitemap news",
+}
+
+
+def assert_all_shown(client, story, newsroom):
+    word = word_for_story(story)
+    for name, url in surfaces(story, newsroom).items():
+        response, body = fetch(client, url)
+        assert response.status_code == 200, (name, url)
+        if name in SHOWN_ON:
+            assert story.headline in body or story.slug in body, f"{name} ({url}) misses it"
+    for name, url in story_addresses(story).items():
+        response = client.get(url, follow=True)
+        assert response.status_code == 200, name
+        assert word in response.content.decode()
+
+
+def check(state, client, story, newsroom):
+    if state == "published":
+        assert_all_shown(client, story, newsroom)
+    else:
+        assert_nothing_shown(client, story, newsroom)
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_only_live_stories_reach_readers_with_the_page_cache_off(state, client, newsroom):
+    story = make_story(state, newsroom)
+    check(state, client, story, newsroom)
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_only_live_stories_reach_readers_from_the_page_cache(state, client, newsroom, page_cache):
+    story = make_story(state, newsroom, unpublish=False)
+    if state == "unpublished":
+        # Live first, with every page cached; then pulled. No cached page may still show it.
+        assert_all_shown(client, story, newsroom)
+        story.status = Story.Status.UNPUBLISHED
+        story.save()
+    check(state, client, story, newsroom)  # fills the cache
+    check(state, client, story, newsroom)  # read from it
+
+
+@pytest.mark.parametrize("state", [s for s in STATES if s != "published"])
+def test_previews_do_not_work_for_anonymous_readers_without_a_usable_link(state, newsroom):
+    story = make_story(state, newsroom)
+    expired = PreviewLink.objects.create(
+        story=story, expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    revoked = PreviewLink.objects.create(story=story, is_revoked=True)
+    good = PreviewLink.objects.create(story=story)
+    word = word_for_story(story)
+    reader = Client()
+    for url in (
+        expired.get_absolute_url(),
+        revoked.get_absolute_url(),
+        good.get_absolute_url().rstrip("/") + "x/",  # tampered
+        "/preview/",
+        reverse("stories:shared_preview", args=["not-a-token"]),
+        story.get_absolute_url() + "?preview=1",
+    ):
+        response = reader.get(url)
+        assert response.status_code == 404, url
+        assert word not in response.content.decode()
+    # The one usable link works, privately; and readers' pages are still clean after it.
+    response = reader.get(good.get_absolute_url())
+    assert response.status_code == 200 and word in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert_nothing_shown(reader, story, newsroom)
+
+
+def test_search_counts_only_live_stories(client, newsroom):
+    for state in STATES:
+        make_story(state, newsroom)
+    html = client.get("/search/?q=body").content.decode()
+    # The always-live story has no "body" in it; only the published state's story does.
+    assert re.search(r"\b1 story found", html), re.findall(r"result-count.{0,60}", html)
+
+
+def test_tag_and_byline_sitemaps_list_only_names_with_live_stories(client, newsroom):
+    for state in STATES:
+        make_story(state, newsroom)
+    tags = client.get("/sitemap-tags.xml").content.decode()
+    bylines = client.get("/sitemap-bylines.xml").content.decode()
+    for state in STATES:
+        slug_word = word_for(state).lower()
+        shown = state == "published"
+        assert (f"/tags/{slug_word}-tag/" in tags) is shown, state
+        assert (f"/bylines/own-{state}/" in bylines) is shown, state
+
+
+# --- embargo ---------------------------------------------------------------------------------
+
+
+def embargo_pages(story):
+    return ["/", "/sections/world/", "/tags/shared/", "/feed/", "/sitemap-news.xml"]
+
+
+def test_scheduled_story_is_invisible_a_second_before_and_visible_after_with_the_page_cache(
+    client, newsroom, page_cache
+):
+    go_live = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
+    story = StoryFactory(
+        headline="Zqembargo headline",
+        slug="zqembargo",
+        section=newsroom["section"],
+        tags=["Shared"],
+        status=Story.Status.PUBLISHED,
+        published_at=go_live,
+    )
+    path = urlsplit(story.get_absolute_url()).path
+    with time_machine.travel(go_live - timedelta(seconds=1), tick=False):
+        for url in embargo_pages(story):
+            for _ in range(2):  # rendered, then cached
+                assert "Zqembargo" not in client.get(url).content.decode(), url
+        assert client.get(path).status_code == 404
+    with time_machine.travel(go_live + timedelta(seconds=1), tick=False):
+        for url in embargo_pages(story):
+            assert "Zqembargo" in client.get(url).content.decode(), url
+        assert client.get(path).status_code == 200
