@@ -18,6 +18,8 @@ from django.db import models
 from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .image_safety import check_image_contents
+
 ALLOWED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF"}
 RENDITION_QUALITY = 82
 
@@ -44,6 +46,12 @@ def check_image_upload(upload):
     except Image.DecompressionBombError:
         raise pixel_error(None, None) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        if looks_like_svg(upload):
+            raise forms.ValidationError(
+                "SVG images are not accepted: they can carry scripts. Upload a JPEG, PNG, "
+                "WebP or GIF.",
+                code="image_svg",
+            ) from None
         raise forms.ValidationError(
             "This file is not an image Newsroom can read. Upload a JPEG, PNG, WebP or GIF.",
             code="invalid_image",
@@ -59,6 +67,25 @@ def check_image_upload(upload):
         )
     if width * height > settings.IMAGE_MAX_PIXELS:
         raise pixel_error(width, height)
+    # Sound as an image; now make sure it is nothing else as well (see image_safety).
+    try:
+        upload.seek(0)
+        data = upload.read()
+    finally:
+        upload.seek(position)
+    check_image_contents(data, image_format, getattr(upload, "name", "") or "")
+
+
+def looks_like_svg(upload):
+    try:
+        upload.seek(0)
+        head = upload.read(4096).lstrip().lower()
+    except (AttributeError, OSError):
+        return False
+    finally:
+        if hasattr(upload, "seek"):
+            upload.seek(0)
+    return b"<svg" in head or head.startswith(b"<?xml")
 
 
 def pixel_error(width, height):
