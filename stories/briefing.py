@@ -21,6 +21,7 @@ text before the first one, has a story with no paragraphs, repeats a headline, o
 with no names or with no story before it.
 """
 
+import codecs
 import re
 from dataclasses import dataclass, field
 
@@ -32,6 +33,13 @@ SENTENCE_PUNCTUATION = ".!?:;,…。！？：；，、؟،؛"
 CLOSING_QUOTES_AND_BRACKETS = "\"'”’»›)]}」』“‘）】》〉"
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_OTHER_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 _LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 # TAB, LF and CR are ordinary text; DEL is as much a control character as the C0 set.
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -96,6 +104,10 @@ class _StoryDraft:
 
 def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
     """Decode a briefing file's bytes as strict UTF-8, dropping a leading byte order mark."""
+    # A word processor's "Unicode" is often UTF-16 or UTF-32: say so, not "binary data".
+    for bom, encoding in _OTHER_UNICODE_BOMS:
+        if data.startswith(bom):
+            raise BriefingError(f"file is {encoding} text; save it as UTF-8", source=source)
     # Binary files usually also fail to decode; "binary data" is the more useful complaint.
     nul_offset = data.find(b"\x00")
     if nul_offset != -1:
