@@ -139,6 +139,8 @@ SESSION_ENGINE = os.environ.get(
 )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Backups (dumpdata) keep times to the microsecond; see stories/serializers.py.
+SERIALIZATION_MODULES = {"json": "stories.serializers"}
 
 # Password guessing: django-axes counts failed logins per username *and* address, and after
 # AXES_FAILURE_LIMIT of them refuses that pair (even the right password) for the cool-off

@@ -412,6 +412,11 @@ class StoryByline(models.Model):
 class TaggedStory(TaggedItemBase):
     content_object = models.ForeignKey(Story, models.CASCADE, related_name="tagged_items")
 
+    # taggit gives every tagging a natural key but leaves its fields to each model; a backup
+    # (dumpdata --natural-primary) names a tagging by its story and tag. The tag id is the
+    # restored database's own by then: loaddata resolves the tag's name first.
+    natural_key_fields = ["content_object_id", "tag_id"]
+
     class Meta:
         verbose_name = "tagged story"
         verbose_name_plural = "tagged stories"
