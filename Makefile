@@ -10,7 +10,7 @@ SEED ?= fixtures/briefing.txt
 CHROMIUM ?= /usr/bin/chromium
 AXE := e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run serve bench test test-browser docs-screenshots lint format check ci install clean
+.PHONY: run serve bench soak test test-slow test-browser docs-screenshots lint format check ci install clean backup restore
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Newsroom needs $(PYTHON) (Python 3.11+); set PYTHON=... to use another"; exit 1; }
@@ -47,6 +47,12 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(MAKE) --no-print-directory soak
+
+# 60 s of readers against gunicorn while an editor publishes and edits; fails on any 5xx or
+# lost edit. Writes only its own "## Soak" section of bench/RESULTS.md.
+soak: $(STAMP)
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 # axe-core for the accessibility checks, from e2e/package-lock.json (needs npm).
 $(AXE): e2e/package.json e2e/package-lock.json
@@ -60,6 +66,11 @@ test: $(STAMP)
 	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the browser tests will be SKIPPED (apt-get install chromium)"
 	NEWSROOM_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
 
+# The slow tests (marked `slow`, left out of `make test`): a short soak, the database outage
+# on a private PostgreSQL server, the importer's memory in a subprocess.
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
 # Only the browser tests, and they must run: a missing Chromium or axe-core is an error.
 test-browser: $(STAMP) $(AXE)
 	NEWSROOM_BROWSER_TESTS=require NEWSROOM_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
@@ -68,6 +79,23 @@ test-browser: $(STAMP) $(AXE)
 docs-screenshots: $(STAMP)
 	NEWSROOM_DOCS_SCREENSHOTS=1 NEWSROOM_BROWSER_TESTS=require NEWSROOM_CHROMIUM=$(CHROMIUM) \
 		$(PY) -m pytest -q -m browser tests/browser/test_reader.py -k screenshots
+
+# Everything the site holds, as JSON (README: "Security and operations"); media is separate.
+BACKUP ?= var/backup-$(shell date +%Y%m%d-%H%M%S).json.gz
+backup: export DEBUG ?= 1
+backup: $(STAMP)
+	@mkdir -p $(dir $(BACKUP))
+	$(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
+		--exclude=auth.permission --exclude=sessions --exclude=axes --exclude=admin.logentry \
+		--output $(BACKUP)
+	@echo "Backed up to $(BACKUP)"
+
+# Into an empty database only: `make restore BACKUP=var/backup-....json.gz`.
+restore: export DEBUG ?= 1
+restore: $(STAMP)
+	@test -f "$(BACKUP)" || { echo "make restore BACKUP=path/to/backup.json.gz"; exit 1; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py loaddata $(BACKUP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,545 @@
+"""`make soak`: readers load the served site while an editor publishes and edits stories.
+
+Builds its own newsroom (live stories and drafts), serves it with gunicorn (several workers,
+DEBUG off, as `make serve`), and for ``--duration`` seconds runs reader threads fetching
+pages, feeds, search and sitemaps while one editor, logged into the admin over HTTP,
+alternately publishes a draft (the "Publish now" action) and rewrites a live story's
+headline (the change form). After each edit the editor reads the story's public page as an
+anonymous reader, and at the end every edit is checked again, over HTTP and in the database.
+
+Passes (exit 0) only with zero 5xx answers, zero failed requests, every edit saved and every
+edit visible. Reports, and writes its own "## Soak" section of bench/RESULTS.md (the other
+sections are left as they are).
+
+    python bench/soak.py [--duration 60] [--readers 8] [--workers 4] [--results PATH]
+
+Everything runs on 127.0.0.1 (SOAK_PORT, default 8392). SQLite under bench/work/soak/ by
+default; with DATABASE_URL pointing at PostgreSQL, a database of its own ("_soak" appended,
+created afresh). The page cache is on only with REDIS_URL: several workers need a shared
+cache for an edit to reach every worker's pages at once.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+WORK = BENCH_DIR / "work" / "soak"
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+HOST = "127.0.0.1"
+EDITOR = "soak-editor"
+PASSWORD = secrets.token_urlsafe(16)
+SECRET = secrets.token_urlsafe(50)
+SECTION_HEADING = "## Soak"
+
+
+def log(message):
+    print(f"[soak] {message}", flush=True)
+
+
+def database_url():
+    given = os.environ.get("DATABASE_URL", "")
+    if not given or given.startswith("sqlite"):
+        return f"sqlite:///{WORK / 'soak.sqlite3'}"
+    parts = urlsplit(given)
+    name = (parts.path.lstrip("/") or "newsroom") + "_soak"
+    import psycopg
+
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def django_env(db_url, **extra):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "PAGE_CACHE_SECONDS", "HTTPS", "DATABASE_URL"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="newsroom.settings",
+        DATABASE_URL=db_url,
+        SECRET_KEY=SECRET,
+        NEWSROOM_VAR_DIR=str(WORK / "var"),
+        ALLOWED_HOSTS=HOST,
+        TIME_ZONE="UTC",
+        PYTHONPATH=str(ROOT),
+        PAGE_CACHE_SECONDS="300" if os.environ.get("REDIS_URL") else "0",
+        **extra,
+    )
+    return env
+
+
+SETUP = """
+import json, sys
+from pathlib import Path
+import django
+django.setup()
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.core.cache import cache
+sys.path.insert(0, "bench")
+from fakenews import briefing_text
+from stories.models import Story
+
+live, drafts, password, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+call_command("migrate", verbosity=0)
+call_command("collectstatic", "--noinput", verbosity=0)
+cache.clear()
+(work / "live.txt").write_text(briefing_text(live, seed=11, words=300))
+(work / "drafts.txt").write_text(briefing_text(drafts, seed=12, words=300))
+call_command("import_briefing", str(work / "live.txt"), "--section", "world", verbosity=0)
+call_command("import_briefing", str(work / "drafts.txt"), "--section", "politics",
+             "--status", "draft", verbosity=0)
+user = User.objects.create_user("soak-editor", password=password, is_staff=True)
+user.groups.add(Group.objects.get(name="Editor"))
+stories = Story.objects.select_related("section").prefetch_related("tags", "bylines")
+urls = ["/", "/?page=2", "/sections/world/", "/sections/politics/", "/feed/", "/feed/atom/",
+        "/sections/world/feed/", "/sitemap.xml", "/sitemap-stories.xml", "/sitemap-news.xml",
+        "/search/?q=government", "/search/?q=election+budget", "/robots.txt"]
+for story in stories.filter(status="published")[:200]:
+    urls.append(story.get_absolute_url())
+    urls += [f"/tags/{tag.slug}/" for tag in story.tags.all()][:1]
+    urls += [byline.get_absolute_url() for byline in story.bylines.all()][:1]
+print(json.dumps({
+    "urls": sorted(set(urls)),
+    "live": [[s.pk, s.get_absolute_url()] for s in stories.filter(status="published")[:100]],
+    "drafts": [[s.pk, s.slug] for s in stories.filter(status="draft")],
+}))
+"""
+
+FINAL_STATE = """
+import json, sys
+import django
+django.setup()
+from stories.models import Story
+ids = json.loads(sys.argv[1])
+print(json.dumps({
+    str(pk): [headline, status, url]
+    for pk, headline, status, url in (
+        (s.pk, s.headline, s.status, s.get_absolute_url() if s.is_live() else None)
+        for s in Story.objects.filter(pk__in=ids)
+    )
+}))
+"""
+
+
+class Server:
+    """The gunicorn we started, stopped by its own pid only."""
+
+    def __init__(self, env):
+        self.log = open(WORK / "gunicorn.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def fetch(opener, url, data=None, timeout=30):
+    """(status, final URL, body); status 0 for a failed request (refused, reset, timeout)."""
+    try:
+        with opener.open(url, data=data, timeout=timeout) as response:
+            return response.status, response.geturl(), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, url, error.read().decode(errors="replace")
+    except OSError as error:
+        return 0, url, repr(error)
+
+
+class FormFields(HTMLParser):
+    """The fields a browser would submit from the form with ``form_id``."""
+
+    def __init__(self, form_id):
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, []
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside or ("name" not in attrs and tag != "option"):
+            return
+        if tag == "input":
+            kind = attrs.get("type", "text")
+            if kind in ("submit", "button", "file", "image"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.fields.append([attrs["name"], attrs.get("value", "on")])
+        elif tag == "textarea":
+            self.textarea = [attrs["name"], ""]
+            self.fields.append(self.textarea)
+        elif tag == "select":
+            self.select = attrs["name"]
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.fields.append([self.select, attrs.get("value", "")])
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea is not None:
+            self.textarea[1] += data
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies, self.statuses, self.failures = [], {}, []
+
+    def add(self, url, status, seconds, detail=""):
+        with self.lock:
+            self.latencies.append(seconds)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if status == 0 or status >= 500:
+                self.failures.append(f"{status} {url} {detail[:200]}")
+
+
+def reader(base, urls, stop, stats, seed):
+    rng = random.Random(seed)
+    opener = urllib.request.build_opener()
+    while not stop.is_set():
+        url = rng.choice(urls)
+        started = time.perf_counter()
+        status, _, body = fetch(opener, base + url)
+        stats.add(url, status, time.perf_counter() - started, body if status != 200 else "")
+
+
+class Editor:
+    """One editor in the admin, over HTTP: publishes drafts and rewrites live headlines."""
+
+    def __init__(self, base, live, drafts):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.reader = urllib.request.build_opener()
+        self.live = [tuple(item) for item in live]
+        self.drafts = [tuple(item) for item in drafts]
+        self.expected = {}  # story id -> (public path or None, headline)
+        self.failures = []
+        self.published = self.edited = self.seen_at_once = 0
+
+    def csrf_token(self):
+        for cookie in self.cookies():
+            if cookie.name == "csrftoken":
+                return cookie.value
+        return ""
+
+    def cookies(self):
+        for handler in self.opener.handlers:
+            if isinstance(handler, urllib.request.HTTPCookieProcessor):
+                return list(handler.cookiejar)
+        return []
+
+    def submit(self, path, form_id, changes=(), adjust=None):
+        status, _, html = fetch(self.opener, self.base + path)
+        if status != 200:
+            return status, path, html
+        parser = FormFields(form_id)
+        parser.feed(html)
+        fields = dict(parser.fields)
+        fields.update(changes)
+        if adjust:
+            adjust(fields)
+        data = urllib.parse.urlencode(list(fields.items())).encode()
+        request = urllib.request.Request(
+            self.base + path, data=data, headers={"Referer": self.base + path}
+        )
+        return fetch(self.opener, request)
+
+    def login(self):
+        status, landed, body = self.submit(
+            "/admin/login/?next=/admin/",
+            "login-form",
+            {"username": EDITOR, "password": PASSWORD},
+        )
+        if not landed.endswith("/admin/"):
+            raise RuntimeError(f"editor login failed: {status} {body[:300]}")
+
+    def publish_draft(self):
+        pk, slug = self.drafts.pop()
+        status, _, html = fetch(self.opener, self.base + "/admin/stories/story/")
+        data = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": self.csrf_token(),
+                "action": "publish_now",
+                "_selected_action": str(pk),
+                "index": "0",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            self.base + "/admin/stories/story/",
+            data=data,
+            headers={"Referer": self.base + "/admin/stories/story/"},
+        )
+        status, _, html = fetch(self.opener, request)
+        if status != 200 or "Published: 1 story" not in html:
+            self.failures.append(f"publish {pk}: {status} {html[:200]}")
+            return
+        self.published += 1
+        today = datetime.now(UTC).date()
+        path = f"/{today.year}/{today.month:02}/{today.day:02}/{slug}/"
+        status, _, page = fetch(self.reader, self.base + path)
+        headline = re.search(r'<h1 class="story__headline">(.*?)</h1>', page)
+        if status != 200 or not headline:
+            self.failures.append(f"published {pk} not visible at {path}: {status}")
+            return
+        self.expected[pk] = (path, headline.group(1))
+        self.live.append((pk, path))
+        self.seen_at_once += 1
+
+    def edit_headline(self, number):
+        pk, path = random.choice(self.live)
+        headline = f"Soak edit {number} of story {pk}"
+
+        def only_existing_inline_rows(fields):
+            for name in list(fields):
+                if name.endswith("-TOTAL_FORMS"):
+                    fields[name] = fields[name.replace("TOTAL", "INITIAL")]
+
+        status, landed, html = self.submit(
+            f"/admin/stories/story/{pk}/change/",
+            "story_form",
+            {"headline": headline},
+            only_existing_inline_rows,
+        )
+        if not landed.endswith("/admin/stories/story/"):
+            errors = re.findall(r'class="errorlist[^>]*>(.*?)</ul>', html)
+            self.failures.append(f"edit {pk}: {status} {errors[:2]}")
+            return
+        self.edited += 1
+        self.expected[pk] = (path, headline)
+        status, _, page = fetch(self.reader, self.base + path)
+        if status == 200 and headline in page:
+            self.seen_at_once += 1
+        else:
+            self.failures.append(f"edit {pk} not visible at once at {path}: {status}")
+
+    def run(self, stop, pause):
+        self.login()
+        number = 0
+        while not stop.is_set():
+            number += 1
+            try:
+                if number % 2 and self.drafts:
+                    self.publish_draft()
+                else:
+                    self.edit_headline(number)
+            except Exception as error:  # noqa: BLE001 - a soak reports every failure
+                self.failures.append(f"editor step {number}: {error!r}")
+            stop.wait(pause)
+
+
+def percentile(values, fraction):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def soak(args):
+    WORK.mkdir(parents=True, exist_ok=True)
+    for old in WORK.glob("soak.sqlite3*"):
+        old.unlink()
+    shutil.rmtree(WORK / "var", ignore_errors=True)
+    db_url = database_url()
+    backend = "PostgreSQL" if db_url.startswith("postgres") else "SQLite"
+    port = int(os.environ.get("SOAK_PORT", "8392"))
+    env = django_env(db_url, PORT=str(port), HOST=HOST, WEB_CONCURRENCY=str(args.workers))
+    log(f"{backend}: building a newsroom of {args.stories} live stories and 60 drafts")
+    setup = subprocess.run(
+        [PYTHON, "-c", SETUP, str(args.stories), "60", PASSWORD, str(WORK)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    world = json.loads(setup.stdout.strip().splitlines()[-1])
+    base = f"http://{HOST}:{port}"
+    server = Server(env)
+    try:
+        deadline = time.monotonic() + 30
+        while fetch(urllib.request.build_opener(), base + "/healthz", timeout=2)[0] != 200:
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start; see bench/work/soak/gunicorn.log")
+            time.sleep(0.2)
+        log(
+            f"{args.duration}s: {args.readers} readers on {len(world['urls'])} addresses, "
+            f"one editor, gunicorn {args.workers} workers, page cache "
+            f"{'on (Redis)' if env['PAGE_CACHE_SECONDS'] != '0' else 'off (no REDIS_URL)'}"
+        )
+        stats, stop = Stats(), threading.Event()
+        editor = Editor(base, world["live"], world["drafts"])
+        threads = [
+            threading.Thread(target=reader, args=(base, world["urls"], stop, stats, seed))
+            for seed in range(args.readers)
+        ]
+        threads.append(threading.Thread(target=editor.run, args=(stop, args.edit_pause)))
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        stop.wait(args.duration)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        elapsed = time.monotonic() - started
+
+        # Afterwards: every edit, over HTTP as a reader and in the database.
+        plain = urllib.request.build_opener()
+        lost = []
+        for pk, (path, headline) in editor.expected.items():
+            status, _, page = fetch(plain, base + path)
+            if status != 200 or headline not in page:
+                lost.append(f"story {pk}: {status} at {path}, expected “{headline}”")
+        final = subprocess.run(
+            [PYTHON, "-c", FINAL_STATE, json.dumps(list(editor.expected))],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        stored = json.loads(final.stdout.strip().splitlines()[-1])
+        for pk, (path, headline) in editor.expected.items():
+            saved_headline, status, url = stored[str(pk)]
+            if saved_headline != headline or status != "published" or url != path:
+                lost.append(f"story {pk} in the database: {saved_headline!r} {status} {url}")
+    finally:
+        server.stop()
+
+    requests = sum(stats.statuses.values())
+    results = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "backend": backend,
+        "page_cache": env["PAGE_CACHE_SECONDS"] != "0",
+        "workers": args.workers,
+        "readers": args.readers,
+        "seconds": round(elapsed, 1),
+        "requests": requests,
+        "rps": round(requests / elapsed, 1) if elapsed else 0,
+        "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
+        "server_errors": sum(v for k, v in stats.statuses.items() if k >= 500),
+        "failed_requests": stats.statuses.get(0, 0),
+        "p50_ms": round(1000 * percentile(stats.latencies, 0.5), 1) if requests else None,
+        "p99_ms": round(1000 * percentile(stats.latencies, 0.99), 1) if requests else None,
+        "published": editor.published,
+        "edited": editor.edited,
+        "seen_at_once": editor.seen_at_once,
+        "checked_after": len(editor.expected),
+        "lost": lost,
+        "editor_failures": editor.failures,
+        "request_failures": stats.failures[:20],
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    results["passed"] = not (
+        results["server_errors"]
+        or results["failed_requests"]
+        or lost
+        or editor.failures
+        or not editor.expected
+    )
+    return results
+
+
+def report(results):
+    verdict = "PASS" if results["passed"] else "FAIL"
+    lines = [
+        SECTION_HEADING,
+        "",
+        f"`make soak` ({results['date']}): {verdict}. {results['seconds']} s of "
+        f"{results['readers']} reader threads against gunicorn with {results['workers']} "
+        f"workers ({results['backend']}, page cache "
+        f"{'on, Redis' if results['page_cache'] else 'off: no REDIS_URL'}), while one editor in "
+        "the admin, over HTTP, alternately published a draft and rewrote a live headline; "
+        f"load average after: {results['load']}.",
+        "",
+        "| requests | req/s | 5xx | failed requests | p50 ms | p99 ms | published | edited "
+        "| visible at once | checked after | lost |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {results['requests']} | {results['rps']} | {results['server_errors']} | "
+        f"{results['failed_requests']} | {results['p50_ms']} | {results['p99_ms']} | "
+        f"{results['published']} | {results['edited']} | {results['seen_at_once']} | "
+        f"{results['checked_after']} | {len(results['lost'])} |",
+        "",
+        "Statuses: " + ", ".join(f"{k}: {v}" for k, v in results["statuses"].items()) + ".",
+    ]
+    for name in ("lost", "editor_failures", "request_failures"):
+        if results[name]:
+            lines.append(f"{name.replace('_', ' ').capitalize()}: " + "; ".join(results[name]))
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path, section):
+    """Replace (or append) this script's section of RESULTS.md, leaving the others alone."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load")
+    parser.add_argument("--readers", type=int, default=8, help="concurrent reader threads")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--stories", type=int, default=300, help="live stories to start with")
+    parser.add_argument("--edit-pause", type=float, default=0.5, help="seconds between edits")
+    parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md")
+    parser.add_argument("--no-results", action="store_true", help="print only; write nothing")
+    args = parser.parse_args()
+    results = soak(args)
+    text = report(results)
+    print()
+    print(text)
+    (WORK / "results.json").write_text(json.dumps(results, indent=2))
+    if not args.no_results:
+        write_section(args.results, text)
+        log(f"written to {args.results}")
+    sys.exit(0 if results["passed"] else 1)
+
+
+if __name__ == "__main__":
+    main()
