@@ -144,9 +144,10 @@ SERIALIZATION_MODULES = {"json": "stories.serializers"}
 
 # Password guessing: django-axes counts failed logins per username *and* address, and after
 # AXES_FAILURE_LIMIT of them refuses that pair (even the right password) for the cool-off
-# time. Per pair, so one guesser cannot lock an editor out from everywhere. With Redis the
-# counts live in the shared cache; otherwise in the database, which every app server shares
-# (a local-memory cache would give each gunicorn worker its own count).
+# time. Per pair, so one guesser cannot lock an editor out from everywhere. The counts live
+# in the database, which every worker and app server shares with or without Redis (a
+# local-memory cache would give each gunicorn worker its own count), survive restarts, and
+# can be listed in the admin and lifted per user (manage.py axes_reset_username).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -155,11 +156,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_HANDLER = (
-    "axes.handlers.cache.AxesCacheHandler"
-    if REDIS_URL
-    else "axes.handlers.database.AxesDatabaseHandler"
-)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 # Only successful and failed logins are worth a row; every admin page view is not.
 AXES_DISABLE_ACCESS_LOG = True

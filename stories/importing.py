@@ -216,8 +216,12 @@ def input_checksum(parsed, section_slug, status, day):
     return digest.hexdigest()
 
 
-def state_checksum(story, byline_ids, tag_names):
-    """Everything an editor could change about a story, as stored."""
+def state_checksum(story, section_slug, byline_slugs, tag_names):
+    """Everything an editor could change about a story, as stored.
+
+    Sections and bylines count by slug, not id: a backup restored into a fresh database
+    (natural keys) gives them new ids, and its stories must still read as unedited.
+    """
     # In UTC, so a time zone setting cannot make a fresh read look like an edit.
     published_at = story.published_at.astimezone(UTC).isoformat() if story.published_at else ""
     return checksum(
@@ -225,10 +229,10 @@ def state_checksum(story, byline_ids, tag_names):
         story.slug,
         story.deck,
         story.body,
-        story.section_id,
+        section_slug,
         story.status,
         published_at,
-        list(byline_ids),
+        list(byline_slugs),
         sorted(tag_names),
     )
 
@@ -367,25 +371,25 @@ class Importer:
 
     def existing_records(self):
         """Earlier imports of these files, each with its story and the story's stored
-        byline ids and tag names (read as plain values: far cheaper than model rows)."""
+        byline slugs and tag names (read as plain values: far cheaper than model rows)."""
         sources = {import_key(briefing) for briefing in self.briefings}
         # Bodies are the bulk of a story; they are read a chunk at a time below, only to
         # see whether anyone edited the story, so 10,000 of them are never all in memory.
         records = list(
             ImportRecord.objects.filter(source__in=sources)
-            .select_related("story")
+            .select_related("story__section")
             .defer("story__body")
         )
-        byline_ids = {record.story_id: [] for record in records}
+        byline_slugs = {record.story_id: [] for record in records}
         tag_names = {record.story_id: [] for record in records}
-        for chunk in chunks(byline_ids):
+        for chunk in chunks(byline_slugs):
             rows = (
                 StoryByline.objects.filter(story_id__in=chunk)
                 .order_by("position", "pk")
-                .values_list("story_id", "byline_id")
+                .values_list("story_id", "byline__slug")
             )
-            for story_id, byline_id in rows:
-                byline_ids[story_id].append(byline_id)
+            for story_id, byline_slug in rows:
+                byline_slugs[story_id].append(byline_slug)
             rows = (
                 TaggedStory.objects.filter(content_object_id__in=chunk)
                 .order_by("pk")
@@ -397,7 +401,7 @@ class Importer:
         for chunk in chunks(by_story):
             for story_id, body in Story.objects.filter(pk__in=chunk).values_list("pk", "body"):
                 record = by_story[story_id]
-                record.stored_byline_ids = byline_ids[story_id]
+                record.stored_byline_slugs = byline_slugs[story_id]
                 record.stored_tags = tag_names[story_id]
                 record.is_edited = self.edited_since_import(record, body)
         return {(record.source, record.headline): record for record in records}
@@ -410,7 +414,9 @@ class Importer:
         # The checksum reads story.body: give it the stored body for a moment only.
         story.body = body
         try:
-            stored = state_checksum(story, record.stored_byline_ids, record.stored_tags)
+            stored = state_checksum(
+                story, story.section.slug, record.stored_byline_slugs, record.stored_tags
+            )
         finally:
             del story.body  # deferred again: read from the database if ever needed
         return stored != record.state_checksum
@@ -590,17 +596,19 @@ class Importer:
         story_bylines, tagged, records_to_create, records_to_update = [], [], [], []
         for planned in planned_stories:
             story = planned.record.story
-            byline_ids = [bylines[name].pk for name in planned.parsed.bylines]
             story_bylines.extend(
-                StoryByline(story=story, byline_id=byline_id, position=position)
-                for position, byline_id in enumerate(byline_ids)
+                StoryByline(story=story, byline=bylines[name], position=position)
+                for position, name in enumerate(planned.parsed.bylines)
             )
             tagged.extend(
                 TaggedStory(content_object=story, tag=tags[name]) for name in planned.tags
             )
             record = planned.record
             record.input_checksum = planned.checksum
-            record.state_checksum = state_checksum(story, byline_ids, planned.tags)
+            byline_slugs = [bylines[name].slug for name in planned.parsed.bylines]
+            record.state_checksum = state_checksum(
+                story, story.section.slug, byline_slugs, planned.tags
+            )
             record.written_at = story.updated_at
             (records_to_update if record.pk else records_to_create).append(record)
         StoryByline.objects.bulk_create(story_bylines, batch_size=QUERY_CHUNK)

@@ -225,3 +225,30 @@ def test_backup_names_sections_bylines_and_tags_by_natural_key(newsroom):
     assert story["fields"]["section"] == ["science"]
     assert story["fields"]["created_by"] == ["desk"]
     assert by_model["stories.historicalstory"] and by_model["stories.importrecord"]
+
+
+def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
+    import importlib
+
+    from django.apps import apps
+
+    from stories.importing import import_briefings, read_briefing_file
+    from stories.models import ImportRecord
+
+    migration = importlib.import_module("stories.migrations.0004_import_checksums_by_slug")
+    unedited, edited = ImportRecord.objects.select_related("story__section")[:2]
+    for record in (unedited, edited):
+        story = record.story
+        bylines = list(story.story_bylines.order_by("position", "pk"))
+        tags = list(story.tagged_items.order_by("pk").values_list("tag__name", flat=True))
+        # As the previous release wrote it: section and bylines by id.
+        record.state_checksum = migration.story_checksum(
+            story, story.section_id, [b.byline_id for b in bylines], tags
+        )
+        record.save()
+    Story.objects.filter(pk=edited.story_id).update(headline="Edited by hand")
+    migration.by_slug(apps, None)
+    result = import_briefings([read_briefing_file(newsroom["briefing"])], section="world")
+    actions = {outcome.story_id: outcome.action for outcome in result.outcomes}
+    assert actions[unedited.story_id] == "unchanged"
+    assert actions[edited.story_id] == "conflict"
