@@ -494,7 +494,7 @@ def report(results):
         f"load average after: {results['load']}.",
         "",
         "| requests | req/s | 5xx | failed requests | p50 ms | p99 ms | published | edited "
-        "| visible at once | checked after | lost |",
+        "| visible at once | stories re-checked after | lost |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| {results['requests']} | {results['rps']} | {results['server_errors']} | "
         f"{results['failed_requests']} | {results['p50_ms']} | {results['p99_ms']} | "
