@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_briefing $(SEED)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py ensure_demo_editor
+	$(PY) manage.py ensure_demo_editor --site-url http://$(HOST):$(PORT)/
 	@echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -14,6 +15,7 @@ from taggit.models import Tag
 from .admin_import import ImportBriefingMixin
 from .forms import StoryAdminForm
 from .models import Byline, Correction, PreviewLink, Section, Story, StoryByline
+from .revisions import describe, record_relations, restore_relations
 from .roles import PUBLISH_PERMISSION
 
 
@@ -133,6 +135,7 @@ class PublicationFilter(admin.SimpleListFilter):
 @admin.register(Story)
 class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
     form = StoryAdminForm
+    object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
         "headline",
         "section",
@@ -267,14 +270,24 @@ class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
             instance.delete()
         formset.save_m2m()
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The revision was made when the story row was saved, before its bylines and tags.
+        record_relations(form.instance)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        revision = get_object_or_404(Story.history.model, pk=version_id, id=unquote(object_id))
         if request.method == "POST":
             # simple-history checks only that the user may see the history; restoring is a
             # change, so it needs the right to change the story as it is now.
             current = self.get_object(request, unquote(object_id))
             if current is None or not self.has_change_permission(request, current):
                 raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        extra_context = {**(extra_context or {}), "revision_relations": describe(revision)}
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            restore_relations(self.get_object(request, unquote(object_id)), revision)
+        return response
 
     @admin.display(description="Bylines")
     def byline_names(self, story):

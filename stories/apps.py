@@ -8,9 +8,16 @@ class StoriesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
+        from simple_history.signals import pre_create_historical_record
+
         from .caching import connect_signals
+        from .models import Story
+        from .revisions import snapshot_on_save
         from .roles import sync_roles_after_migrate
 
         # Keeps the Reporter and Editor groups equal to stories.roles after every migrate.
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         connect_signals()
+        pre_create_historical_record.connect(
+            snapshot_on_save, sender=Story.history.model, dispatch_uid="story-revision-relations"
+        )

@@ -18,7 +18,6 @@ from django.core.validators import validate_unicode_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 from taggit.models import Tag
 
 from .briefing import Briefing, BriefingError, ParsedStory, decode_briefing, parse_briefing
@@ -543,15 +542,8 @@ class Importer:
             Story(slug=slug, created_by=self.user, **self.story_fields(planned, section))
             for planned, slug in zip(planned_stories, slugs, strict=True)
         ]
-        # Each story's first revision is written in bulk too, not one save per row.
-        bulk_create_with_history(
-            stories,
-            Story,
-            batch_size=QUERY_CHUNK,
-            default_user=self.user,
-            default_change_reason=CHANGE_REASON,
-            default_date=self.now,
-        )
+        # Their first revisions are written with the relations, in write_relations().
+        Story.objects.bulk_create(stories, batch_size=QUERY_CHUNK)
         for planned, story in zip(planned_stories, stories, strict=True):
             planned.record = ImportRecord(
                 story=story,
@@ -569,9 +561,8 @@ class Importer:
             # An admin form opened before this import must not save over it.
             story.version += 1
             stories.append(story)
-        bulk_update_with_history(
+        Story.objects.bulk_update(
             stories,
-            Story,
             [
                 "headline",
                 "deck",
@@ -583,9 +574,6 @@ class Importer:
                 "version",
             ],
             batch_size=QUERY_CHUNK,
-            default_user=self.user,
-            default_change_reason=CHANGE_REASON,
-            default_date=self.now,
         )
         story_ids = [story.pk for story in stories]
         for chunk in chunks(story_ids):
@@ -594,6 +582,7 @@ class Importer:
 
     def write_relations(self, planned_stories, bylines, tags):
         story_bylines, tagged, records_to_create, records_to_update = [], [], [], []
+        revisions = []
         for planned in planned_stories:
             story = planned.record.story
             story_bylines.extend(
@@ -611,6 +600,8 @@ class Importer:
             )
             record.written_at = story.updated_at
             (records_to_update if record.pk else records_to_create).append(record)
+            byline_ids = [bylines[name].pk for name in planned.parsed.bylines]
+            revisions.append(self.revision(story, planned, byline_ids))
         StoryByline.objects.bulk_create(story_bylines, batch_size=QUERY_CHUNK)
         TaggedStory.objects.bulk_create(tagged, batch_size=QUERY_CHUNK)
         ImportRecord.objects.bulk_create(records_to_create, batch_size=QUERY_CHUNK)
@@ -618,6 +609,24 @@ class Importer:
             records_to_update,
             ["input_checksum", "state_checksum", "written_at"],
             batch_size=QUERY_CHUNK,
+        )
+        Story.history.model.objects.bulk_create(revisions, batch_size=QUERY_CHUNK)
+
+    def revision(self, story, planned, byline_ids):
+        """The story's revision for this import, bylines and tags included (as
+        simple-history's bulk helpers would write it, which cannot carry those)."""
+        revision_model = Story.history.model
+        return revision_model(
+            history_date=self.now,
+            history_user=self.user,
+            history_change_reason=CHANGE_REASON,
+            history_type="+" if planned.action == CREATED else "~",
+            byline_ids=byline_ids,
+            tag_names=sorted(planned.tags, key=str.casefold),
+            **{
+                field.attname: getattr(story, field.attname)
+                for field in revision_model.tracked_fields
+            },
         )
 
 

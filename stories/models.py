@@ -172,6 +172,20 @@ class StoryQuerySet(models.QuerySet):
         return self.filter(tagged_items__tag=tag)
 
 
+class RevisionRelations(models.Model):
+    """Bylines and tags as they stood at a revision, so restoring it brings them back.
+
+    simple-history records a story's own columns only. None means "not recorded" (revisions
+    made before this existed), and a restore then leaves the relations alone.
+    """
+
+    byline_ids = models.JSONField(null=True, blank=True, editable=False)
+    tag_names = models.JSONField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Story(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -247,7 +261,7 @@ class Story(models.Model):
     objects = StoryQuerySet.as_manager()
     # The version is left out so a restored revision carries the current version and so
     # passes the edit check; the renditions follow the restored image.
-    history = HistoricalRecords(excluded_fields=["version"])
+    history = HistoricalRecords(excluded_fields=["version"], bases=[RevisionRelations])
 
     class Meta:
         ordering = ["-published_at", "-pk"]

@@ -235,7 +235,7 @@ def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
     from stories.importing import import_briefings, read_briefing_file
     from stories.models import ImportRecord
 
-    migration = importlib.import_module("stories.migrations.0004_import_checksums_by_slug")
+    migration = importlib.import_module("stories.migrations.0005_import_checksums_by_slug")
     unedited, edited = ImportRecord.objects.select_related("story__section")[:2]
     for record in (unedited, edited):
         story = record.story

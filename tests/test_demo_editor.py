@@ -72,3 +72,7 @@ def test_demo_editor_left_as_superuser_is_made_an_editor(var_dir):
     user = User.objects.get(username="editor")
     assert not user.is_superuser
     assert user.groups.filter(name="Editor").exists()
+
+
+def test_demo_editor_prints_the_address_it_is_served_at(var_dir):
+    assert "http://127.0.0.1:8123/admin/" in ensure("--site-url", "http://127.0.0.1:8123/")

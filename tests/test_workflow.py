@@ -9,8 +9,10 @@ from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from taggit.models import Tag
 
-from stories.models import Correction, Story
+from stories.importing import import_briefings, read_briefing_file
+from stories.models import Byline, Correction, Story
 from stories.roles import EDITOR, REPORTER, sync_roles
 
 from .admin_forms import admin_form_data
@@ -287,6 +289,51 @@ def test_editor_restores_an_earlier_revision(editor_user):
     story.refresh_from_db()
     assert (story.headline, story.body) == ("Right headline", "Right body.")
     assert story.history.count() == 3
+
+
+def test_restoring_a_revision_brings_back_its_bylines_and_tags(editor_user):
+    first, second, third = (BylineFactory(name=n) for n in ("Ana Lima", "Jo Park", "Li Wei"))
+    story = StoryFactory(headline="Right headline", bylines=[first, second], tags=["China"])
+    client = login(editor_user)
+    # A save through the admin records the relations the inlines and tags field saved.
+    save(client, story, headline="Right headline, again")
+    good = story.history.latest()
+    assert (good.byline_ids, good.tag_names) == ([first.pk, second.pk], ["China"])
+    response = client.get(change_url(story))
+    data = admin_form_data(
+        response,
+        headline="Wrong headline",
+        tags=[str(Tag.objects.get(name="China").pk)],
+        new_tags="Peru",
+        **{"story_bylines-0-byline": str(third.pk), "story_bylines-1-DELETE": "on"},
+    )
+    assert client.post(change_url(story), data).status_code == 302
+    wrong = story.history.latest()
+    assert wrong.byline_ids == [third.pk]
+    assert wrong.tag_names == ["China", "Peru"]
+
+    revert = reverse("admin:stories_story_simple_history", args=[story.pk, good.history_id])
+    response = client.get(revert)
+    assert "sets the bylines (Ana Lima, Jo Park) and tags (China)" in response.content.decode()
+    assert client.post(revert, admin_form_data(response)).status_code == 302
+    story = Story.objects.for_listing().get(pk=story.pk)
+    assert story.headline == "Right headline, again"
+    assert [byline.name for byline in story.ordered_bylines] == ["Ana Lima", "Jo Park"]
+    assert sorted(tag.name for tag in story.tags.all()) == ["China"]
+    restored = story.history.latest()
+    assert (restored.byline_ids, restored.tag_names) == ([first.pk, second.pk], ["China"])
+
+
+def test_imported_revisions_record_bylines_and_tags(tmp_path):
+    path = tmp_path / "brief.txt"
+    path.write_text("Kim meets Putin\nThey met in Russia on Tuesday.\n— By Ana Lima and Jo Park\n")
+    import_briefings([read_briefing_file(path)])
+    story = Story.objects.get()
+    [revision] = story.history.all()
+    names = dict(Byline.objects.values_list("pk", "name"))
+    assert [names[pk] for pk in revision.byline_ids] == ["Ana Lima", "Jo Park"]
+    assert revision.tag_names == ["Russia"]
+    assert revision.history_change_reason == "Imported from a briefing"
 
 
 def test_reporter_may_not_restore_a_revision_of_a_published_story(reporter_user, editor_user):

@@ -16,13 +16,7 @@ from django.utils import timezone
 from stories.models import ImportRecord, Story
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
-from .conftest import (
-    NEEDS_MERGE,
-    admin_import_available,
-    printed,
-    publish_permission_available,
-    search_available,
-)
+from .conftest import printed
 
 pytestmark = [pytest.mark.browser]
 
@@ -150,8 +144,6 @@ Bolivia's president said access to the sea remained the country's first foreign-
 def test_editor_imports_a_briefing_in_the_admin_fixes_a_headline_and_publishes(
     editor, open_page, tmp_path
 ):
-    if not admin_import_available():
-        pytest.skip(NEEDS_MERGE)
     SectionFactory(name="World", slug="world")
     briefing = tmp_path / "browser-briefing.txt"
     briefing.write_text(BRIEFING, encoding="utf-8")
@@ -192,13 +184,10 @@ def test_editor_imports_a_briefing_in_the_admin_fixes_a_headline_and_publishes(
     assert story.headline == "Lima and Santiago agree on joint fishing patrols"
     assert story.is_live()
     assert_reader_sees(open_page, story)
-    if search_available():
-        assert_reader_finds_through_search(open_page, "joint fishing patrols", story)
+    assert_reader_finds_through_search(open_page, "joint fishing patrols", story)
 
 
 def test_reporter_attempt_to_publish_is_refused(reporter, open_page):
-    if not publish_permission_available():
-        pytest.skip(NEEDS_MERGE)
     story = StoryFactory(headline="Reporter draft on river levels", created_by=reporter)
     page = log_in(open_page, reporter)
     open_story_in_admin(page, story.headline)
@@ -229,8 +218,6 @@ def assert_reader_finds_through_search(open_page, query, story):
 
 
 def test_reader_finds_a_published_story_through_search(seeded, open_page):
-    if not search_available():
-        pytest.skip(NEEDS_MERGE)
     story = Story.objects.live().first()
     word = max(re.findall(r"\w+", story.headline), key=len)
     assert_reader_finds_through_search(open_page, word, story)

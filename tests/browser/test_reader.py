@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from stories.models import Story
 
-from .conftest import ARTIFACTS, printed
+from .conftest import ARTIFACTS, printed, reader_pages
 
 pytestmark = [pytest.mark.browser]
 
@@ -123,18 +123,6 @@ def save_for_readme(page, target):
 def is_dark(css_color):
     red, green, blue = (int(n) for n in re.findall(r"\d+", css_color)[:3])
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.4
-
-
-def reader_pages():
-    story = live_stories()[0]
-    return {
-        "home": "/",
-        "section": story.section.get_absolute_url(),
-        "tag": reverse("stories:tag", args=[story.sorted_tags[0].slug]),
-        "byline": story.ordered_bylines[0].get_absolute_url(),
-        "story": story.get_absolute_url(),
-        "not-found": "/no/such/page/",
-    }
 
 
 def test_every_page_fits_a_320_px_phone_without_sideways_scrolling(seeded, open_page):

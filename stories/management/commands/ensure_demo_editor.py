@@ -20,10 +20,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default=DEMO_USERNAME)
         parser.add_argument(
+            "--site-url",
+            default="http://127.0.0.1:8000/",
+            help="Where the site is served, for the login address it prints.",
+        )
+        parser.add_argument(
             "--reset", action="store_true", help="Generate a new password even if one exists."
         )
 
-    def handle(self, *args, username, reset, **options):
+    def handle(self, *args, username, reset, site_url, **options):
         password_file = settings.VAR_DIR / "demo-editor-password"
         password = "" if reset else self.read_password(password_file)
         if not password:
@@ -45,7 +50,7 @@ class Command(BaseCommand):
         reset_login_failures(username=username)
         self.stdout.write(
             self.style.SUCCESS("Admin login (Editor group): ")
-            + f"http://127.0.0.1:8000/admin/  user {username!r}  password {password!r}\n"
+            + f"{site_url.rstrip('/')}/admin/  user {username!r}  password {password!r}\n"
             + f"  (kept in {password_file}; `manage.py ensure_demo_editor --reset` makes a new one)"
         )
 

@@ -56,7 +56,7 @@ def by_slug(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stories", "0003_discovery"),
+        ("stories", "0004_revision_relations"),
     ]
 
     operations = [

@@ -1,0 +1,70 @@
+"""Bylines and tags in story revisions: recorded with each revision, restored with it.
+
+simple-history keeps a story's own columns; this module keeps its ordered byline ids and
+tag names on the same historical row (``RevisionRelations``) and puts them back when an
+editor restores that revision.
+"""
+
+from django.db import transaction
+
+from .caching import content_changed
+from .models import Byline, StoryByline
+
+
+def current_relations(story):
+    byline_ids = list(
+        StoryByline.objects.filter(story=story)
+        .order_by("position", "pk")
+        .values_list("byline_id", flat=True)
+    )
+    return byline_ids, sorted(story.tags.names(), key=str.casefold)
+
+
+def snapshot_on_save(sender, instance, history_instance, **kwargs):
+    """``pre_create_historical_record``: a save records the relations as they are now."""
+    if instance.pk is None:
+        return
+    history_instance.byline_ids, history_instance.tag_names = current_relations(instance)
+
+
+def record_relations(story):
+    """Bring the newest revision up to date after the relations were saved.
+
+    The admin saves the story (making the revision) before its bylines inline and tags.
+    """
+    latest = story.history.order_by("-history_date", "-history_id").first()
+    if latest is None:
+        return
+    latest.byline_ids, latest.tag_names = current_relations(story)
+    latest.save(update_fields=["byline_ids", "tag_names"])
+
+
+def describe(revision):
+    """What restoring ``revision`` does to bylines and tags, for the revert page."""
+    if revision.byline_ids is None and revision.tag_names is None:
+        return "This revision did not record bylines or tags; restoring it leaves them as they are."
+    names = dict(Byline.objects.filter(pk__in=revision.byline_ids or []).values_list("pk", "name"))
+    bylines = ", ".join(names[pk] for pk in revision.byline_ids or [] if pk in names) or "none"
+    tags = ", ".join(revision.tag_names or []) or "none"
+    return f"Restoring also sets the bylines ({bylines}) and tags ({tags}) this revision had."
+
+
+def restore_relations(story, revision):
+    """Put back the bylines and tags ``revision`` recorded (bylines deleted since are skipped)."""
+    with transaction.atomic():
+        if revision.byline_ids is not None:
+            existing = set(
+                Byline.objects.filter(pk__in=revision.byline_ids).values_list("pk", flat=True)
+            )
+            StoryByline.objects.filter(story=story).delete()
+            StoryByline.objects.bulk_create(
+                StoryByline(story=story, byline_id=byline_id, position=position)
+                for position, byline_id in enumerate(
+                    b for b in dict.fromkeys(revision.byline_ids) if b in existing
+                )
+            )
+        if revision.tag_names is not None:
+            story.tags.set(revision.tag_names, clear=True)
+        record_relations(story)
+        # Bulk writes send no signals; the reader page cache must still hear of it.
+        content_changed()
