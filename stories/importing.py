@@ -600,8 +600,7 @@ class Importer:
             )
             record.written_at = story.updated_at
             (records_to_update if record.pk else records_to_create).append(record)
-            byline_ids = [bylines[name].pk for name in planned.parsed.bylines]
-            revisions.append(self.revision(story, planned, byline_ids))
+            revisions.append(self.revision(story, planned, byline_slugs))
         StoryByline.objects.bulk_create(story_bylines, batch_size=QUERY_CHUNK)
         TaggedStory.objects.bulk_create(tagged, batch_size=QUERY_CHUNK)
         ImportRecord.objects.bulk_create(records_to_create, batch_size=QUERY_CHUNK)
@@ -612,7 +611,7 @@ class Importer:
         )
         Story.history.model.objects.bulk_create(revisions, batch_size=QUERY_CHUNK)
 
-    def revision(self, story, planned, byline_ids):
+    def revision(self, story, planned, byline_slugs):
         """The story's revision for this import, bylines and tags included (as
         simple-history's bulk helpers would write it, which cannot carry those)."""
         revision_model = Story.history.model
@@ -621,7 +620,7 @@ class Importer:
             history_user=self.user,
             history_change_reason=CHANGE_REASON,
             history_type="+" if planned.action == CREATED else "~",
-            byline_ids=byline_ids,
+            byline_slugs=byline_slugs,
             tag_names=sorted(planned.tags, key=str.casefold),
             **{
                 field.attname: getattr(story, field.attname)

@@ -179,7 +179,8 @@ class RevisionRelations(models.Model):
     made before this existed), and a restore then leaves the relations alone.
     """
 
-    byline_ids = models.JSONField(null=True, blank=True, editable=False)
+    # Slugs, not ids: a backup restored with natural keys gives bylines new ids.
+    byline_slugs = models.JSONField(null=True, blank=True, editable=False)
     tag_names = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:

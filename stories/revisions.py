@@ -12,19 +12,19 @@ from .models import Byline, StoryByline
 
 
 def current_relations(story):
-    byline_ids = list(
+    byline_slugs = list(
         StoryByline.objects.filter(story=story)
         .order_by("position", "pk")
-        .values_list("byline_id", flat=True)
+        .values_list("byline__slug", flat=True)
     )
-    return byline_ids, sorted(story.tags.names(), key=str.casefold)
+    return byline_slugs, sorted(story.tags.names(), key=str.casefold)
 
 
 def snapshot_on_save(sender, instance, history_instance, **kwargs):
     """``pre_create_historical_record``: a save records the relations as they are now."""
     if instance.pk is None:
         return
-    history_instance.byline_ids, history_instance.tag_names = current_relations(instance)
+    history_instance.byline_slugs, history_instance.tag_names = current_relations(instance)
 
 
 def record_relations(story):
@@ -35,16 +35,17 @@ def record_relations(story):
     latest = story.history.order_by("-history_date", "-history_id").first()
     if latest is None:
         return
-    latest.byline_ids, latest.tag_names = current_relations(story)
-    latest.save(update_fields=["byline_ids", "tag_names"])
+    latest.byline_slugs, latest.tag_names = current_relations(story)
+    latest.save(update_fields=["byline_slugs", "tag_names"])
 
 
 def describe(revision):
     """What restoring ``revision`` does to bylines and tags, for the revert page."""
-    if revision.byline_ids is None and revision.tag_names is None:
+    if revision.byline_slugs is None and revision.tag_names is None:
         return "This revision did not record bylines or tags; restoring it leaves them as they are."
-    names = dict(Byline.objects.filter(pk__in=revision.byline_ids or []).values_list("pk", "name"))
-    bylines = ", ".join(names[pk] for pk in revision.byline_ids or [] if pk in names) or "none"
+    slugs = revision.byline_slugs or []
+    names = dict(Byline.objects.filter(slug__in=slugs).values_list("slug", "name"))
+    bylines = ", ".join(names[slug] for slug in slugs if slug in names) or "none"
     tags = ", ".join(revision.tag_names or []) or "none"
     return f"Restoring also sets the bylines ({bylines}) and tags ({tags}) this revision had."
 
@@ -52,15 +53,15 @@ def describe(revision):
 def restore_relations(story, revision):
     """Put back the bylines and tags ``revision`` recorded (bylines deleted since are skipped)."""
     with transaction.atomic():
-        if revision.byline_ids is not None:
-            existing = set(
-                Byline.objects.filter(pk__in=revision.byline_ids).values_list("pk", flat=True)
+        if revision.byline_slugs is not None:
+            ids = dict(
+                Byline.objects.filter(slug__in=revision.byline_slugs).values_list("slug", "pk")
             )
             StoryByline.objects.filter(story=story).delete()
             StoryByline.objects.bulk_create(
-                StoryByline(story=story, byline_id=byline_id, position=position)
-                for position, byline_id in enumerate(
-                    b for b in dict.fromkeys(revision.byline_ids) if b in existing
+                StoryByline(story=story, byline_id=ids[slug], position=position)
+                for position, slug in enumerate(
+                    slug for slug in dict.fromkeys(revision.byline_slugs) if slug in ids
                 )
             )
         if revision.tag_names is not None:

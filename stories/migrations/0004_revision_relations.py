@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='historicalstory',
-            name='byline_ids',
+            name='byline_slugs',
             field=models.JSONField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
