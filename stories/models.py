@@ -145,22 +145,10 @@ class StoryQuerySet(models.QuerySet):
         )
 
     def for_cards(self):
-        """What a story card on a listing page renders (section, date, bylines), cheaply:
-        no body, no tags, and bylines in a plain list rather than a prefetched manager,
-        which Django rebuilds per story (the listing pages' largest server cost)."""
-        return (
-            self.select_related("section")
-            .defer("body")
-            .prefetch_related(
-                Prefetch(
-                    "story_bylines",
-                    queryset=StoryByline.objects.select_related("byline").order_by(
-                        "position", "pk"
-                    ),
-                    to_attr="card_story_bylines",
-                )
-            )
-        )
+        """What a story card on a listing page renders (section, date), cheaply: no body,
+        no tags. Bylines are read by ``stories.fragments.story_cards`` into a plain list, and
+        only for cards it has to render, not kept ones."""
+        return self.select_related("section").defer("body")
 
     def in_section(self, section):
         return self.filter(section=section)
@@ -381,7 +369,7 @@ class Story(models.Model):
     @property
     def ordered_bylines(self):
         """Bylines in their printed order; uses the rows ``for_listing()`` or
-        ``for_cards()`` prefetched."""
+        ``stories.fragments.render_cards()`` prefetched."""
         story_bylines = getattr(self, "card_story_bylines", None)
         if story_bylines is None:
             story_bylines = self.story_bylines.all()

@@ -8,9 +8,29 @@ numbers, counts and links stay as Django's ``Paginator`` makes them.
 """
 
 from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+from . import fragments
 
 
-class DeferredJoinPaginator(Paginator):
+class KeptCountPaginator(Paginator):
+    """``count_name``, with the request, keeps the count for the content generation
+    (``stories.fragments.listing_count``): a COUNT over thousands of rows on every page
+    view was a large part of a listing's cost, and it changes only with content."""
+
+    def __init__(self, *args, request=None, count_name=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request, self.count_name = request, count_name
+
+    @cached_property
+    def count(self):
+        if self.count_name is None:
+            return super().count
+        return fragments.listing_count(self.request, self.count_name, self.object_list)
+
+
+class DeferredJoinPaginator(KeptCountPaginator):
+
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page

@@ -10,7 +10,7 @@ from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
 from .models import Byline, Section, Story
-from .pagination import DeferredJoinPaginator
+from .pagination import DeferredJoinPaginator, KeptCountPaginator
 from .previews import PreviewableStoryMixin, story_page_queryset
 from .search import clean_query, search_stories, search_terms
 
@@ -20,7 +20,19 @@ class LiveStoryMixin:
         return Story.objects.live().for_listing()
 
 
-class StoryListView(LiveStoryMixin, ListView):
+class KeptCountMixin:
+    """Counts the listing once per content generation (``stories.fragments``)."""
+
+    def count_name(self):
+        raise NotImplementedError
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return super().get_paginator(
+            queryset, per_page, request=self.request, count_name=self.count_name(), **kwargs
+        )
+
+
+class StoryListView(KeptCountMixin, LiveStoryMixin, ListView):
     paginate_by = settings.STORIES_PER_PAGE
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
@@ -28,6 +40,9 @@ class StoryListView(LiveStoryMixin, ListView):
 
     def get_queryset(self):
         return Story.objects.live().for_cards()
+
+    def count_name(self):
+        return "home"
 
 
 class HomeView(StoryListView):
@@ -43,6 +58,7 @@ class HomeView(StoryListView):
             for story in stories[1:]:
                 groups.setdefault(story.section, []).append(story)
             context["lead_story"] = stories[0] if stories else None
+            context["lead_stories"] = stories[:1]
             context["section_groups"] = [
                 {"section": section, "stories": grouped}
                 for section, grouped in sorted(
@@ -56,6 +72,9 @@ class SectionView(StoryListView):
     def get_queryset(self):
         self.section = get_object_or_404(Section, slug=self.kwargs["slug"])
         return super().get_queryset().in_section(self.section)
+
+    def count_name(self):
+        return f"section:{self.section.pk}"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -73,6 +92,9 @@ class TagView(StoryListView):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
         return super().get_queryset().tagged(self.tag)
 
+    def count_name(self):
+        return f"tag:{self.tag.pk}"
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(heading=self.tag.name, kind="Tag", tag=self.tag, **kwargs)
 
@@ -83,6 +105,9 @@ class BylineView(StoryListView):
     def get_queryset(self):
         self.byline = get_object_or_404(Byline, slug=self.kwargs["slug"])
         return super().get_queryset().by_byline(self.byline)
+
+    def count_name(self):
+        return f"byline:{self.byline.pk}"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(byline=self.byline, **kwargs)
@@ -112,16 +137,21 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
         return self.get_story(self.kwargs["slug"])
 
 
-class SearchView(ListView):
+class SearchView(KeptCountMixin, ListView):
     """Ranked search over live stories; see ``stories.search``."""
 
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
+    paginator_class = KeptCountPaginator
     context_object_name = "stories"
 
     def get_queryset(self):
         self.query = clean_query(self.request.GET.get("q", ""))
-        return search_stories(self.query).for_listing()
+        return search_stories(self.query).for_cards()
+
+    def count_name(self):
+        # The words are what the results depend on: "Volcano!" and "volcano" count alike.
+        return "search:" + " ".join(search_terms(self.query))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

@@ -1,0 +1,109 @@
+"""Pieces of reader pages kept per content generation: story cards, the section menu and
+listing counts.
+
+With the page cache off (or for a page it may not keep), a listing page's server time went
+mostly into rendering twenty story cards through the template engine, then into counting the
+listing for "page N of M" and reading the section menu. None of that changes until content
+does, and every content change starts a new generation (``stories.caching``): these pieces
+are kept under the generation's token, so the first page rendered after an edit already
+shows it, exactly as with the page cache. They are also kept at most
+``FRAGMENT_CACHE_SECONDS`` (0 turns them off): with a per-process cache (local memory) an
+edit made in one process does not reach the others' generation, and this bounds how long
+they may lag, as ``PAGE_CACHE_SECONDS`` does for whole pages. Use Redis with several
+processes.
+
+Only data that every reader sees alike is kept: no user, session or preview state goes into
+a card, and the story page, which previews share, renders its own.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Prefetch, prefetch_related_objects
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
+
+from . import caching
+
+CARD_TEMPLATE = "stories/_story_card.html"
+
+
+def enabled(request):
+    return request is not None and settings.FRAGMENT_CACHE_SECONDS > 0
+
+
+def fragment_key(request, *parts):
+    return ":".join(["fragments", caching.request_generation(request), *map(str, parts)])
+
+
+def card_bylines_prefetch():
+    from .models import StoryByline
+
+    return Prefetch(
+        "story_bylines",
+        queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
+        to_attr="card_story_bylines",
+    )
+
+
+def render_cards(stories, *, level=2, lead=False, hide_section=False):
+    """Render cards; bylines are read for the stories that still lack them (one query)."""
+    stories = list(stories)
+    unread = [story for story in stories if not hasattr(story, "card_story_bylines")]
+    if unread:
+        prefetch_related_objects(unread, card_bylines_prefetch())
+    template = get_template(CARD_TEMPLATE)
+    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    return [template.render({"story": story, **options}) for story in stories]
+
+
+def story_cards(request, stories, *, level=2, lead=False, hide_section=False):
+    """The HTML of each story's card, in order: from the cache, rendering only those it
+    lacks. Stories come from ``StoryQuerySet.for_cards()``; their bylines are read only if
+    some card has to be rendered, so a page whose cards are all kept costs one query less."""
+    stories = list(stories)
+    options = {"level": level, "lead": bool(lead), "hide_section": bool(hide_section)}
+    if not enabled(request):
+        return render_cards(stories, **options)
+    variant = f"{level}{int(bool(lead))}{int(bool(hide_section))}"
+    keys = [fragment_key(request, "card", story.pk, variant) for story in stories]
+    found = cache.get_many(keys)
+    missing = [(key, story) for key, story in zip(keys, stories, strict=True) if key not in found]
+    if missing:
+        rendered = dict(
+            zip(
+                [key for key, _ in missing],
+                render_cards([story for _, story in missing], **options),
+                strict=True,
+            )
+        )
+        cache.set_many(rendered, settings.FRAGMENT_CACHE_SECONDS)
+        found.update(rendered)
+    return [mark_safe(found[key]) for key in keys]  # rendered by the template engine: escaped
+
+
+def kept(request, name, compute):
+    """``compute()``, kept under ``name`` for this generation (or computed, if off)."""
+    if not enabled(request):
+        return compute()
+    key = fragment_key(request, name)
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, settings.FRAGMENT_CACHE_SECONDS)
+    return value
+
+
+def nav_sections(request):
+    """The section menu's sections, read once per generation."""
+    from .models import Section
+
+    return kept(request, "nav-sections", lambda: list(Section.objects.all()))
+
+
+def listing_count(request, name, queryset):
+    """``queryset.count()`` for a listing, counted once per generation. ``name`` must say
+    everything the queryset depends on (the section, tag, byline or search words)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return kept(request, f"count:{digest}", queryset.count)
