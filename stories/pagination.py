@@ -30,7 +30,6 @@ class KeptCountPaginator(Paginator):
 
 
 class DeferredJoinPaginator(KeptCountPaginator):
-
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page

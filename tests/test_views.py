@@ -338,9 +338,7 @@ def test_drafts_stay_hidden_when_published_in_the_future(client):
         ("/story", 6, 4),
     ],
 )
-def test_page_query_budget_is_pinned(
-    client, newsroom, django_assert_num_queries, url, cold, warm
-):
+def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries, url, cold, warm):
     if url == "/story":
         url = newsroom["live"].get_absolute_url()
     with django_assert_num_queries(cold):

@@ -1,0 +1,185 @@
+"""Kept fragments (stories/fragments.py) with the page cache off, and the page cache's fast
+hit path (ReaderPageCacheHitMiddleware): edits reach readers at once, and nothing kept for
+readers reaches staff, previews or anyone with a session."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from stories.briefing import parse_briefing
+from stories.importing import import_briefings
+
+from .factories import SectionFactory, StoryFactory
+from .test_caching import (
+    add_byline,
+    edit_headline,
+    publish_draft,
+    rename_byline,
+    rename_section,
+)
+
+pytestmark = pytest.mark.django_db
+
+# The live story's body mentions ships (its headline changes in one edit).
+LISTINGS = ["/", "/sections/world/", "/bylines/william-roberts/", "/search/?q=ships"]
+
+
+def warm(client, url, django_assert_max_num_queries):
+    """Fetch ``url`` twice: the second time its cards, count and menu come from the cache."""
+    first = client.get(url)
+    assert first.status_code == 200
+    with django_assert_max_num_queries(3):  # the page's stories, and the section or byline
+        second = client.get(url)
+    assert second.content == first.content
+    return second
+
+
+@pytest.mark.parametrize(
+    ("edit", "url"),
+    [
+        *(
+            (edit, url)
+            for edit in (edit_headline, rename_section, rename_byline, add_byline)
+            for url in LISTINGS
+        ),
+        (publish_draft, "/"),
+        (publish_draft, "/sections/world/"),
+    ],
+)
+def test_edits_reach_kept_story_cards_at_once(
+    client, discovery_newsroom, django_assert_max_num_queries, edit, url
+):
+    warm(client, url, django_assert_max_num_queries)
+    expected = edit(discovery_newsroom)
+    assert expected in client.get(url).content.decode()
+
+
+def test_kept_counts_follow_new_stories(client, django_assert_max_num_queries):
+    section = SectionFactory(slug="world")
+    for _ in range(21):
+        StoryFactory(published=True, section=section)
+    assert "Page 1 of 2" in warm(client, "/", django_assert_max_num_queries).content.decode()
+    for _ in range(20):
+        StoryFactory(published=True, section=section)
+    assert "Page 1 of 3" in client.get("/").content.decode()
+
+
+def test_kept_section_menu_follows_new_sections(client, django_assert_max_num_queries):
+    StoryFactory(published=True)
+    warm(client, "/", django_assert_max_num_queries)
+    SectionFactory(name="Brand new section")
+    assert "Brand new section" in client.get("/").content.decode()
+
+
+def test_imports_reach_kept_story_cards(client, django_assert_max_num_queries):
+    StoryFactory(published=True, headline="Before the import")
+    warm(client, "/", django_assert_max_num_queries)
+    import_briefings([parse_briefing("Imported in bulk\nBody.\n", source="bulk.txt")])
+    assert "Imported in bulk" in client.get("/").content.decode()
+
+
+def test_scheduled_story_reaches_kept_listings_when_it_goes_live(
+    client, django_assert_max_num_queries
+):
+    start = timezone.now()
+    section = SectionFactory(slug="world")
+    StoryFactory(published=True, section=section, published_at=start - timedelta(hours=1))
+    StoryFactory(
+        headline="Coming soon",
+        status="published",
+        section=section,
+        published_at=start + timedelta(hours=1),
+    )
+    with mock.patch("django.utils.timezone.now", return_value=start):
+        page = warm(client, "/sections/world/", django_assert_max_num_queries)
+        assert "Coming soon" not in page.content.decode()
+    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(hours=2)):
+        assert "Coming soon" in client.get("/sections/world/").content.decode()
+
+
+def test_fragments_are_off_at_zero_seconds(client, discovery_newsroom, settings):
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    client.get("/")
+    with mock.patch("django.core.cache.cache.get_many", side_effect=AssertionError("no lookup")):
+        assert client.get("/").status_code == 200
+
+
+# --- the page cache's fast hit path ----------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/sections/world/", "/search/?q=harbours", "story"])
+def test_fast_hits_carry_the_same_headers_as_rendered_pages(
+    client, discovery_newsroom, page_cache, django_assert_num_queries, url
+):
+    if url == "story":
+        url = discovery_newsroom["live"].get_absolute_url()
+    first = client.get(url)
+    with django_assert_num_queries(0):
+        second = client.get(url)
+    assert second.from_reader_page_cache
+    assert second.content == first.content
+    assert dict(second.items()) | {"Content-Length": ""} == dict(first.items()) | {
+        "Content-Length": ""
+    }
+    assert int(second["Content-Length"]) == len(second.content)
+    for header in ("Content-Security-Policy", "X-Frame-Options", "ETag", "Cache-Control"):
+        assert second[header]
+
+
+def test_fast_hits_answer_if_none_match_with_304(client, discovery_newsroom, page_cache):
+    etag = client.get("/")["ETag"]
+    assert client.get("/")["ETag"] == etag
+    assert client.get("/", headers={"if-none-match": etag}).status_code == 304
+    assert client.get("/", headers={"if-none-match": '"other"'}).status_code == 200
+
+
+def test_fast_hits_never_read_the_session(client, discovery_newsroom, page_cache):
+    client.get("/")
+    with mock.patch(
+        "django.contrib.sessions.backends.db.SessionStore.load",
+        side_effect=AssertionError("session read"),
+    ):
+        response = client.get("/")
+    assert response.from_reader_page_cache
+    assert "Cookie" not in response.get("Vary", "")
+
+
+def test_logged_in_users_never_get_a_fast_hit(client, discovery_newsroom, page_cache):
+    client.get("/")
+    assert client.get("/").from_reader_page_cache
+    client.force_login(User.objects.create_user("editor", password="pw", is_staff=True))
+    response = client.get("/")
+    assert not getattr(response, "from_reader_page_cache", False)
+    assert "private" in response["Cache-Control"]
+
+
+def test_preview_links_are_never_kept(client, discovery_newsroom, page_cache, editor_user):
+    from stories.models import PreviewLink
+
+    link = PreviewLink.objects.create(story=discovery_newsroom["hidden"]["draft"])
+    url = link.get_absolute_url()
+    first = client.get(url)
+    assert first.status_code == 200
+    assert "no-store" in first["Cache-Control"]
+    second = client.get(url)
+    assert not getattr(second, "from_reader_page_cache", False)
+
+
+def test_health_checks_never_touch_the_page_cache(client, db, page_cache):
+    with mock.patch("django.core.cache.cache.get", side_effect=AssertionError("lookup")):
+        assert client.get("/healthz").status_code == 200
+
+
+def test_edits_reach_readers_past_fast_hits(
+    client, discovery_newsroom, page_cache, django_assert_num_queries
+):
+    url = discovery_newsroom["live"].get_absolute_url()
+    client.get(url)
+    assert client.get(url).from_reader_page_cache
+    expected = edit_headline(discovery_newsroom)
+    response = client.get(url)
+    assert not getattr(response, "from_reader_page_cache", False)
+    assert expected in response.content.decode()
