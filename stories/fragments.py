@@ -17,6 +17,7 @@ a card, and the story page, which previews share, renders its own.
 """
 
 import hashlib
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -100,6 +101,30 @@ def nav_sections(request):
     from .models import Section
 
     return kept(request, "nav-sections", lambda: list(Section.objects.all()))
+
+
+class KeptResults(Sequence):
+    """Search results as the ranked list of their stories' keys, kept for the content
+    generation: ranking every match is most of a search's cost, and a reader paging through
+    results, or the next reader asking the same words, needs only a page's stories read.
+    The list holds keys only, so it stays small; stories are read a page at a time from
+    ``stories`` (``live()`` still applies)."""
+
+    def __init__(self, request, name, ranked, stories):
+        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+        self.keys = kept(
+            request, f"results:{digest}", lambda: list(ranked.values_list("pk", flat=True))
+        )
+        self.stories = stories
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        keys = self.keys[index] if isinstance(index, slice) else [self.keys[index]]
+        found = self.stories.in_bulk(keys) if keys else {}
+        page = [found[key] for key in keys if key in found]
+        return page if isinstance(index, slice) else page[0]
 
 
 def listing_count(request, name, queryset):

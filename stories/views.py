@@ -10,7 +10,8 @@ from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
 from .models import Byline, Section, Story
-from .pagination import DeferredJoinPaginator, KeptCountPaginator
+from .fragments import KeptResults
+from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin, story_page_queryset
 from .search import clean_query, search_stories, search_terms
 
@@ -137,21 +138,26 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
         return self.get_story(self.kwargs["slug"])
 
 
-class SearchView(KeptCountMixin, ListView):
-    """Ranked search over live stories; see ``stories.search``."""
+class SearchView(ListView):
+    """Ranked search over live stories; see ``stories.search``. The ranking is kept for the
+    content generation (``stories.fragments.KeptResults``)."""
 
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
-    paginator_class = KeptCountPaginator
     context_object_name = "stories"
 
     def get_queryset(self):
         self.query = clean_query(self.request.GET.get("q", ""))
-        return search_stories(self.query).for_cards()
-
-    def count_name(self):
-        # The words are what the results depend on: "Volcano!" and "volcano" count alike.
-        return "search:" + " ".join(search_terms(self.query))
+        terms = search_terms(self.query)
+        if not terms:
+            return Story.objects.none()
+        # The words are what the results depend on: "Volcano!" and "volcano" rank alike.
+        return KeptResults(
+            self.request,
+            "search:" + " ".join(terms),
+            search_stories(self.query),
+            Story.objects.live().for_cards(),
+        )
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

@@ -245,7 +245,8 @@ def test_search_live_definition_is_the_models(client):
         # generation, stories/fragments.py)
         ({}, 2),
         ({"q": "%%%"}, 2),
-        # generation, count, stories with sections, bylines (cards show no tags), menu
+        # generation, the ranked keys (kept for the generation; their number is the count),
+        # the page's stories with sections, bylines (cards show no tags), menu
         ({"q": "volcano"}, 5),
         ({"q": "volcano", "page": "2"}, 5),
     ],
