@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
-from .models import Byline, Section, Story
 from .fragments import KeptResults
+from .models import Byline, Section, Story
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin, story_page_queryset
 from .search import clean_query, search_stories, search_terms
