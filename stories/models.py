@@ -150,6 +150,25 @@ class StoryQuerySet(models.QuerySet):
         only for cards it has to render, not kept ones."""
         return self.select_related("section").defer("body")
 
+    def for_feed(self):
+        """Everything a feed entry renders (bylines, tags, corrections), in the same number
+        of queries as ``for_listing()`` but held in plain lists: Django builds a related
+        manager and a filtered queryset per story for each prefetch kept in a manager,
+        which was half a feed's server time."""
+        return self.select_related("section").prefetch_related(
+            Prefetch(
+                "story_bylines",
+                queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
+                to_attr="card_story_bylines",
+            ),
+            Prefetch(
+                "tagged_items",
+                queryset=TaggedStory.objects.select_related("tag"),
+                to_attr="listed_tagged_items",
+            ),
+            Prefetch("corrections", to_attr="listed_corrections"),
+        )
+
     def in_section(self, section):
         return self.filter(section=section)
 
@@ -354,7 +373,10 @@ class Story(models.Model):
 
         Uses prefetched corrections; None when nothing substantive happened after publication.
         """
-        times = [self.revised_at, *(c.published_at for c in self.corrections.all())]
+        corrections = getattr(self, "listed_corrections", None)
+        if corrections is None:
+            corrections = self.corrections.all()
+        times = [self.revised_at, *(c.published_at for c in corrections)]
         times = [t for t in times if t is not None]
         if not times or self.published_at is None:
             return None
@@ -377,8 +399,11 @@ class Story(models.Model):
 
     @property
     def sorted_tags(self):
-        """Tags by name; sorted here because taggit's prefetch takes no custom ordering."""
-        return sorted(self.tags.all(), key=lambda tag: tag.name.casefold())
+        """Tags by name; sorted here because taggit's prefetch takes no custom ordering.
+        Uses the rows ``for_listing()`` or ``for_feed()`` prefetched."""
+        tagged_items = getattr(self, "listed_tagged_items", None)
+        tags = self.tags.all() if tagged_items is None else [item.tag for item in tagged_items]
+        return sorted(tags, key=lambda tag: tag.name.casefold())
 
 
 class StoryByline(models.Model):
