@@ -15,6 +15,7 @@ from stories.importing import import_briefings
 from .factories import SectionFactory, StoryFactory
 from .test_caching import (
     add_byline,
+    add_tag,
     edit_headline,
     publish_draft,
     rename_byline,
@@ -27,11 +28,13 @@ pytestmark = pytest.mark.django_db
 LISTINGS = ["/", "/sections/world/", "/bylines/william-roberts/", "/search/?q=ships"]
 
 
-def warm(client, url, django_assert_max_num_queries):
+def warm(client, url, django_assert_max_num_queries, budget=3):
     """Fetch ``url`` twice: the second time its cards, count and menu come from the cache."""
     first = client.get(url)
     assert first.status_code == 200
-    with django_assert_max_num_queries(3):  # the page's stories, and the section or byline
+    # Listings: the page's stories, and the section or byline; story pages: story, bylines,
+    # tags, corrections (JSON-LD and meta need them; the article itself is kept).
+    with django_assert_max_num_queries(budget):
         second = client.get(url)
     assert second.content == first.content
     return second
@@ -55,6 +58,40 @@ def test_edits_reach_kept_story_cards_at_once(
     warm(client, url, django_assert_max_num_queries)
     expected = edit(discovery_newsroom)
     assert expected in client.get(url).content.decode()
+
+
+def add_correction(objects):
+    objects["live"].corrections.create(text="The harbour is in the north.")
+    return "The harbour is in the north."
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [edit_headline, rename_section, rename_byline, add_byline, add_correction, add_tag],
+)
+def test_edits_reach_the_kept_story_article_at_once(
+    client, discovery_newsroom, django_assert_max_num_queries, edit
+):
+    url = discovery_newsroom["live"].get_absolute_url()
+    warm(client, url, django_assert_max_num_queries, budget=4)
+    expected = edit(discovery_newsroom)
+    assert expected in client.get(url).content.decode()
+
+
+def test_previews_never_fill_the_kept_article(client, discovery_newsroom):
+    from django.core.cache import cache
+    from django.core.cache.utils import make_template_fragment_key
+
+    from stories.caching import current_generation
+    from stories.models import PreviewLink
+
+    story = discovery_newsroom["hidden"]["draft"]
+    assert client.get(PreviewLink.objects.create(story=story).get_absolute_url()).status_code == 200
+    key = make_template_fragment_key("story_article", [story.pk, current_generation()])
+    assert cache.get(key) is None
+    live = discovery_newsroom["live"]
+    client.get(live.get_absolute_url())
+    assert cache.get(make_template_fragment_key("story_article", [live.pk, current_generation()]))
 
 
 def test_kept_counts_follow_new_stories(client, django_assert_max_num_queries):
