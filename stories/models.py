@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
-from .fasturls import fast_reverse
+from .fasturls import fast_reverse, url_formatter
 from .images import CheckedImageField, make_renditions, responsive_image
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -298,6 +298,18 @@ class Story(models.Model):
             "stories:detail", day.year, f"{day.month:02}", f"{day.day:02}", self.slug
         )
 
+    @staticmethod
+    def absolute_urls(stories):
+        """``get_absolute_url()`` of many stories (an import reports 10,000), with the URL
+        template and the time zone looked up once rather than per story."""
+        url = url_formatter("stories:detail", 4)
+        zone = timezone.get_current_timezone()
+        days = (story.url_date(zone) for story in stories)
+        return [
+            url(day.year, f"{day.month:02}", f"{day.day:02}", story.slug)
+            for story, day in zip(stories, days, strict=True)
+        ]
+
     def clean(self):
         super().clean()
         if self.lead_image and not self.lead_image_alt.strip():
@@ -326,9 +338,9 @@ class Story(models.Model):
             return old_slug
         return None
 
-    def url_date(self):
+    def url_date(self, zone=None):
         """The local date in the story's address."""
-        return timezone.localdate(self.published_at or self.created_at or timezone.now())
+        return timezone.localdate(self.published_at or self.created_at or timezone.now(), zone)
 
     def is_live(self):
         return (
