@@ -48,12 +48,17 @@ def card_bylines_prefetch():
     )
 
 
-def render_cards(stories, *, level=2, lead=False, hide_section=False):
-    """Render cards; bylines are read for the stories that still lack them (one query)."""
-    stories = list(stories)
+def prefetch_card_bylines(stories):
+    """Read the bylines of the stories that lack them, in one query (none if none do)."""
     unread = [story for story in stories if not hasattr(story, "card_story_bylines")]
     if unread:
         prefetch_related_objects(unread, card_bylines_prefetch())
+
+
+def render_cards(stories, *, level=2, lead=False, hide_section=False):
+    """Render cards; bylines are read for the stories that still lack them (one query)."""
+    stories = list(stories)
+    prefetch_card_bylines(stories)
     template = get_template(CARD_TEMPLATE)
     options = {"level": level, "lead": lead, "hide_section": hide_section}
     return [template.render({"story": story, **options}) for story in stories]
@@ -63,25 +68,55 @@ def story_cards(request, stories, *, level=2, lead=False, hide_section=False):
     """The HTML of each story's card, in order: from the cache, rendering only those it
     lacks. Stories come from ``StoryQuerySet.for_cards()``; their bylines are read only if
     some card has to be rendered, so a page whose cards are all kept costs one query less."""
-    stories = list(stories)
-    options = {"level": level, "lead": bool(lead), "hide_section": bool(hide_section)}
-    if not enabled(request):
-        return render_cards(stories, **options)
-    variant = f"{level}{int(bool(lead))}{int(bool(hide_section))}"
-    keys = [fragment_key(request, "card", story.pk, variant) for story in stories]
-    found = cache.get_many(keys)
-    missing = [(key, story) for key, story in zip(keys, stories, strict=True) if key not in found]
-    if missing:
-        rendered = dict(
-            zip(
-                [key for key, _ in missing],
-                render_cards([story for _, story in missing], **options),
-                strict=True,
-            )
+    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    return card_groups(request, [(stories, options)])[0]
+
+
+def card_groups(request, groups):
+    """``story_cards()`` for several ``(stories, options)`` groups of one page (the front
+    page's lead and sections) with one cache lookup and at most one bylines query."""
+    groups = [
+        (
+            list(stories),
+            {
+                "level": options.get("level", 2),
+                "lead": bool(options.get("lead")),
+                "hide_section": bool(options.get("hide_section")),
+            },
         )
+        for stories, options in groups
+    ]
+    if not enabled(request):
+        prefetch_card_bylines([story for stories, _ in groups for story in stories])
+        return [render_cards(stories, **options) for stories, options in groups]
+    keyed = [
+        [
+            (
+                fragment_key(
+                    request,
+                    "card",
+                    story.pk,
+                    f"{options['level']}{int(options['lead'])}{int(options['hide_section'])}",
+                ),
+                story,
+            )
+            for story in stories
+        ]
+        for stories, options in groups
+    ]
+    found = cache.get_many([key for pairs in keyed for key, _ in pairs])
+    prefetch_card_bylines([story for pairs in keyed for key, story in pairs if key not in found])
+    rendered = {}
+    for pairs, (_, options) in zip(keyed, groups, strict=True):
+        missing = [(key, story) for key, story in pairs if key not in found]
+        if missing:
+            html = render_cards([story for _, story in missing], **options)
+            rendered.update(zip([key for key, _ in missing], html, strict=True))
+    if rendered:
         cache.set_many(rendered, settings.FRAGMENT_CACHE_SECONDS)
         found.update(rendered)
-    return [mark_safe(found[key]) for key in keys]  # rendered by the template engine: escaped
+    # Rendered (and escaped) by the card template.
+    return [[mark_safe(found[key]) for key, _ in pairs] for pairs in keyed]
 
 
 def kept(request, name, compute):

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 from taggit.models import Tag
 
+from . import fragments
 from .fragments import KeptResults
 from .models import Byline, Section, Story
 from .pagination import DeferredJoinPaginator
@@ -59,12 +61,22 @@ class HomeView(StoryListView):
             for story in stories[1:]:
                 groups.setdefault(story.section, []).append(story)
             context["lead_story"] = stories[0] if stories else None
-            context["lead_stories"] = stories[:1]
+            sections = sorted(
+                groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
+            )
+            # All the page's cards in one cache lookup and at most one bylines query,
+            # however many sections the page shows.
+            lead_cards, *section_cards = fragments.card_groups(
+                self.request,
+                [
+                    (stories[:1], {"lead": True}),
+                    *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
+                ],
+            )
+            context["lead_cards"] = mark_safe("\n".join(lead_cards))
             context["section_groups"] = [
-                {"section": section, "stories": grouped}
-                for section, grouped in sorted(
-                    groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
-                )
+                {"section": section, "stories": grouped, "cards": mark_safe("\n".join(cards))}
+                for (section, grouped), cards in zip(sections, section_cards, strict=True)
             ]
         return context
 

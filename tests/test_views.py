@@ -345,3 +345,18 @@ def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries
         assert client.get(url).status_code == 200
     with django_assert_num_queries(warm):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("fragment_seconds", [300, 0])
+def test_front_page_query_count_does_not_grow_with_its_sections(
+    client, settings, django_assert_num_queries, fragment_seconds
+):
+    settings.FRAGMENT_CACHE_SECONDS = fragment_seconds
+    for number in range(8):
+        section = SectionFactory(name=f"Desk {number}", slug=f"desk-{number}", position=number)
+        StoryFactory.create_batch(3, published=True, section=section, bylines=[BylineFactory()])
+    # Cold: generation (if fragments are kept), count, menu, stories, all the cards' bylines
+    # in one query, the lead story's body; eight sections on the page change none of it.
+    with django_assert_num_queries(6 if fragment_seconds else 5):
+        page = client.get("/").content.decode()
+    assert all(f"Desk {number}" in page for number in range(8))
