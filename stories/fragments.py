@@ -121,14 +121,21 @@ def card_groups(request, groups):
 
 def kept(request, name, compute):
     """``compute()``, kept under ``name`` for this generation (or computed, if off)."""
-    if not enabled(request):
-        return compute()
-    key = fragment_key(request, name)
-    value = cache.get(key)
+    value = peek(request, name)
     if value is None:
         value = compute()
-        cache.set(key, value, settings.FRAGMENT_CACHE_SECONDS)
+        keep(request, name, value)
     return value
+
+
+def peek(request, name):
+    """What is kept under ``name`` for this generation, or None."""
+    return cache.get(fragment_key(request, name)) if enabled(request) else None
+
+
+def keep(request, name, value):
+    if enabled(request):
+        cache.set(fragment_key(request, name), value, settings.FRAGMENT_CACHE_SECONDS)
 
 
 def nav_sections(request):

@@ -32,11 +32,20 @@ class KeptCountPaginator(Paginator):
 class DeferredJoinPaginator(KeptCountPaginator):
     def page(self, number):
         number = self.validate_number(number)
+        listing = self.object_list
+        # With a count name, the page's keys are kept for the content generation too, so
+        # page 100 read again costs what page 1 does (no OFFSET at all).
+        keys_name = None if self.count_name is None else f"keys:{self.count_name}:{number}"
+        keys = fragments.peek(self.request, keys_name) if keys_name else None
+        if keys is not None:
+            return self._get_page(list(listing.filter(pk__in=keys)), number, self)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        listing = self.object_list
         page_keys = listing.prefetch_related(None).values("pk")[bottom:top]
         # One query still: the keys are a subquery of the row query.
-        return self._get_page(listing.filter(pk__in=page_keys), number, self)
+        objects = list(listing.filter(pk__in=page_keys))
+        if keys_name:
+            fragments.keep(self.request, keys_name, [story.pk for story in objects])
+        return self._get_page(objects, number, self)

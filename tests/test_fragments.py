@@ -220,3 +220,22 @@ def test_edits_reach_readers_past_fast_hits(
     response = client.get(url)
     assert not getattr(response, "from_reader_page_cache", False)
     assert expected in response.content.decode()
+
+
+def test_kept_page_keys_follow_new_stories(client, django_assert_max_num_queries):
+    section = SectionFactory(slug="world")
+    start = timezone.now() - timedelta(days=1)
+    for number in range(45):
+        StoryFactory(
+            headline=f"Story number {number:02}",
+            published=True,
+            section=section,
+            published_at=start + timedelta(minutes=number),
+        )
+    # Newest first: page 2 starts with the 21st newest, story 24.
+    page = warm(client, "/sections/world/?page=2", django_assert_max_num_queries).content
+    assert page.decode().index("Story number 24") < page.decode().index("Story number 23")
+    StoryFactory(headline="Brand new story", published=True, section=section)
+    page = client.get("/sections/world/?page=2").content.decode()
+    assert "Story number 25" in page
+    assert "Story number 05" not in page
