@@ -8,6 +8,11 @@ reference live in bench/work/ (git-ignored). The latest results go to bench/RESU
 SQLite by default; with DATABASE_URL pointing at PostgreSQL the bench uses that server
 with "_bench" appended to the database name (created if missing), never the database
 itself. Ports: BENCH_PORT (default 8390) for gunicorn and the next one for nginx.
+
+Three gunicorn runs: page cache off (the targets' main case; story cards, counts and the
+section menu are still kept per content generation, see stories/fragments.py), page cache
+and fragments both off (every page rendered from scratch, for comparison), and page cache on.
+GUNICORN_WORKER_CLASS / GUNICORN_THREADS / WEB_CONCURRENCY pick the serving stack.
 """
 
 import argparse
@@ -86,7 +91,8 @@ def django_env(database_url, **extra):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "PAGE_CACHE_SECONDS", "REDIS_URL", "HTTPS"}
+        if key
+        not in {"DEBUG", "PAGE_CACHE_SECONDS", "FRAGMENT_CACHE_SECONDS", "REDIS_URL", "HTTPS"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="newsroom.settings",
@@ -195,18 +201,19 @@ class Server:
         self.log.close()
 
 
-def start_gunicorn(database_url, port, page_cache):
+def start_gunicorn(database_url, port, page_cache, fragments=CACHE_ON):
     env = django_env(
         database_url,
         PORT=str(port),
         HOST=HOST,
         WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "2"),
         PAGE_CACHE_SECONDS=page_cache,
+        FRAGMENT_CACHE_SECONDS=fragments,
     )
     server = Server(
         [GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
         env,
-        f"gunicorn-cache-{page_cache}.log",
+        f"gunicorn-cache-{page_cache}-{fragments}.log",
     )
     wait_for(f"http://{HOST}:{port}/healthz")
     return server
@@ -300,17 +307,20 @@ import json
 import django
 django.setup()
 from django.db.models import Count
-from stories.models import Story
+from stories.models import Byline, Story
 from taggit.models import Tag
 stories = Story.objects.live()
 story = stories.order_by("-published_at")[stories.count() // 2]
 tags = Tag.objects.annotate(n=Count("stories_taggedstory_items")).order_by("-n", "pk")
 tag = tags[tags.count() // 2]
+bylines = Byline.objects.annotate(n=Count("story_bylines")).order_by("-n", "pk")
+byline = bylines[bylines.count() // 2]
 world = stories.filter(section__slug="world").count()
 # Page 100 in the big newsroom; the last page of the section in a small one.
 deep = min(100, max(1, -(-world // 20)))
 print(json.dumps({
     "story": story.get_absolute_url(), "tag": f"/tags/{tag.slug}/", "deep": deep,
+    "byline": byline.get_absolute_url(),
 }))
 """
     completed = run_python(["-c", script], django_env(database_url), capture_output=True, text=True)
@@ -321,6 +331,7 @@ print(json.dumps({
         ("section p1", "/sections/world/"),
         ("section p100", f"/sections/world/?page={picked['deep']}"),
         ("tag", picked["tag"]),
+        ("byline", picked["byline"]),
         ("story", picked["story"]),
         ("search", "/search/?q=government"),
         ("feed", "/feed/"),
@@ -462,7 +473,8 @@ def report(results):
     add(f"- Machine: {results['machine']}")
     add(f"- Database: {results['backend']}; {results['stories']:,} stories")
     add(
-        f"- Serving: gunicorn {results['workers']} sync workers; wrk {results['wrk']} "
+        f"- Serving: gunicorn {results['workers']} {results['worker_class']} workers; "
+        f"wrk {results['wrk']} "
         "from the same machine; all on 127.0.0.1"
     )
     add(f"- Python {platform.python_version()}")
@@ -475,6 +487,13 @@ def report(results):
     floor = results["cache off"].get("/healthz", {})
     ceiling = results["nginx"]
     add("## Pages, page cache off (`PAGE_CACHE_SECONDS=0`)")
+    add("")
+    add(
+        "Story cards, listing counts, search rankings and the section menu are kept per content "
+        "generation (`FRAGMENT_CACHE_SECONDS`, stories/fragments.py): the table shows pages "
+        "whose fragments are kept, as readers get them between edits; the next table has "
+        "everything rendered from scratch."
+    )
     add("")
     add(
         "| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz "
@@ -507,6 +526,21 @@ def report(results):
     add("")
     add(f"Peak memory of a gunicorn worker (VmHWM): {fmt(results['worker_peak_mb'], '{:.0f}')} MB.")
     add("")
+    if results.get("cold"):
+        add("## Pages rendered from scratch (page cache and kept fragments off)")
+        add("")
+        add("| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz |")
+        add("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for name, row in results["cold"].items():
+            if "missing" in row:
+                add(f"| {name} | {row['missing']} | | | | |")
+                continue
+            cpu = row["cpu_ms_per_request"]
+            add(
+                f"| {name} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
+                f"| {cpu:.2f} | {cpu / floor['cpu_ms_per_request']:.2f}× |"
+            )
+        add("")
     add("## Pages, page cache on (anonymous readers)")
     add("")
     if results["cache on"] is None:
@@ -568,7 +602,7 @@ def targets(results):
         return "**met**" if ok else "**not met**"
 
     out = []
-    for name in ("story", "home", "section p1", "section p100", "tag"):
+    for name in ("story", "home", "section p1", "section p100", "tag", "byline"):
         value = ratio(name)
         if value is not None:
             out.append(f"{name}: {value:.2f}× /healthz CPU (target ≤ 2×): {verdict(value <= 2)}")
@@ -644,6 +678,12 @@ def main():
         "backend": backend,
         "stories": args.stories,
         "workers": os.environ.get("WEB_CONCURRENCY", "2"),
+        "worker_class": os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+        + (
+            f" ({os.environ['GUNICORN_THREADS']} threads)"
+            if os.environ.get("GUNICORN_THREADS")
+            else ""
+        ),
         "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s",
         "load_before": load_average(),
         "queries": {
@@ -669,6 +709,13 @@ def main():
         log(f"nginx         {results['nginx']['rps']:8.0f} req/s")
     finally:
         nginx.stop()
+
+    server = start_gunicorn(big_db, port, CACHE_OFF, fragments=CACHE_OFF)
+    try:
+        log("page cache and kept fragments off: every page rendered from scratch")
+        results["cold"] = load_pages(server, port, urls, args)
+    finally:
+        server.stop()
 
     results["cache on"] = None
     if page_cache_supported(big_db):

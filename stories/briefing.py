@@ -127,9 +127,13 @@ def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
     return text
 
 
-def parse_briefing(text: str, source: str = "<briefing>") -> Briefing:
-    """Split a briefing into stories by the rules in this module's docstring."""
-    _check_characters(text, source)
+def parse_briefing(text: str, source: str = "<briefing>", *, checked: bool = False) -> Briefing:
+    """Split a briefing into stories by the rules in this module's docstring.
+
+    ``checked``: the text comes from ``decode_briefing``, which has already looked for
+    control characters (a pass over the whole text that need not run twice)."""
+    if not checked:
+        _check_characters(text, source)
     lines = _content_lines(text.removeprefix("\ufeff"))
     if not lines:
         raise BriefingError("file is empty", source=source)

@@ -28,8 +28,13 @@ from django.db import transaction
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, set_response_etag
+from django.utils.cache import (
+    get_conditional_response,
+    patch_cache_control,
+    set_response_etag,
+)
 
 STATE_KEY = "reader-pages:state"
 CACHEABLE_PARAMETERS = {"page", "q"}
@@ -65,20 +70,46 @@ def connect_signals():
     m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")
 
 
-def current_generation(now=None):
-    """The generation token, starting a new one if none exists or a story has gone live."""
-    now = now or timezone.now()
+def kept_generation(now=None):
+    """The current generation token if the cache holds one still valid, else None (no query)."""
     state = cache.get(STATE_KEY)
     if state is not None:
         token, next_go_live = state
-        if next_go_live is None or now < datetime.fromisoformat(next_go_live):
+        if next_go_live is None or (now or timezone.now()) < datetime.fromisoformat(next_go_live):
             return token
+    return None
+
+
+def current_generation(now=None):
+    """The generation token, starting a new one if none exists or a story has gone live."""
+    now = now or timezone.now()
+    token = kept_generation(now)
+    if token is not None:
+        return token
     from .models import Story
 
     upcoming = Story.objects.scheduled().aggregate(at=Min("published_at"))["at"]
     token = uuid.uuid4().hex
     cache.set(STATE_KEY, (token, upcoming.isoformat() if upcoming else None), None)
     return token
+
+
+def request_generation(request):
+    """``current_generation()``, looked up once per request however many fragments ask."""
+    generation = getattr(request, "_content_generation", None)
+    if generation is None:
+        generation = request._content_generation = current_generation()
+    return generation
+
+
+def is_reader_path(path):
+    """Whether ``path`` is a reader page, without a request (so /healthz and the admin are
+    never looked up)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return bool(READER_NAMESPACES.intersection(match.namespaces))
 
 
 def is_reader_request(request):
@@ -137,6 +168,63 @@ def add_cache_control(response, *, anonymous):
         patch_cache_control(response, public=True, max_age=0, s_maxage=settings.CDN_CACHE_SECONDS)
 
 
+def stored_response(stored):
+    content, headers = stored
+    response = HttpResponse(content)
+    for name, value in headers:
+        response[name] = value
+    response.from_reader_page_cache = True
+    return response
+
+
+class ReaderPageCacheHitMiddleware:
+    """Answers an anonymous reader from the page cache before the rest of the stack runs.
+
+    Sits right after SecurityMiddleware and WhiteNoise. A kept page already carries the
+    headers the inner middleware gave it (CSP, X-Frame-Options, Cache-Control, ETag), so a
+    hit needs no session, CSRF, authentication, messages or URL resolution: it costs about
+    what ``/healthz`` costs. Only requests without a session cookie are answered here: a
+    logged-in user always has one, and those requests (anonymous or not) go on to
+    ``ReaderPageCacheMiddleware``, which asks ``request.user``. Nothing but reader pages is
+    ever stored, and never a preview (they are ``private, no-store``), so any key found is
+    a reader page that any anonymous reader may see.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            settings.PAGE_CACHE_SECONDS > 0
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and request.method in ("GET", "HEAD")
+            and set(request.GET).issubset(CACHEABLE_PARAMETERS)
+            and is_reader_path(request.path_info)
+        ):
+            # No query here: without a valid generation in the cache, nothing is kept yet,
+            # and the view's path below starts one.
+            generation = kept_generation()
+            if generation is None:
+                return self.get_response(request)
+            request._content_generation = generation
+            key = cache_key(request, generation)
+            stored = cache.get(key)
+            if stored is not None:
+                response = stored_response(stored)
+                response["Content-Length"] = str(len(response.content))
+                if request.method != "GET":
+                    return response
+                # What ConditionalGetMiddleware would do: a matching If-None-Match gets a 304.
+                return get_conditional_response(
+                    request, etag=response.get("ETag"), response=response
+                )
+            # Looked up and missed: the inner middleware stores under this key, without
+            # asking the cache again.
+            request.reader_page_key = key
+            request.reader_page_missed = True
+        return self.get_response(request)
+
+
 class ReaderPageCacheMiddleware:
     """Serve and store anonymous readers' pages; give reader pages their Cache-Control.
 
@@ -150,17 +238,13 @@ class ReaderPageCacheMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         # After URL resolution, so only reader pages are looked up.
         if not is_reader_request(request) or not is_cacheable_request(request):
+            request.reader_page_key = None
             return None
-        request.reader_page_key = cache_key(request, current_generation())
+        if getattr(request, "reader_page_missed", False):
+            return None  # ReaderPageCacheHitMiddleware looked already
+        request.reader_page_key = cache_key(request, request_generation(request))
         stored = cache.get(request.reader_page_key)
-        if stored is None:
-            return None
-        content, headers = stored
-        response = HttpResponse(content)
-        for name, value in headers:
-            response[name] = value
-        response.from_reader_page_cache = True
-        return response
+        return None if stored is None else stored_response(stored)
 
     def __call__(self, request):
         response = self.get_response(request)

@@ -29,6 +29,13 @@ def _template(viewname, arity, prefix, urlconf):
     return url
 
 
+def url_formatter(viewname, arity):
+    """A function formatting ``viewname``'s URL from ``arity`` plain arguments, for many
+    URLs at once: the template, script prefix and URLconf are looked up once."""
+    template = _template(viewname, arity, get_script_prefix(), get_urlconf())
+    return lambda *args: template.format(*map(_quote, args))
+
+
 def fast_reverse(viewname, *args):
     """``reverse(viewname, args=args)`` for patterns whose arguments are plain strings
     (slugs, zero-padded numbers) that the pattern's converters accept as given."""

@@ -79,9 +79,7 @@ class LatestStoriesFeed(Feed):
 
     def items(self, obj):
         # Corrections feed the honest updated date.
-        return (
-            self.stories(obj).for_listing().prefetch_related("corrections")[: settings.FEED_ITEMS]
-        )
+        return self.stories(obj).for_feed()[: settings.FEED_ITEMS]
 
     # RSS titles and both formats' summaries are HTML, so plain text is escaped once here.
     def item_title(self, story):

@@ -8,16 +8,44 @@ numbers, counts and links stay as Django's ``Paginator`` makes them.
 """
 
 from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+from . import fragments
 
 
-class DeferredJoinPaginator(Paginator):
+class KeptCountPaginator(Paginator):
+    """``count_name``, with the request, keeps the count for the content generation
+    (``stories.fragments.listing_count``): a COUNT over thousands of rows on every page
+    view was a large part of a listing's cost, and it changes only with content."""
+
+    def __init__(self, *args, request=None, count_name=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request, self.count_name = request, count_name
+
+    @cached_property
+    def count(self):
+        if self.count_name is None:
+            return super().count
+        return fragments.listing_count(self.request, self.count_name, self.object_list)
+
+
+class DeferredJoinPaginator(KeptCountPaginator):
     def page(self, number):
         number = self.validate_number(number)
+        listing = self.object_list
+        # With a count name, the page's keys are kept for the content generation too, so
+        # page 100 read again costs what page 1 does (no OFFSET at all).
+        keys_name = None if self.count_name is None else f"keys:{self.count_name}:{number}"
+        keys = fragments.peek(self.request, keys_name) if keys_name else None
+        if keys is not None:
+            return self._get_page(list(listing.filter(pk__in=keys)), number, self)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        listing = self.object_list
         page_keys = listing.prefetch_related(None).values("pk")[bottom:top]
         # One query still: the keys are a subquery of the row query.
-        return self._get_page(listing.filter(pk__in=page_keys), number, self)
+        objects = list(listing.filter(pk__in=page_keys))
+        if keys_name:
+            fragments.keep(self.request, keys_name, [story.pk for story in objects])
+        return self._get_page(objects, number, self)

@@ -6,8 +6,11 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 
+from . import fragments
+from .fragments import KeptResults
 from .models import Byline, Section, Story, live_tags
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin, story_page_queryset
@@ -19,7 +22,19 @@ class LiveStoryMixin:
         return Story.objects.live().for_listing()
 
 
-class StoryListView(LiveStoryMixin, ListView):
+class KeptCountMixin:
+    """Counts the listing once per content generation (``stories.fragments``)."""
+
+    def count_name(self):
+        raise NotImplementedError
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return super().get_paginator(
+            queryset, per_page, request=self.request, count_name=self.count_name(), **kwargs
+        )
+
+
+class StoryListView(KeptCountMixin, LiveStoryMixin, ListView):
     paginate_by = settings.STORIES_PER_PAGE
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
@@ -27,6 +42,9 @@ class StoryListView(LiveStoryMixin, ListView):
 
     def get_queryset(self):
         return Story.objects.live().for_cards()
+
+    def count_name(self):
+        return "home"
 
 
 class HomeView(StoryListView):
@@ -42,11 +60,22 @@ class HomeView(StoryListView):
             for story in stories[1:]:
                 groups.setdefault(story.section, []).append(story)
             context["lead_story"] = stories[0] if stories else None
+            sections = sorted(
+                groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
+            )
+            # All the page's cards in one cache lookup and at most one bylines query,
+            # however many sections the page shows.
+            lead_cards, *section_cards = fragments.card_groups(
+                self.request,
+                [
+                    (stories[:1], {"lead": True}),
+                    *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
+                ],
+            )
+            context["lead_cards"] = mark_safe("\n".join(lead_cards))
             context["section_groups"] = [
-                {"section": section, "stories": grouped}
-                for section, grouped in sorted(
-                    groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
-                )
+                {"section": section, "stories": grouped, "cards": mark_safe("\n".join(cards))}
+                for (section, grouped), cards in zip(sections, section_cards, strict=True)
             ]
         return context
 
@@ -55,6 +84,9 @@ class SectionView(StoryListView):
     def get_queryset(self):
         self.section = get_object_or_404(Section, slug=self.kwargs["slug"])
         return super().get_queryset().in_section(self.section)
+
+    def count_name(self):
+        return f"section:{self.section.pk}"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -72,6 +104,9 @@ class TagView(StoryListView):
         self.tag = get_object_or_404(live_tags(), slug=self.kwargs["slug"])
         return super().get_queryset().tagged(self.tag)
 
+    def count_name(self):
+        return f"tag:{self.tag.pk}"
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(heading=self.tag.name, kind="Tag", tag=self.tag, **kwargs)
 
@@ -82,6 +117,9 @@ class BylineView(StoryListView):
     def get_queryset(self):
         self.byline = get_object_or_404(Byline, slug=self.kwargs["slug"])
         return super().get_queryset().by_byline(self.byline)
+
+    def count_name(self):
+        return f"byline:{self.byline.pk}"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(byline=self.byline, **kwargs)
@@ -112,7 +150,8 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
 
 
 class SearchView(ListView):
-    """Ranked search over live stories; see ``stories.search``."""
+    """Ranked search over live stories; see ``stories.search``. The ranking is kept for the
+    content generation (``stories.fragments.KeptResults``)."""
 
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
@@ -120,7 +159,16 @@ class SearchView(ListView):
 
     def get_queryset(self):
         self.query = clean_query(self.request.GET.get("q", ""))
-        return search_stories(self.query).for_listing()
+        terms = search_terms(self.query)
+        if not terms:
+            return Story.objects.none()
+        # The words are what the results depend on: "Volcano!" and "volcano" rank alike.
+        return KeptResults(
+            self.request,
+            "search:" + " ".join(terms),
+            search_stories(self.query),
+            Story.objects.live().for_cards(),
+        )
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

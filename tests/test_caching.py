@@ -103,6 +103,8 @@ def test_reader_pages_are_served_from_the_page_cache(
 
 def test_page_cache_is_off_at_zero_seconds(client, discovery_newsroom, settings):
     settings.PAGE_CACHE_SECONDS = 0
+    # Fragments (stories/fragments.py) have their own switch; with both off, nothing is looked up.
+    settings.FRAGMENT_CACHE_SECONDS = 0
     client.get("/")
     with mock.patch("django.core.cache.cache.get", side_effect=AssertionError("no lookup")):
         assert client.get("/").status_code == 200

@@ -1,8 +1,23 @@
-"""Template helpers for reader pages: pagination links."""
+"""Template helpers for reader pages: story cards and pagination links."""
 
 from django import template
+from django.utils.safestring import mark_safe
+
+from .. import fragments
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def story_cards(context, stories, level=2, lead=False, hide_section=False):
+    """Cards for ``stories`` (from ``for_cards()``), one after another. A tag rather than an
+    ``{% include %}`` per card: cards are kept per content generation and fetched together
+    (``stories.fragments``), and the include's own cost per card was most of a page's."""
+    request = getattr(context, "request", None)
+    cards = fragments.story_cards(
+        request, stories, level=level, lead=lead, hide_section=hide_section
+    )
+    return mark_safe("\n".join(cards))  # each card was rendered (and escaped) by its template
 
 
 @register.simple_tag(takes_context=True)

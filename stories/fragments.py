@@ -1,0 +1,176 @@
+"""Pieces of reader pages kept per content generation: story cards, the section menu and
+listing counts.
+
+With the page cache off (or for a page it may not keep), a listing page's server time went
+mostly into rendering twenty story cards through the template engine, then into counting the
+listing for "page N of M" and reading the section menu. None of that changes until content
+does, and every content change starts a new generation (``stories.caching``): these pieces
+are kept under the generation's token, so the first page rendered after an edit already
+shows it, exactly as with the page cache. They are also kept at most
+``FRAGMENT_CACHE_SECONDS`` (0 turns them off): with a per-process cache (local memory) an
+edit made in one process does not reach the others' generation, and this bounds how long
+they may lag, as ``PAGE_CACHE_SECONDS`` does for whole pages. Use Redis with several
+processes.
+
+Only data that every reader sees alike is kept: no user, session or preview state goes into
+a card, and the story page, which previews share, renders its own.
+"""
+
+import hashlib
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Prefetch, prefetch_related_objects
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
+
+from . import caching
+
+CARD_TEMPLATE = "stories/_story_card.html"
+
+
+def enabled(request):
+    return request is not None and settings.FRAGMENT_CACHE_SECONDS > 0
+
+
+def fragment_key(request, *parts):
+    return ":".join(["fragments", caching.request_generation(request), *map(str, parts)])
+
+
+def card_bylines_prefetch():
+    from .models import StoryByline
+
+    return Prefetch(
+        "story_bylines",
+        queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
+        to_attr="card_story_bylines",
+    )
+
+
+def prefetch_card_bylines(stories):
+    """Read the bylines of the stories that lack them, in one query (none if none do)."""
+    unread = [story for story in stories if not hasattr(story, "card_story_bylines")]
+    if unread:
+        prefetch_related_objects(unread, card_bylines_prefetch())
+
+
+def render_cards(stories, *, level=2, lead=False, hide_section=False):
+    """Render cards; bylines are read for the stories that still lack them (one query)."""
+    stories = list(stories)
+    prefetch_card_bylines(stories)
+    template = get_template(CARD_TEMPLATE)
+    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    return [template.render({"story": story, **options}) for story in stories]
+
+
+def story_cards(request, stories, *, level=2, lead=False, hide_section=False):
+    """The HTML of each story's card, in order: from the cache, rendering only those it
+    lacks. Stories come from ``StoryQuerySet.for_cards()``; their bylines are read only if
+    some card has to be rendered, so a page whose cards are all kept costs one query less."""
+    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    return card_groups(request, [(stories, options)])[0]
+
+
+def card_groups(request, groups):
+    """``story_cards()`` for several ``(stories, options)`` groups of one page (the front
+    page's lead and sections) with one cache lookup and at most one bylines query."""
+    groups = [
+        (
+            list(stories),
+            {
+                "level": options.get("level", 2),
+                "lead": bool(options.get("lead")),
+                "hide_section": bool(options.get("hide_section")),
+            },
+        )
+        for stories, options in groups
+    ]
+    if not enabled(request):
+        prefetch_card_bylines([story for stories, _ in groups for story in stories])
+        return [render_cards(stories, **options) for stories, options in groups]
+    keyed = [
+        [
+            (
+                fragment_key(
+                    request,
+                    "card",
+                    story.pk,
+                    f"{options['level']}{int(options['lead'])}{int(options['hide_section'])}",
+                ),
+                story,
+            )
+            for story in stories
+        ]
+        for stories, options in groups
+    ]
+    found = cache.get_many([key for pairs in keyed for key, _ in pairs])
+    prefetch_card_bylines([story for pairs in keyed for key, story in pairs if key not in found])
+    rendered = {}
+    for pairs, (_, options) in zip(keyed, groups, strict=True):
+        missing = [(key, story) for key, story in pairs if key not in found]
+        if missing:
+            html = render_cards([story for _, story in missing], **options)
+            rendered.update(zip([key for key, _ in missing], html, strict=True))
+    if rendered:
+        cache.set_many(rendered, settings.FRAGMENT_CACHE_SECONDS)
+        found.update(rendered)
+    # Rendered (and escaped) by the card template.
+    return [[mark_safe(found[key]) for key, _ in pairs] for pairs in keyed]
+
+
+def kept(request, name, compute):
+    """``compute()``, kept under ``name`` for this generation (or computed, if off)."""
+    value = peek(request, name)
+    if value is None:
+        value = compute()
+        keep(request, name, value)
+    return value
+
+
+def peek(request, name):
+    """What is kept under ``name`` for this generation, or None."""
+    return cache.get(fragment_key(request, name)) if enabled(request) else None
+
+
+def keep(request, name, value):
+    if enabled(request):
+        cache.set(fragment_key(request, name), value, settings.FRAGMENT_CACHE_SECONDS)
+
+
+def nav_sections(request):
+    """The section menu's sections, read once per generation."""
+    from .models import Section
+
+    return kept(request, "nav-sections", lambda: list(Section.objects.all()))
+
+
+class KeptResults(Sequence):
+    """Search results as the ranked list of their stories' keys, kept for the content
+    generation: ranking every match is most of a search's cost, and a reader paging through
+    results, or the next reader asking the same words, needs only a page's stories read.
+    The list holds keys only, so it stays small; stories are read a page at a time from
+    ``stories`` (``live()`` still applies)."""
+
+    def __init__(self, request, name, ranked, stories):
+        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+        self.keys = kept(
+            request, f"results:{digest}", lambda: list(ranked.values_list("pk", flat=True))
+        )
+        self.stories = stories
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        keys = self.keys[index] if isinstance(index, slice) else [self.keys[index]]
+        found = self.stories.in_bulk(keys) if keys else {}
+        page = [found[key] for key in keys if key in found]
+        return page if isinstance(index, slice) else page[0]
+
+
+def listing_count(request, name, queryset):
+    """``queryset.count()`` for a listing, counted once per generation. ``name`` must say
+    everything the queryset depends on (the section, tag, byline or search words)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return kept(request, f"count:{digest}", queryset.count)
