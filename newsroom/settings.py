@@ -129,6 +129,15 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "newsroom"),
         }
     }
+elif os.environ.get("CACHE_DIR"):
+    # Several worker processes without Redis (`make serve`) must share one cache, or an
+    # edit would invalidate kept pages in one worker only; files on one machine do that.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ["CACHE_DIR"],
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # With Redis, sessions live there too: any app server can read any reader's session and

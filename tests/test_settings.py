@@ -26,7 +26,8 @@ def load_settings(tmp_path, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+        if k
+        not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "CACHE_DIR"}
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="newsroom.settings", NEWSROOM_VAR_DIR=str(tmp_path))
     return subprocess.run(
@@ -62,6 +63,12 @@ def test_defaults_are_sqlite_in_var_and_local_memory_cache(tmp_path):
     assert settings["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
     assert settings["DATABASE"]["NAME"] == str(tmp_path / "db.sqlite3")
     assert settings["CACHE"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_cache_dir_gives_worker_processes_one_shared_cache(tmp_path):
+    settings = json.loads(load_settings(tmp_path, DEBUG="1", CACHE_DIR=str(tmp_path)).stdout)
+    assert settings["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert settings["CACHE_LOCATION"] == str(tmp_path)
 
 
 def test_database_url_and_redis_url_are_read(tmp_path):
