@@ -35,7 +35,6 @@ run: $(STAMP)
 serve: export DEBUG := 0
 serve: export HOST := $(HOST)
 serve: export PORT := $(PORT)
-serve: export CACHE_DIR ?= $(CURDIR)/var/cache
 serve: $(STAMP)
 	@mkdir -p var
 	@test -n "$$SECRET_KEY" || test -s var/secret-key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret-key

@@ -101,6 +101,9 @@ def django_env(database_url, **extra):
         NEWSROOM_VAR_DIR=str(WORK / "var"),
         ALLOWED_HOSTS=HOST,
         PYTHONPATH=str(ROOT),
+        # The figures are for the per-process memory cache (nothing is edited during a run);
+        # without Redis, servers default to a shared file cache in var/cache instead.
+        CACHE_DIR="",
         **extra,
     )
     return env

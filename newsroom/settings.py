@@ -129,13 +129,15 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "newsroom"),
         }
     }
-elif os.environ.get("CACHE_DIR"):
-    # Several worker processes without Redis (`make serve`) must share one cache, or an
-    # edit would invalidate kept pages in one worker only; files on one machine do that.
+elif CACHE_DIR := os.environ.get("CACHE_DIR", str(VAR_DIR / "cache")):
+    # Without Redis, every process on this machine (server workers, `manage.py` imports,
+    # the shell) must share one cache, or an edit made in one would invalidate kept pages
+    # in that process only; a folder of files does that with no setup. CACHE_DIR="" gives
+    # a per-process memory cache (the tests use it).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": os.environ["CACHE_DIR"],
+            "LOCATION": CACHE_DIR,
         }
     }
 else:

@@ -58,10 +58,16 @@ def test_secret_key_is_required_when_debug_is_off(tmp_path):
     assert "SECRET_KEY must be set when DEBUG is off" in completed.stderr
 
 
-def test_defaults_are_sqlite_in_var_and_local_memory_cache(tmp_path):
+def test_defaults_are_sqlite_and_a_shared_file_cache_in_var(tmp_path):
     settings = json.loads(load_settings(tmp_path, DEBUG="1").stdout)
     assert settings["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
     assert settings["DATABASE"]["NAME"] == str(tmp_path / "db.sqlite3")
+    assert settings["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert settings["CACHE_LOCATION"] == str(tmp_path / "cache")
+
+
+def test_empty_cache_dir_gives_a_per_process_memory_cache(tmp_path):
+    settings = json.loads(load_settings(tmp_path, DEBUG="1", CACHE_DIR="").stdout)
     assert settings["CACHE"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
