@@ -31,6 +31,7 @@ from .models import (
     StoryByline,
     TaggedStory,
 )
+from .search import search_index_paused
 
 DATE_IN_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 QUERY_CHUNK = 500
@@ -494,9 +495,12 @@ class Importer:
             section = self.get_or_create_section()
             bylines = self.get_or_create_bylines(changing)
             tags = self.get_or_create_tags(changing)
-            self.create_stories([p for p in changing if p.action == CREATED], section)
-            self.update_stories([p for p in changing if p.action == UPDATED], section)
-            self.write_relations(changing, bylines, tags)
+            # One index rebuild per story, not one per byline and tag row written.
+            with search_index_paused() as touched:
+                self.create_stories([p for p in changing if p.action == CREATED], section)
+                self.update_stories([p for p in changing if p.action == UPDATED], section)
+                self.write_relations(changing, bylines, tags)
+                touched.update(p.record.story.pk for p in changing)
             # Bulk writes send no signals, so tell the reader page cache here.
             content_changed()
         return Story.absolute_urls([p.record.story for p in self.planned])

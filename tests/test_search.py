@@ -267,3 +267,30 @@ def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_querie
         )
     with django_assert_num_queries(expected):
         assert client.get("/search/", query).status_code == 200
+
+
+@pytest.mark.django_db
+def test_imports_pause_the_sqlite_index_and_rebuild_each_story_once(tmp_path):
+    from django.db import connection
+
+    from stories.importing import import_briefings, read_briefing_file
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's index triggers run once per statement; nothing is paused")
+    path = tmp_path / "brief.txt"
+    path.write_text(
+        "Harbour reopens in Peru\nShips sailed again on Monday, officials said.\n"
+        "— By Ana Lima and Jo Park\n",
+        encoding="utf-8",
+    )
+    import_briefings([read_briefing_file(path)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM stories_search_pause")
+        assert cursor.fetchone() == (0,)
+        cursor.execute("SELECT bylines, tags FROM stories_story_fts")
+        assert cursor.fetchall() == [("Ana Lima Jo Park", "Peru")]
+    # Ordinary edits keep the index up to date by themselves again.
+    story = Story.objects.get()
+    story.headline = "Harbour reopens in Callao"
+    story.save()
+    assert list(search_stories("Callao")) == [story]
