@@ -121,8 +121,9 @@ def search_index_paused():
     ids = sorted(touched)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM stories_search_pause")
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        # Small batches: FTS5 holds each statement's new terms in memory.
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM stories_story_fts WHERE rowid IN ({marks})", chunk)
             cursor.execute(
