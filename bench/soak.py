@@ -35,10 +35,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from htmlforms import FormFields  # bench/ is on the path: this file runs as a script
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -178,48 +179,6 @@ def fetch(opener, url, data=None, timeout=30):
         return error.code, url, error.read().decode(errors="replace")
     except OSError as error:
         return 0, url, repr(error)
-
-
-class FormFields(HTMLParser):
-    """The fields a browser would submit from the form with ``form_id``."""
-
-    def __init__(self, form_id):
-        super().__init__()
-        self.form_id, self.inside, self.fields = form_id, False, []
-        self.select = self.textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.inside = attrs.get("id") == self.form_id
-        if not self.inside or ("name" not in attrs and tag != "option"):
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in ("submit", "button", "file", "image"):
-                return
-            if kind in ("checkbox", "radio") and "checked" not in attrs:
-                return
-            self.fields.append([attrs["name"], attrs.get("value", "on")])
-        elif tag == "textarea":
-            self.textarea = [attrs["name"], ""]
-            self.fields.append(self.textarea)
-        elif tag == "select":
-            self.select = attrs["name"]
-        elif tag == "option" and self.select and "selected" in attrs:
-            self.fields.append([self.select, attrs.get("value", "")])
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            self.textarea[1] += data
 
 
 class Stats:
