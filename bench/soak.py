@@ -102,6 +102,7 @@ from django.core.management import call_command
 from django.core.cache import cache
 sys.path.insert(0, "bench")
 from fakenews import briefing_text
+from django.utils.encoding import iri_to_uri
 from stories.models import Story
 
 live, drafts, password, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
@@ -124,8 +125,9 @@ for story in stories.filter(status="published")[:200]:
     urls += [f"/tags/{tag.slug}/" for tag in story.tags.all()][:1]
     urls += [byline.get_absolute_url() for byline in story.bylines.all()][:1]
 print(json.dumps({
-    "urls": sorted(set(urls)),
-    "live": [[s.pk, s.get_absolute_url()] for s in stories.filter(status="published")[:100]],
+    # Unicode slugs (a tag "Curaçao") go over the wire percent-encoded, as browsers send them.
+    "urls": sorted({iri_to_uri(url) for url in urls}),
+    "live": [[s.pk, iri_to_uri(s.get_absolute_url())] for s in stories.filter(status="published")[:100]],
     "drafts": [[s.pk, s.slug] for s in stories.filter(status="draft")],
 }))
 """
@@ -134,12 +136,13 @@ FINAL_STATE = """
 import json, sys
 import django
 django.setup()
+from django.utils.encoding import iri_to_uri
 from stories.models import Story
 ids = json.loads(sys.argv[1])
 print(json.dumps({
     str(pk): [headline, status, url]
     for pk, headline, status, url in (
-        (s.pk, s.headline, s.status, s.get_absolute_url() if s.is_live() else None)
+        (s.pk, s.headline, s.status, iri_to_uri(s.get_absolute_url()) if s.is_live() else None)
         for s in Story.objects.filter(pk__in=ids)
     )
 }))
@@ -276,7 +279,7 @@ class Editor:
             return
         self.published += 1
         today = datetime.now(UTC).date()
-        path = f"/{today.year}/{today.month:02}/{today.day:02}/{slug}/"
+        path = f"/{today.year}/{today.month:02}/{today.day:02}/{urllib.parse.quote(slug)}/"
         status, _, page = fetch(self.reader, self.base + path)
         headline = re.search(r'<h1 class="story__headline">(.*?)</h1>', page)
         if status != 200 or not headline:
