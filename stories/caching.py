@@ -62,9 +62,9 @@ def connect_signals():
     """
     from taggit.models import Tag
 
-    from .models import Byline, Section, Story, StoryByline, TaggedStory
+    from .models import Byline, Correction, Section, Story, StoryByline, TaggedStory
 
-    for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag):
+    for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag, Correction):
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
     m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")

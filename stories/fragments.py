@@ -22,12 +22,13 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
-from django.template.loader import get_template
+from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 
 from . import caching
 
 CARD_TEMPLATE = "stories/_story_card.html"
+STORY_ARTICLE_TEMPLATE = "stories/_story_article.html"
 
 
 def enabled(request):
@@ -117,6 +118,38 @@ def card_groups(request, groups):
         found.update(rendered)
     # Rendered (and escaped) by the card template.
     return [[mark_safe(found[key]) for key, _ in pairs] for pairs in keyed]
+
+
+def render_story_page_parts(request, story):
+    """The story page's meta tags (with its JSON-LD) and its ``<article>``, rendered; the
+    story's bylines, tags and corrections are read here, for this rendering only."""
+    from .models import listing_relations
+    from .seo import META_TEMPLATE, story_meta
+
+    prefetch_related_objects([story], *listing_relations(), "corrections")
+    return {
+        "meta": render_to_string(
+            META_TEMPLATE, {"meta": story_meta(story, request), "site_name": settings.SITE_NAME}
+        ),
+        "article": render_to_string(STORY_ARTICLE_TEMPLATE, {"story": story}),
+    }
+
+
+def story_page_parts(request, story):
+    """``render_story_page_parts()``, kept per story and generation, so a story page read
+    again costs the one query that finds its live row. Meta tags carry absolute addresses,
+    so the site address asked for is part of the key. Never for previews: a story that is
+    not live has no kept parts to share."""
+    if not enabled(request):
+        parts = render_story_page_parts(request, story)
+    else:
+        key = fragment_key(request, "story-page", story.pk, request.build_absolute_uri("/"))
+        parts = cache.get(key)
+        if parts is None:
+            parts = render_story_page_parts(request, story)
+            cache.set(key, parts, settings.FRAGMENT_CACHE_SECONDS)
+    # Rendered (and escaped) by their templates.
+    return {name: mark_safe(html) for name, html in parts.items()}
 
 
 def kept(request, name, compute):

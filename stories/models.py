@@ -125,6 +125,17 @@ def refreshed_renditions(field_file, renditions):
     return [{**rendition, "source": field_file.name} for rendition in make_renditions(field_file)]
 
 
+def listing_relations():
+    """The related rows a story renders with its section: ordered bylines, and tags."""
+    return (
+        Prefetch(
+            "story_bylines",
+            queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
+        ),
+        "tags",
+    )
+
+
 class StoryQuerySet(models.QuerySet):
     def live(self):
         """What readers may see: published, and its time has come."""
@@ -136,13 +147,7 @@ class StoryQuerySet(models.QuerySet):
 
     def for_listing(self):
         """Everything a story card renders, in a fixed number of queries."""
-        return self.select_related("section").prefetch_related(
-            Prefetch(
-                "story_bylines",
-                queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
-            ),
-            "tags",
-        )
+        return self.select_related("section").prefetch_related(*listing_relations())
 
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,

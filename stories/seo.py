@@ -30,6 +30,9 @@ SCRIPT_ESCAPES = {
 }
 
 
+META_TEMPLATE = "stories/_meta.html"
+
+
 def json_ld_script(data):
     """A ``<script type="application/ld+json">`` element holding ``data``, safely."""
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=None)

@@ -13,7 +13,7 @@ from . import fragments
 from .fragments import KeptResults
 from .models import Byline, Section, Story, live_tags
 from .pagination import DeferredJoinPaginator
-from .previews import PreviewableStoryMixin, story_page_queryset
+from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
 
 
@@ -129,7 +129,9 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
     context_object_name = "story"
 
     def get_queryset(self):
-        return story_page_queryset().live()
+        # The row alone: the page's bylines, tags and corrections are read only when its
+        # kept parts have to be rendered (``stories.fragments.story_page_parts``).
+        return Story.objects.live().select_related("section")
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -147,6 +149,12 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
         except (ValueError, OverflowError):  # 2025/02/30, or a year with 20 digits
             raise Http404("No such date") from None
         return self.get_story(self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not self.is_preview:
+            context["story_parts"] = fragments.story_page_parts(self.request, self.object)
+        return context
 
 
 class SearchView(ListView):

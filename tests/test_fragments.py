@@ -73,25 +73,42 @@ def test_edits_reach_the_kept_story_article_at_once(
     client, discovery_newsroom, django_assert_max_num_queries, edit
 ):
     url = discovery_newsroom["live"].get_absolute_url()
-    warm(client, url, django_assert_max_num_queries, budget=4)
+    # Warm, the page reads the live row only: meta tags, JSON-LD and article are kept.
+    warm(client, url, django_assert_max_num_queries, budget=1)
     expected = edit(discovery_newsroom)
     assert expected in client.get(url).content.decode()
 
 
-def test_previews_never_fill_the_kept_article(client, discovery_newsroom):
+def kept_story_page(story):
     from django.core.cache import cache
-    from django.core.cache.utils import make_template_fragment_key
+    from django.test import RequestFactory
 
-    from stories.caching import current_generation
+    from stories.fragments import fragment_key
+
+    key = fragment_key(RequestFactory().get("/"), "story-page", story.pk, "http://testserver/")
+    return cache.get(key)
+
+
+def test_previews_never_fill_the_kept_story_page(client, discovery_newsroom):
     from stories.models import PreviewLink
 
     story = discovery_newsroom["hidden"]["draft"]
     assert client.get(PreviewLink.objects.create(story=story).get_absolute_url()).status_code == 200
-    key = make_template_fragment_key("story_article", [story.pk, current_generation()])
-    assert cache.get(key) is None
+    assert kept_story_page(story) is None
     live = discovery_newsroom["live"]
     client.get(live.get_absolute_url())
-    assert cache.get(make_template_fragment_key("story_article", [live.pk, current_generation()]))
+    assert set(kept_story_page(live)) == {"meta", "article"}
+
+
+def test_kept_story_page_follows_the_address_asked_for(client, discovery_newsroom, settings):
+    """Meta tags carry absolute addresses: a page asked for under another host name must
+    not show the first one's."""
+    settings.ALLOWED_HOSTS = ["testserver", "news.example.org"]
+    url = discovery_newsroom["live"].get_absolute_url()
+    assert 'href="http://testserver/' in client.get(url).content.decode()
+    other = client.get(url, HTTP_HOST="news.example.org").content.decode()
+    assert 'href="http://news.example.org/' in other
+    assert "http://testserver/" not in other
 
 
 def test_kept_counts_follow_new_stories(client, django_assert_max_num_queries):

@@ -5,7 +5,7 @@ from django import template
 from .. import seo
 
 register = template.Library()
-META_TEMPLATE = "stories/_meta.html"
+META_TEMPLATE = seo.META_TEMPLATE
 
 
 @register.inclusion_tag(META_TEMPLATE, takes_context=True)
