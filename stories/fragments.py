@@ -126,7 +126,7 @@ def render_story_page_parts(request, story):
     from .models import listing_relations
     from .seo import META_TEMPLATE, story_meta
 
-    prefetch_related_objects([story], *listing_relations(), "corrections")
+    prefetch_related_objects([story], "section", *listing_relations(), "corrections")
     return {
         "meta": render_to_string(
             META_TEMPLATE, {"meta": story_meta(story, request), "site_name": settings.SITE_NAME}

@@ -48,7 +48,6 @@ class PreviewableStoryMixin:
 
     def get_story(self, slug):
         """The live story with this slug or, for staff who may edit it, any story."""
-        # A slug is unique: no ORDER BY for first() to compile.
         story = next(iter(self.get_queryset().filter(slug=slug)[:1]), None)
         if story is not None:
             return story

@@ -129,9 +129,10 @@ class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
     context_object_name = "story"
 
     def get_queryset(self):
-        # The row alone: the page's bylines, tags and corrections are read only when its
-        # kept parts have to be rendered (``stories.fragments.story_page_parts``).
-        return Story.objects.live().select_related("section")
+        # The row alone, unordered (a slug is unique): the page's section, bylines, tags and
+        # corrections are read only when its kept parts have to be rendered
+        # (``stories.fragments.story_page_parts``).
+        return Story.objects.live().order_by()
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
