@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from . import caching, fragments
+from . import fragments
 
 
 def site(request):
@@ -10,7 +10,6 @@ def site(request):
     return {
         "site_name": settings.SITE_NAME,
         "nav_sections": SimpleLazyObject(lambda: fragments.nav_sections(request)),
-        # For {% cache %} fragments that must follow edits (see stories.fragments).
-        "fragment_cache_seconds": settings.FRAGMENT_CACHE_SECONDS,
-        "content_generation": SimpleLazyObject(lambda: caching.request_generation(request)),
+        # Kept meta tags carry absolute addresses: they vary with the address asked for.
+        "site_address": SimpleLazyObject(lambda: request.build_absolute_uri("/")),
     }

@@ -171,6 +171,33 @@ def keep(request, name, value):
         cache.set(fragment_key(request, name), value, settings.FRAGMENT_CACHE_SECONDS)
 
 
+def kept_html(request, name, values, render):
+    """The HTML ``render()`` makes, kept under ``name`` and ``values`` for this generation
+    (the ``{% kept %}`` template tag)."""
+    digest = hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:32]
+    key = fragment_key(request, "html", name, digest)
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+    return mark_safe(html)  # rendered (and escaped) by its template
+
+
+def kept_lookup(request, name, find):
+    """``find()``, an object or None, kept for this generation when it finds one. Misses are
+    not kept: any address may be asked for, and only real objects should take cache space."""
+    if not enabled(request):
+        return find()
+    # Hashed: slugs may be long and unicode, and cache keys should not be.
+    name = f"lookup:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+    found = peek(request, name)
+    if found is None:
+        found = find()
+        if found is not None:
+            keep(request, name, found)
+    return found
+
+
 def nav_sections(request):
     """The section menu's sections, read once per generation."""
     from .models import Section

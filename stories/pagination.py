@@ -8,7 +8,7 @@ numbers, counts and links stay as Django's ``Paginator`` makes them.
 """
 
 from django.core.paginator import Paginator
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 
 from . import fragments
 
@@ -32,13 +32,19 @@ class KeptCountPaginator(Paginator):
 class DeferredJoinPaginator(KeptCountPaginator):
     def page(self, number):
         number = self.validate_number(number)
+        # The stories are read when first used: a page whose rendered content is kept for
+        # the content generation (``{% cache %}`` in the listing templates) never reads them.
+        stories = SimpleLazyObject(lambda: self.page_stories(number))
+        return self._get_page(stories, number, self)
+
+    def page_stories(self, number):
         listing = self.object_list
         # With a count name, the page's keys are kept for the content generation too, so
         # page 100 read again costs what page 1 does (no OFFSET at all).
         keys_name = None if self.count_name is None else f"keys:{self.count_name}:{number}"
         keys = fragments.peek(self.request, keys_name) if keys_name else None
         if keys is not None:
-            return self._get_page(list(listing.filter(pk__in=keys)), number, self)
+            return list(listing.filter(pk__in=keys))
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
@@ -48,4 +54,4 @@ class DeferredJoinPaginator(KeptCountPaginator):
         objects = list(listing.filter(pk__in=page_keys))
         if keys_name:
             fragments.keep(self.request, keys_name, [story.pk for story in objects])
-        return self._get_page(objects, number, self)
+        return objects

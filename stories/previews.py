@@ -12,6 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
 
+from . import fragments
 from .models import PreviewLink, Story, StorySlugRedirect
 
 
@@ -48,7 +49,11 @@ class PreviewableStoryMixin:
 
     def get_story(self, slug):
         """The live story with this slug or, for staff who may edit it, any story."""
-        story = next(iter(self.get_queryset().filter(slug=slug)[:1]), None)
+        story = fragments.kept_lookup(
+            self.request,
+            f"live-story:{slug}",
+            lambda: next(iter(self.get_queryset().filter(slug=slug)[:1]), None),
+        )
         if story is not None:
             return story
         if self.request.user.is_staff:

@@ -4,14 +4,15 @@ from datetime import date
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 
 from . import fragments
 from .fragments import KeptResults
-from .models import Byline, Section, Story, live_tags
+from .models import Byline, Story, live_tags
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
@@ -46,6 +47,12 @@ class StoryListView(KeptCountMixin, LiveStoryMixin, ListView):
     def count_name(self):
         return "home"
 
+    def get_context_data(self, **kwargs):
+        # The listing's name keys its kept meta tags and content (``{% cache %}`` in the
+        # templates) with the page number and the content generation; the page's stories
+        # are read only when the content has to be rendered.
+        return super().get_context_data(listing_name=self.count_name(), **kwargs)
+
 
 class HomeView(StoryListView):
     template_name = "stories/home.html"
@@ -53,36 +60,47 @@ class HomeView(StoryListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if context["page_obj"].number == 1:
-            # The front page: the newest story leads, the rest of the page is grouped by
-            # section in menu order. Grouping the page already fetched costs no queries.
-            stories = list(context["stories"])
-            groups = {}
-            for story in stories[1:]:
-                groups.setdefault(story.section, []).append(story)
-            context["lead_story"] = stories[0] if stories else None
-            sections = sorted(
-                groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
-            )
-            # All the page's cards in one cache lookup and at most one bylines query,
-            # however many sections the page shows.
-            lead_cards, *section_cards = fragments.card_groups(
-                self.request,
-                [
-                    (stories[:1], {"lead": True}),
-                    *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
-                ],
-            )
-            context["lead_cards"] = mark_safe("\n".join(lead_cards))
-            context["section_groups"] = [
+            # Worked out only if the page's content is not kept (see StoryListView).
+            context["front_page"] = SimpleLazyObject(lambda: self.front_page(context["stories"]))
+        return context
+
+    def front_page(self, stories):
+        """The newest story leads, the rest of the page is grouped by section in menu
+        order. Grouping the page already fetched costs no queries."""
+        stories = list(stories)
+        groups = {}
+        for story in stories[1:]:
+            groups.setdefault(story.section, []).append(story)
+        sections = sorted(
+            groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
+        )
+        # All the page's cards in one cache lookup and at most one bylines query, however
+        # many sections the page shows.
+        lead_cards, *section_cards = fragments.card_groups(
+            self.request,
+            [
+                (stories[:1], {"lead": True}),
+                *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
+            ],
+        )
+        return {
+            "lead_story": stories[0] if stories else None,
+            "lead_cards": mark_safe("\n".join(lead_cards)),
+            "section_groups": [
                 {"section": section, "stories": grouped, "cards": mark_safe("\n".join(cards))}
                 for (section, grouped), cards in zip(sections, section_cards, strict=True)
-            ]
-        return context
+            ],
+        }
 
 
 class SectionView(StoryListView):
     def get_queryset(self):
-        self.section = get_object_or_404(Section, slug=self.kwargs["slug"])
+        # From the section menu, which is kept for the content generation.
+        slug = self.kwargs["slug"]
+        sections = fragments.nav_sections(self.request)
+        self.section = next((section for section in sections if section.slug == slug), None)
+        if self.section is None:
+            raise Http404("No such section.")
         return super().get_queryset().in_section(self.section)
 
     def count_name(self):
@@ -101,7 +119,12 @@ class SectionView(StoryListView):
 
 class TagView(StoryListView):
     def get_queryset(self):
-        self.tag = get_object_or_404(live_tags(), slug=self.kwargs["slug"])
+        slug = self.kwargs["slug"]
+        self.tag = fragments.kept_lookup(
+            self.request, f"live-tag:{slug}", lambda: live_tags().filter(slug=slug).first()
+        )
+        if self.tag is None:
+            raise Http404("No live story carries this tag.")
         return super().get_queryset().tagged(self.tag)
 
     def count_name(self):
@@ -115,7 +138,12 @@ class BylineView(StoryListView):
     template_name = "stories/byline_detail.html"
 
     def get_queryset(self):
-        self.byline = get_object_or_404(Byline, slug=self.kwargs["slug"])
+        slug = self.kwargs["slug"]
+        self.byline = fragments.kept_lookup(
+            self.request, f"byline:{slug}", lambda: Byline.objects.filter(slug=slug).first()
+        )
+        if self.byline is None:
+            raise Http404("No such byline.")
         return super().get_queryset().by_byline(self.byline)
 
     def count_name(self):
