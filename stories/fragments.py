@@ -233,4 +233,4 @@ def listing_count(request, name, queryset):
     """``queryset.count()`` for a listing, counted once per generation. ``name`` must say
     everything the queryset depends on (the section, tag, byline or search words)."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-    return kept(request, f"count:{digest}", queryset.count)
+    return kept(request, f"count:{digest}", lambda: queryset.count())

@@ -256,3 +256,30 @@ def test_kept_page_keys_follow_new_stories(client, django_assert_max_num_queries
     page = client.get("/sections/world/?page=2").content.decode()
     assert "Story number 25" in page
     assert "Story number 05" not in page
+
+
+def test_kept_lookups_follow_unpublishing_at_once(client, discovery_newsroom):
+    """The story, tag and byline an address names are kept for the content generation; a
+    story taken down takes its page, and the page of a tag only it carried, with it."""
+    from stories.models import Story
+
+    story = discovery_newsroom["live"]
+    story.tags.add("Only here")
+    tag = story.tags.get(name="Only here")
+    story_url, tag_url = story.get_absolute_url(), f"/tags/{tag.slug}/"
+    for url in (story_url, tag_url, story_url, tag_url):
+        assert client.get(url).status_code == 200
+    story.refresh_from_db()
+    story.status = Story.Status.UNPUBLISHED
+    story.save()
+    assert client.get(story_url).status_code == 404
+    assert client.get(tag_url).status_code == 404
+
+
+def test_addresses_that_name_nothing_are_not_kept(client, db):
+    from django.core.cache import cache
+
+    cache.clear()
+    for url in ("/bylines/nobody/", "/tags/nothing/", "/2025/01/02/no-such-story/"):
+        assert client.get(url).status_code == 404
+    assert not [key for key in cache._cache if ":lookup:" in key]
