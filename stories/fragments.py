@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
 from django.template.loader import get_template, render_to_string
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 from . import caching
@@ -209,13 +210,15 @@ class KeptResults(Sequence):
     """Search results as the ranked list of their stories' keys, kept for the content
     generation: ranking every match is most of a search's cost, and a reader paging through
     results, or the next reader asking the same words, needs only a page's stories read.
-    The list holds keys only, so it stays small; stories are read a page at a time from
-    ``stories`` (``live()`` still applies)."""
+    The list holds keys only, so it stays small. ``ranked`` and ``stories`` are functions
+    giving querysets, built only if needed; stories are read a page at a time, when the
+    page is first used (``live()`` still applies), so a page whose rendered results are
+    kept reads none."""
 
     def __init__(self, request, name, ranked, stories):
         digest = hashlib.sha256(name.encode()).hexdigest()[:32]
         self.keys = kept(
-            request, f"results:{digest}", lambda: list(ranked.values_list("pk", flat=True))
+            request, f"results:{digest}", lambda: list(ranked().values_list("pk", flat=True))
         )
         self.stories = stories
 
@@ -223,10 +226,13 @@ class KeptResults(Sequence):
         return len(self.keys)
 
     def __getitem__(self, index):
-        keys = self.keys[index] if isinstance(index, slice) else [self.keys[index]]
-        found = self.stories.in_bulk(keys) if keys else {}
-        page = [found[key] for key in keys if key in found]
-        return page if isinstance(index, slice) else page[0]
+        if isinstance(index, slice):
+            return SimpleLazyObject(lambda: self.read(self.keys[index]))
+        return self.read([self.keys[index]])[0]
+
+    def read(self, keys):
+        found = self.stories().in_bulk(keys) if keys else {}
+        return [found[key] for key in keys if key in found]
 
 
 def listing_count(request, name, queryset):

@@ -231,8 +231,8 @@ class SearchView(ListView):
         return KeptResults(
             self.request,
             "search:" + " ".join(terms),
-            search_stories(self.query),
-            Story.objects.live().for_cards(),
+            lambda: search_stories(self.query),
+            lambda: Story.objects.live().for_cards(),
         )
 
     def get_context_data(self, **kwargs):

@@ -294,3 +294,15 @@ def test_imports_pause_the_sqlite_index_and_rebuild_each_story_once(tmp_path):
     story.headline = "Harbour reopens in Callao"
     story.save()
     assert list(search_stories("Callao")) == [story]
+
+
+def test_search_read_again_is_kept_until_content_changes(client, django_assert_num_queries):
+    section = SectionFactory()
+    StoryFactory(headline="Meteor over the bay", published=True, section=section)
+    first = client.get("/search/", {"q": "meteor"})
+    # Ranking, count and rendered results are kept for the content generation.
+    with django_assert_num_queries(0):
+        second = client.get("/search/", {"q": "meteor"})
+    assert first.content == second.content
+    StoryFactory(headline="Second meteor seen", published=True, section=section)
+    assert "Second meteor seen" in client.get("/search/", {"q": "meteor"}).content.decode()
