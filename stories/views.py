@@ -12,7 +12,7 @@ from django.views.generic import DetailView, ListView
 
 from . import fragments
 from .fragments import KeptResults
-from .models import Byline, Story, live_tags
+from .models import Byline, Section, Story, live_tags
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
@@ -114,10 +114,10 @@ class HomeView(StoryListView):
 
 class SectionView(StoryListView):
     def get_queryset(self):
-        # From the section menu, which is kept for the content generation.
         slug = self.kwargs["slug"]
-        sections = fragments.nav_sections(self.request)
-        self.section = next((section for section in sections if section.slug == slug), None)
+        self.section = fragments.kept_lookup(
+            self.request, f"section:{slug}", lambda: Section.objects.filter(slug=slug).first()
+        )
         if self.section is None:
             raise Http404("No such section.")
         return super().get_queryset()

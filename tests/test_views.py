@@ -325,8 +325,8 @@ def test_drafts_stay_hidden_when_published_in_the_future(client):
         # as a subquery), bylines; cards show no tags, so listings do not fetch them; page
         # one also loads the lead story's body for its opening paragraph.
         ("/", 6),
-        # the section comes from the section menu: no query of its own, no lead story
-        ("/sections/world/", 5),
+        # + the section itself; no lead story
+        ("/sections/world/", 6),
         # + the tag itself
         ("/tags/china/", 6),
         # + the byline itself
