@@ -121,6 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Pages, cards, feed entries and lookups are kept per content generation, so a real site
+# keeps thousands of entries; Django's default of 300 would evict them as fast as they come.
+# (Redis has no such limit: give it a maxmemory policy instead.)
+CACHE_MAX_ENTRIES = int(os.environ.get("CACHE_MAX_ENTRIES", "5000"))
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -138,10 +142,16 @@ elif CACHE_DIR := os.environ.get("CACHE_DIR", str(VAR_DIR / "cache")):
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": CACHE_DIR,
+            "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
+        }
+    }
 # With Redis, sessions live there too: any app server can read any reader's session and
 # no session table grows in the database. Without it, the database keeps them.
 SESSION_ENGINE = os.environ.get(

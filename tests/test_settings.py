@@ -18,6 +18,7 @@ print(json.dumps({
     "DATABASE": {k: settings.DATABASES["default"][k] for k in ("ENGINE", "NAME", "HOST", "PORT")},
     "CACHE": settings.CACHES["default"]["BACKEND"],
     "CACHE_LOCATION": settings.CACHES["default"].get("LOCATION"),
+    "CACHE_MAX_ENTRIES": settings.CACHES["default"].get("OPTIONS", {}).get("MAX_ENTRIES"),
 }, default=str))
 """
 
@@ -96,3 +97,14 @@ def test_database_url_and_redis_url_are_read(tmp_path):
     assert settings["CACHE"] == "django.core.cache.backends.redis.RedisCache"
     assert settings["CACHE_LOCATION"] == "redis://cache.example:6380/2"
     assert settings["ALLOWED_HOSTS"] == ["news.example", "www.news.example"]
+
+
+def test_local_caches_hold_thousands_of_kept_pieces(tmp_path):
+    """Kept pages, cards and feed entries would be evicted at Django's default of 300."""
+    for cache_dir in ("", str(tmp_path)):
+        settings = json.loads(load_settings(tmp_path, DEBUG="1", CACHE_DIR=cache_dir).stdout)
+        assert settings["CACHE_MAX_ENTRIES"] == 5000
+    settings = json.loads(
+        load_settings(tmp_path, DEBUG="1", CACHE_DIR="", CACHE_MAX_ENTRIES="20000").stdout
+    )
+    assert settings["CACHE_MAX_ENTRIES"] == 20000
