@@ -1,10 +1,11 @@
 """Profile one page with pyinstrument, in process, against the benchmark's newsroom.
 
-    python bench/profile_page.py /sections/world/ [requests]
+    python bench/profile_page.py /sections/world/ [requests] [--cold]
 
 Uses DATABASE_URL if set, else bench/work/newsroom.sqlite3 (built by `make bench`).
 Calls the WSGI application directly, so the figures are the page's own cost, without the
-test client's instrumentation or a network.
+test client's instrumentation or a network. With ``--cold`` every request is the first after
+an edit: a new content generation starts before each, so no kept fragment can be used.
 """
 
 import io
@@ -26,6 +27,10 @@ from pyinstrument import Profiler  # noqa: E402
 
 application = get_wsgi_application()
 
+from django.core.cache import cache  # noqa: E402
+
+from stories.caching import STATE_KEY  # noqa: E402
+
 
 def request(url):
     path, _, query = url.partition("?")
@@ -45,20 +50,30 @@ def request(url):
     return statuses[0], body
 
 
+def edited():
+    """What an edit does to kept pages and fragments (``stories.caching.content_changed``)."""
+    cache.delete(STATE_KEY)
+
+
 def main():
-    url = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    arguments = [argument for argument in sys.argv[1:] if argument != "--cold"]
+    before = edited if "--cold" in sys.argv else lambda: None
+    url = arguments[0]
+    count = int(arguments[1]) if len(arguments) > 1 else 200
     status, _ = request(url)
     print(f"{url}: {status}")
     for _ in range(20):
+        before()
         request(url)
     started = time.process_time()
     for _ in range(count):
+        before()
         request(url)
     print(f"CPU per request, unprofiled: {(time.process_time() - started) / count * 1000:.2f} ms")
     profiler = Profiler(interval=0.0002)
     profiler.start()
     for _ in range(count):
+        before()
         request(url)
     profiler.stop()
     print(profiler.output_text(color=False, show_all=True))

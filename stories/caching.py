@@ -2,11 +2,11 @@
 
 The page cache keeps whole responses for anonymous readers in the configured cache (local
 memory by default, Redis with ``REDIS_URL``) for ``PAGE_CACHE_SECONDS`` (0 turns it off).
-Every key carries a *generation* token. Saving or deleting a story, section, byline, tag or
-one of their links drops the token, so the next request starts a new generation and no page
-rendered before the edit is ever served again. The generation also remembers when the next
-scheduled story goes live; once that moment passes, a new generation starts, so a scheduled
-story appears on time with no background job.
+Every key carries a *generation* token. Saving or deleting a story, section, byline, tag,
+correction or one of their links drops the token, so the next request starts a new
+generation and no page rendered before the edit is ever served again. The generation also
+remembers when the next scheduled story goes live; once that moment passes, a new generation
+starts, so a scheduled story appears on time with no background job.
 
 Never cached, never served from the cache: requests from logged-in users (or anyone with a
 session, checked only when the session cookie is present), requests with a query parameter
@@ -64,6 +64,8 @@ def connect_signals():
 
     from .models import Byline, Correction, Section, Story, StoryByline, TaggedStory
 
+    # A correction is printed on its story's page and moves the story's "updated" date in
+    # feeds; one added outside the story's admin form saves no story.
     for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag, Correction):
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")

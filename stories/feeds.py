@@ -5,22 +5,62 @@ an author, the section and tags as categories, the deck as summary and the body 
 The id is a ``tag:`` URI built from ``SITE_DOMAIN``, the day the story was created and its
 primary key, none of which an edit (a new slug or date) changes, so feed readers never see a
 story twice.
+
+Rendering twenty full entries was nearly all of a feed's server time, and none of it changes
+until content does. So, as story cards are (``stories.fragments``), each story's entry is
+kept as written XML per feed format and content generation, along with each feed's list of
+stories and its section, tag or byline: a feed whose entries are all kept runs no query, and
+an edit starts a new generation, so the next feed already shows it. With
+``FRAGMENT_CACHE_SECONDS = 0`` everything is rendered afresh by Django's ``Feed``.
 """
 
+import copy
+import hashlib
+import io
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.contrib.syndication.views import Feed
+from django.contrib.sites.shortcuts import get_current_site
+from django.contrib.syndication.views import Feed, add_domain
+from django.core.cache import cache
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
+from django.utils.xmlutils import SimplerXMLGenerator
 
+from . import fragments
 from .models import Byline, Section, Story, live_tags
 from .seo import story_description
 
 
-class StoryRssFeed(feedgenerator.Rss201rev2Feed):
+class WrittenEntries:
+    """Feed generator mixin: each entry can be written alone (to be kept), and an item that
+    carries its entry already written (``xml``) is output as it is."""
+
+    entry_element = "item"
+
+    def entry_xml(self, item):
+        out = io.StringIO()
+        # As Django's write() makes its handler, so the entry's bytes are the same.
+        self.write_entry(SimplerXMLGenerator(out, "utf-8", short_empty_elements=True), item)
+        return out.getvalue()
+
+    def write_entry(self, handler, item):
+        handler.startElement(self.entry_element, self.item_attributes(item))
+        self.add_item_elements(handler, item)
+        handler.endElement(self.entry_element)
+
+    def write_items(self, handler):
+        for item in self.items:
+            if "xml" in item:
+                # The one SAX call that writes text unescaped; it was escaped when written.
+                handler.ignorableWhitespace(item["xml"])
+            else:
+                self.write_entry(handler, item)
+
+
+class StoryRssFeed(WrittenEntries, feedgenerator.Rss201rev2Feed):
     """RSS 2.0 with every byline as ``dc:creator`` and the body as ``content:encoded``."""
 
     def rss_attributes(self):
@@ -39,8 +79,10 @@ class StoryRssFeed(feedgenerator.Rss201rev2Feed):
         handler.addQuickElement("content:encoded", item["content"])
 
 
-class StoryAtomFeed(feedgenerator.Atom1Feed):
+class StoryAtomFeed(WrittenEntries, feedgenerator.Atom1Feed):
     """Atom with one ``author`` per byline and the body as HTML ``content``."""
+
+    entry_element = "entry"
 
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)
@@ -55,6 +97,14 @@ class StoryAtomFeed(feedgenerator.Atom1Feed):
 def story_guid(story):
     created = timezone.localdate(story.created_at)
     return f"tag:{settings.SITE_DOMAIN},{created.isoformat()}:story:{story.pk}"
+
+
+def kept_object(request, kind, slug, lookup):
+    """``lookup()``, the feed's section, tag or byline, called once per content generation:
+    every change to one of them (or, for tags, to a story) starts a new one. A callable, as
+    building the query for live tags alone cost more than a kept feed."""
+    digest = hashlib.sha256(slug.encode()).hexdigest()[:32]
+    return fragments.kept(request, f"feed-object:{kind}:{digest}", lookup)
 
 
 class LatestStoriesFeed(Feed):
@@ -80,6 +130,49 @@ class LatestStoriesFeed(Feed):
     def items(self, obj):
         # Corrections feed the honest updated date.
         return self.stories(obj).for_feed()[: settings.FEED_ITEMS]
+
+    def get_feed(self, obj, request):
+        if not fragments.enabled(request):
+            return super().get_feed(obj, request)
+        # The feed's stories, as keys; RSS and Atom share them. stories() depends only on
+        # the object, named here by its model and key.
+        scope = "site" if obj is None else f"{obj._meta.label_lower}:{obj.pk}"
+        keys = fragments.kept(
+            request,
+            f"feed-items:{scope}",
+            lambda: list(self.stories(obj).values_list("pk", flat=True)[: settings.FEED_ITEMS]),
+        )
+        # Entries hold absolute links, so the scheme and host count; every feed of one
+        # format writes a story's entry alike, so they share it.
+        origin = add_domain(get_current_site(request).domain, "/", request.is_secure())
+        entry_key = {
+            pk: fragments.fragment_key(request, "feed-entry", self.feed_type.__name__, origin, pk)
+            for pk in keys
+        }
+        found = cache.get_many(entry_key.values())
+        missing = [pk for pk, key in entry_key.items() if key not in found]
+        # Django's get_feed() writes the feed's head and makes items of the stories still to
+        # render; this view is shared by concurrent requests, so a copy is told which.
+        renderer = copy.copy(self)
+        renderer.items = (
+            list(Story.objects.live().for_feed().filter(pk__in=missing)) if missing else []
+        )
+        feed = Feed.get_feed(renderer, obj, request)
+        written = {
+            entry_key[story.pk]: (feed.entry_xml(item), item["pubdate"], item["updateddate"])
+            for story, item in zip(renderer.items, feed.items, strict=True)
+        }
+        if written:
+            cache.set_many(written, settings.FRAGMENT_CACHE_SECONDS)
+            found.update(written)
+        # A story in neither has stopped being live since the list was kept.
+        feed.items = [
+            {"xml": xml, "pubdate": pubdate, "updateddate": updateddate}
+            for xml, pubdate, updateddate in (
+                found[entry_key[pk]] for pk in keys if entry_key[pk] in found
+            )
+        ]
+        return feed
 
     # RSS titles and both formats' summaries are HTML, so plain text is escaped once here.
     def item_title(self, story):
@@ -129,7 +222,7 @@ class LatestStoriesAtomFeed(AtomTitles, LatestStoriesFeed):
 
 class SectionFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Section, slug=slug)
+        return kept_object(request, "section", slug, lambda: get_object_or_404(Section, slug=slug))
 
     def title(self, section):
         return f"{section.name} · {settings.SITE_NAME}"
@@ -152,7 +245,7 @@ class SectionAtomFeed(AtomTitles, SectionFeed):
 
 class TagFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(live_tags(), slug=slug)
+        return kept_object(request, "tag", slug, lambda: get_object_or_404(live_tags(), slug=slug))
 
     def title(self, tag):
         return f"{tag.name} · {settings.SITE_NAME}"
@@ -175,7 +268,7 @@ class TagAtomFeed(AtomTitles, TagFeed):
 
 class BylineFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Byline, slug=slug)
+        return kept_object(request, "byline", slug, lambda: get_object_or_404(Byline, slug=slug))
 
     def title(self, byline):
         return f"{byline.name} · {settings.SITE_NAME}"

@@ -3,12 +3,22 @@
 import calendar
 import html
 from html.parser import HTMLParser
+from unittest import mock
 
 import feedparser
 import pytest
 from django.urls import reverse
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
+from .test_caching import (
+    add_byline,
+    add_tag,
+    edit_headline,
+    publish_draft,
+    rename_byline,
+    rename_section,
+    rename_tag,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -168,13 +178,14 @@ def test_pages_link_their_feeds(client, discovery_newsroom, page, feeds):
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        # stories with sections, bylines, tags, corrections (for the honest updated date)
-        ("/feed/", 4),
-        ("/feed/atom/", 4),
+        # the content generation (scheduled stories), the feed's story keys, stories with
+        # sections, bylines, tags, corrections (for the honest updated date)
+        ("/feed/", 6),
+        ("/feed/atom/", 6),
         # + the section, tag or byline itself
-        ("/sections/world/feed/", 5),
-        ("/tags/china/feed/atom/", 5),
-        ("/bylines/william-roberts/feed/", 5),
+        ("/sections/world/feed/", 7),
+        ("/tags/china/feed/atom/", 7),
+        ("/bylines/william-roberts/feed/", 7),
     ],
 )
 def test_feed_query_budget_is_pinned_and_flat(client, django_assert_num_queries, url, expected):
@@ -190,7 +201,11 @@ def test_feed_query_budget_is_pinned_and_flat(client, django_assert_num_queries,
             bylines=[writer, BylineFactory()],
             tags=["China", f"Tag {number}"],
         )
+    # New stories start a new generation: nothing kept is used, all is read again.
     with django_assert_num_queries(expected):
+        assert client.get(url).status_code == 200
+    # Kept: the object, the story keys and every entry.
+    with django_assert_num_queries(0):
         assert client.get(url).status_code == 200
     assert reverse("stories:feed") == "/feed/"
 
@@ -212,3 +227,175 @@ def test_feed_updated_date_moves_for_a_correction_not_a_typo_fix(
     Correction.objects.create(story=story, text="A name was wrong.", published_at=corrected_at)
     [entry] = read_feed(client, url).entries
     assert calendar.timegm(entry.updated_parsed) == int(corrected_at.timestamp())
+
+
+# --- kept entries (stories.feeds, stories.fragments) ------------------------------------
+
+
+def fetch(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response
+
+
+@pytest.mark.parametrize("url", [url for url, _ in FEED_URLS])
+def test_kept_feed_is_byte_for_byte_the_feed_rendered_afresh(client, settings, url):
+    section = SectionFactory(name="World", slug="world")
+    writer = BylineFactory(name="William Roberts", slug="william-roberts")
+    for number in range(3):
+        StoryFactory(
+            published=True,
+            section=section,
+            headline=f"Story {number} <&> “quoted” Curaçao",
+            bylines=[writer, BylineFactory(name=f"O'Brien {number}")],
+            tags=["China", f"Tag {number}"],
+        )
+    cold = fetch(client, url)
+    warm = fetch(client, url)
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    fresh = fetch(client, url)
+    assert cold.content == warm.content == fresh.content
+    assert cold["Last-Modified"] == warm["Last-Modified"] == fresh["Last-Modified"]
+    assert len(read_feed(client, url).entries) == 3
+
+
+@pytest.mark.parametrize("url", [url for url, _ in FEED_URLS])
+def test_warm_feed_runs_no_query(client, discovery_newsroom, django_assert_max_num_queries, url):
+    first = fetch(client, url)
+    # The section, tag or byline, the story keys and the entries are all kept.
+    with django_assert_max_num_queries(0):
+        second = fetch(client, url)
+    assert second.content == first.content
+
+
+def test_kept_entries_are_reused_across_requests_and_feeds(client, discovery_newsroom):
+    from stories.feeds import StoryAtomFeed, StoryRssFeed
+
+    with (
+        mock.patch.object(
+            StoryRssFeed, "entry_xml", autospec=True, side_effect=StoryRssFeed.entry_xml
+        ) as rss_written,
+        mock.patch.object(
+            StoryAtomFeed, "entry_xml", autospec=True, side_effect=StoryAtomFeed.entry_xml
+        ) as atom_written,
+    ):
+        fetch(client, "/feed/")
+        assert rss_written.call_count == 1
+        # The same story's entry, in other RSS feeds: written once for all of them.
+        for url in ("/feed/", "/sections/world/feed/", "/tags/china/feed/"):
+            assert "Live story about harbours" in fetch(client, url).content.decode()
+        assert rss_written.call_count == 1
+        # Atom entries are their own.
+        fetch(client, "/feed/atom/")
+        fetch(client, "/bylines/william-roberts/feed/atom/")
+        assert atom_written.call_count == 1
+
+
+def test_kept_entries_are_per_host(client, discovery_newsroom, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+    fetch(client, "/feed/atom/")
+    [entry] = feedparser.parse(client.get("/feed/atom/", HTTP_HOST="other.example").content).entries
+    assert entry.link.startswith("http://other.example/")
+    assert entry.authors[0]["href"].startswith("http://other.example/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/feed/",
+        "/feed/atom/",
+        "/sections/world/feed/",
+        "/tags/china/feed/atom/",
+        "/bylines/william-roberts/feed/",
+    ],
+)
+@pytest.mark.parametrize(
+    "edit",
+    [
+        edit_headline,
+        rename_section,
+        rename_byline,
+        rename_tag,
+        add_byline,
+        add_tag,
+        publish_draft,
+    ],
+)
+def test_edits_reach_the_next_kept_feed(client, discovery_newsroom, url, edit):
+    # Corrections: test_feed_updated_date_moves_for_a_correction_not_a_typo_fix.
+    fetch(client, url)
+    fetch(client, url)
+    expected = edit(discovery_newsroom)
+    assert expected in fetch(client, url).content.decode()
+
+
+def test_unpublished_story_leaves_the_kept_feed(client, discovery_newsroom):
+    fetch(client, "/sections/world/feed/")
+    story = discovery_newsroom["live"]
+    story.status = "draft"
+    story.save()
+    assert read_feed(client, "/feed/").entries == []
+    assert read_feed(client, "/sections/world/feed/").entries == []
+    # Its only live tag's feed is gone with it.
+    assert client.get("/tags/taiwan/feed/").status_code == 404
+
+
+def test_previews_and_drafts_never_reach_kept_feeds(client, discovery_newsroom, editor_user):
+    from django.core.cache import cache
+
+    from stories.models import PreviewLink
+
+    draft = discovery_newsroom["hidden"]["draft"]
+    assert client.get(PreviewLink.objects.create(story=draft).get_absolute_url()).status_code == 200
+    client.force_login(editor_user)
+    assert client.get(draft.get_absolute_url()).status_code in (200, 404)
+    for url, _ in FEED_URLS:
+        fetch(client, url)
+        assert "secretword" not in fetch(client, url).content.decode().casefold()
+    client.logout()
+    for url, _ in FEED_URLS:
+        assert "secretword" not in fetch(client, url).content.decode().casefold()
+    hidden = {str(story.pk) for story in discovery_newsroom["hidden"].values()}
+    entries = [key for key in cache._cache if ":feed-entry:" in key]
+    assert entries
+    assert not [key for key in entries if key.rsplit(":", 1)[-1] in hidden]
+
+
+def test_scheduled_story_reaches_kept_feeds_when_it_goes_live(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now()
+    section = SectionFactory(slug="world")
+    StoryFactory(published=True, section=section, published_at=start - timedelta(hours=1))
+    StoryFactory(
+        headline="Coming soon",
+        status="published",
+        section=section,
+        published_at=start + timedelta(hours=1),
+        tags=["Soon"],
+    )
+    with mock.patch("django.utils.timezone.now", return_value=start):
+        for url in ("/feed/", "/sections/world/feed/atom/"):
+            fetch(client, url)
+            assert "Coming soon" not in fetch(client, url).content.decode()
+        assert client.get("/tags/soon/feed/").status_code == 404
+    with mock.patch("django.utils.timezone.now", return_value=start + timedelta(hours=2)):
+        for url in ("/feed/", "/sections/world/feed/atom/", "/tags/soon/feed/"):
+            assert "Coming soon" in fetch(client, url).content.decode()
+
+
+def test_feeds_are_rendered_afresh_at_zero_seconds(client, discovery_newsroom, settings):
+    from stories.feeds import StoryRssFeed
+
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    fetch(client, "/sections/world/feed/")
+    with (
+        mock.patch("django.core.cache.cache.get_many", side_effect=AssertionError("lookup")),
+        mock.patch("django.core.cache.cache.get", side_effect=AssertionError("lookup")),
+        mock.patch.object(StoryRssFeed, "entry_xml", side_effect=AssertionError("kept")),
+    ):
+        assert read_feed(client, "/sections/world/feed/").entries
+    expected = edit_headline(discovery_newsroom)
+    assert expected in fetch(client, "/sections/world/feed/").content.decode()
