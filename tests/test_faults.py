@@ -131,6 +131,8 @@ def test_database_outage_gives_503_and_500_pages_then_recovers_by_itself(postgre
         NEWSROOM_VAR_DIR=str(tmp_path / "var"),
         ALLOWED_HOSTS="127.0.0.1",
         PAGE_CACHE_SECONDS="0",
+        # The default without Redis: both workers share what they keep.
+        CACHE_DIR=str(tmp_path / "cache"),
         WEB_CONCURRENCY="2",
         HOST="127.0.0.1",
         PORT=str(port),
