@@ -127,7 +127,8 @@ for story in stories.filter(status="published")[:200]:
 print(json.dumps({
     # Unicode slugs (a tag "Curaçao") go over the wire percent-encoded, as browsers send them.
     "urls": sorted({iri_to_uri(url) for url in urls}),
-    "live": [[s.pk, iri_to_uri(s.get_absolute_url())] for s in stories.filter(status="published")[:100]],
+    "live": [[s.pk, iri_to_uri(s.get_absolute_url())]
+             for s in stories.filter(status="published")[:100]],
     "drafts": [[s.pk, s.slug] for s in stories.filter(status="draft")],
 }))
 """
