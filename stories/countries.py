@@ -308,7 +308,7 @@ COUNTRY_NAMES, COUNTRY_FOR_TERM = _build_tables()
 
 # Whole words only, judged by hand because \b would count "_" as part of a word and could not
 # end a match after the final dot of "U.S.".
-_WORD_EDGE_BEFORE = r"(?<![^\W_])"
+_WORD_EDGE_BEFORE_PREVIOUS = r"(?<![^\W_].)"  # a word edge before the character just matched
 _WORD_EDGE_AFTER = r"(?![^\W_])"
 
 
@@ -334,10 +334,16 @@ def _terms_pattern(terms) -> str:
         for char in term:
             node = node.setdefault(char, {})
         node[""] = {}
-    # Most positions cannot start a term; turning them away on the first character halves the
-    # scan time.
-    first_characters = "".join(sorted(char for char in trie if char))
-    return f"(?=[{re.escape(first_characters)}])" + _WORD_EDGE_BEFORE + _trie_pattern(trie)
+    # Most positions cannot start a term. When every branch opens with a plain character, the
+    # regex engine skips to the next position holding one of them in a fast C loop; any other
+    # opening (a lookahead, the word-edge lookbehind) makes it try every position, which
+    # scanned a 47 MB briefing at less than half the speed. So the word edge before a term is
+    # checked once its first character has matched, by looking back past that character.
+    branches = [
+        re.escape(char) + _WORD_EDGE_BEFORE_PREVIOUS + _trie_pattern(child)
+        for char, child in sorted(trie.items())
+    ]
+    return "(?:" + "|".join(branches) + ")"
 
 
 _TERMS = re.compile(_terms_pattern(COUNTRY_FOR_TERM))

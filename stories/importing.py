@@ -8,8 +8,10 @@ with an edit made since the importer wrote it, and writes everything in one tran
 import hashlib
 import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +22,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
-from .briefing import Briefing, BriefingError, ParsedStory, decode_briefing, parse_briefing
+from .briefing import (
+    BriefingError,
+    ParsedStory,
+    decode_briefing,
+    parse_briefing,
+    read_briefing,
+)
+from .bulk import insert_rows
 from .caching import content_changed
 from .countries import COUNTRY_FOR_TERM, find_countries
 from .models import (
@@ -35,6 +44,8 @@ from .search import search_index_paused
 
 DATE_IN_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 QUERY_CHUNK = 500
+# Stories written together: the models of one batch are in memory at a time.
+WRITE_BATCH = 500
 CHANGE_REASON = "Imported from a briefing"
 # Two imports racing on PostgreSQL: the loser hits a unique constraint, rolls back and
 # plans again, now seeing the winner's rows (so its stories come out "unchanged").
@@ -130,19 +141,15 @@ def read_briefing_file(path):
             raise BriefingError(
                 f"file is {size:,} bytes; briefings are limited to {limit:,} bytes", source=source
             )
+        # A block at a time: the whole text of a 47 MB briefing would be 94 MB more.
         with path.open("rb") as briefing_file:
-            data = briefing_file.read(limit + 1)
+            return read_briefing(briefing_file, source, max_bytes=limit)
     except FileNotFoundError:
         raise BriefingError("no such file", source=source) from None
     except PermissionError:
         raise BriefingError("permission denied", source=source) from None
     except OSError as error:
         raise BriefingError(error.strerror or str(error), source=source) from None
-    text = decode_briefing_bytes(data, source=source)
-    # The bytes are not needed while parsing: dropping them here (this frame held them even
-    # when a callee deleted its own name for them) takes a 47 MB briefing's peak down by as much.
-    del data
-    return parse_briefing(text, source=source, checked=True)
 
 
 def decode_briefing_bytes(data, *, source):
@@ -190,30 +197,10 @@ def story_text(parsed):
     return "\n".join((parsed.headline, parsed.deck, *parsed.paragraphs))
 
 
-def checksum(*parts):
-    encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-def input_checksum(parsed, section_slug, status, day):
-    """What the briefing asks for. Tags are not in it, because they follow from the text and
-    the tagger; the tagger's fingerprint is, so a new country list re-tags on re-import.
-
-    Each part is length-prefixed, so no two different inputs hash the same text; hashing
-    the strings directly is several times faster than JSON for 600-word stories.
-    """
-    parts = (
-        parsed.headline,
-        parsed.deck,
-        *parsed.paragraphs,
-        "\x1e",
-        *parsed.bylines,
-        "\x1e",
-        TAGGER_FINGERPRINT,
-        section_slug,
-        status,
-        day.isoformat() if day else "",
-    )
+def hash_parts(parts):
+    """SHA-256 of a sequence of strings. Each is length-prefixed, so no two different
+    sequences hash the same bytes; hashing the strings directly is several times faster than
+    hashing them as JSON, which escapes every character of a 600-word body first."""
     digest = hashlib.sha256()
     for part in parts:
         encoded = part.encode("utf-8", "surrogatepass")
@@ -222,24 +209,50 @@ def input_checksum(parsed, section_slug, status, day):
     return digest.hexdigest()
 
 
+def input_checksum(parsed, section_slug, status, day):
+    """What the briefing asks for. Tags are not in it, because they follow from the text and
+    the tagger; the tagger's fingerprint is, so a new country list re-tags on re-import."""
+    return hash_parts(
+        (
+            parsed.headline,
+            parsed.deck,
+            *parsed.paragraphs,
+            "\x1e",
+            *parsed.bylines,
+            "\x1e",
+            TAGGER_FINGERPRINT,
+            section_slug,
+            status,
+            day.isoformat() if day else "",
+        )
+    )
+
+
 def state_checksum(story, section_slug, byline_slugs, tag_names):
-    """Everything an editor could change about a story, as stored.
+    """Everything an editor could change about a story, as stored. ``story`` is a Story,
+    or a row read with the names of its fields.
 
     Sections and bylines count by slug, not id: a backup restored into a fresh database
     (natural keys) gives them new ids, and its stories must still read as unedited.
+    (Records written before migration 0007 hashed these as JSON; it rewrote them.)
     """
     # In UTC, so a time zone setting cannot make a fresh read look like an edit.
     published_at = story.published_at.astimezone(UTC).isoformat() if story.published_at else ""
-    return checksum(
-        story.headline,
-        story.slug,
-        story.deck,
-        story.body,
-        section_slug,
-        story.status,
-        published_at,
-        list(byline_slugs),
-        sorted(tag_names),
+    # Each list is preceded by its length, so where one ends is never in doubt.
+    return hash_parts(
+        (
+            story.headline,
+            story.slug,
+            story.deck,
+            story.body,
+            section_slug,
+            story.status,
+            published_at,
+            str(len(byline_slugs)),
+            *byline_slugs,
+            str(len(tag_names)),
+            *sorted(tag_names),
+        )
     )
 
 
@@ -284,16 +297,41 @@ def allocate_slugs(model, texts, *, max_length):
     return slugs
 
 
+@dataclass(slots=True)
+class StoredImport:
+    """An earlier import of one story, as plain values: what planning compares and reports.
+
+    At 10,000 stories, reading model rows cost more than the comparison itself, so models
+    are loaded only for the stories an import changes (``Importer.update_stories``).
+    """
+
+    record_id: int
+    story_id: int
+    source: str
+    headline: str
+    input_checksum: str
+    slug: str
+    published_at: datetime | None
+    created_at: datetime | None
+    tags: list[str]  # as stored, in mention order
+    is_edited: bool  # changed by anyone since the importer wrote it
+
+
 @dataclass
 class PlannedStory:
-    briefing: Briefing
+    source: str  # the briefing's import key
     parsed: ParsedStory
     tags: list[str] | None
     day: date | None
     checksum: str
-    record: ImportRecord | None = None
+    stored: StoredImport | None = None
     action: str = CREATED
     reason: str = ""
+    # Where the story is, or will be: what the report links to.
+    story_id: int | None = None
+    slug: str = ""
+    published_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 class Importer:
@@ -344,166 +382,178 @@ class Importer:
         self.validate_options()
         for briefing in self.briefings:
             day = self.day or date_from_file_name(briefing)
+            source = import_key(briefing)
             for parsed in briefing.stories:
                 self.planned.append(
                     PlannedStory(
-                        briefing=briefing,
+                        source=source,
                         parsed=parsed,
                         tags=None,
                         day=day,
                         checksum=input_checksum(parsed, self.section_slug, self.status, day),
                     )
                 )
-        records = self.existing_records()
+        stored_imports = self.stored_imports()
         for planned in self.planned:
-            record = records.pop((import_key(planned.briefing), planned.parsed.headline), None)
-            planned.record = record
-            if record is None:
+            stored = stored_imports.pop((planned.source, planned.parsed.headline), None)
+            planned.stored = stored
+            if stored is None:
                 planned.action = CREATED
-            elif record.is_edited:
-                planned.action = CONFLICT
-                planned.reason = "changed since the importer last wrote it; left alone"
-            elif record.input_checksum == planned.checksum:
-                planned.action = UNCHANGED
-                # Same text, same tagger: the tags are the ones stored, in mention order.
-                planned.tags = record.stored_tags
             else:
-                planned.action = UPDATED
+                planned.story_id, planned.slug = stored.story_id, stored.slug
+                planned.created_at = stored.created_at
+                if stored.is_edited:
+                    planned.action = CONFLICT
+                    planned.reason = "changed since the importer last wrote it; left alone"
+                elif stored.input_checksum == planned.checksum:
+                    planned.action = UNCHANGED
+                    # Same text, same tagger: the tags are the ones stored, in mention order.
+                    planned.tags = stored.tags
+                else:
+                    planned.action = UPDATED
+            if planned.action in (UNCHANGED, CONFLICT):
+                planned.published_at = stored.published_at
+            else:
+                planned.published_at = self.published_at_for(planned)
             if planned.tags is None:
                 # Tagging is the costly part of planning; unchanged stories skip it.
                 planned.tags = find_countries(story_text(planned.parsed))
-        self.missing = sorted(records.values(), key=lambda record: (record.source, record.pk))
+        self.missing = sorted(stored_imports.values(), key=lambda s: (s.source, s.record_id))
         return self
 
-    def existing_records(self):
-        """Earlier imports of these files, each with its story and the story's stored
-        byline slugs and tag names (read as plain values: far cheaper than model rows)."""
+    def stored_imports(self):
+        """Earlier imports of these files by (file name, headline), each checked for edits
+        made since: its story's stored state against the checksum the importer wrote."""
         sources = {import_key(briefing) for briefing in self.briefings}
-        # Bodies are the bulk of a story; they are read a chunk at a time below, only to
-        # see whether anyone edited the story, so 10,000 of them are never all in memory.
-        records = list(
-            ImportRecord.objects.filter(source__in=sources)
-            .select_related("story__section")
-            .defer("story__body")
+        byline_slugs, tag_names = defaultdict(list), defaultdict(list)
+        rows = (
+            StoryByline.objects.filter(story__import_record__source__in=sources)
+            .order_by("position", "pk")
+            .values_list("story_id", "byline__slug")
         )
-        byline_slugs = {record.story_id: [] for record in records}
-        tag_names = {record.story_id: [] for record in records}
-        for chunk in chunks(byline_slugs):
-            rows = (
-                StoryByline.objects.filter(story_id__in=chunk)
-                .order_by("position", "pk")
-                .values_list("story_id", "byline__slug")
+        for story_id, byline_slug in rows:
+            byline_slugs[story_id].append(byline_slug)
+        rows = (
+            TaggedStory.objects.filter(content_object__import_record__source__in=sources)
+            .order_by("pk")
+            .values_list("content_object_id", "tag__name")
+        )
+        for story_id, name in rows:
+            tag_names[story_id].append(name)
+        # Named after Story's own fields, so state_checksum() reads a row as it reads a story.
+        rows = (
+            Story.objects.filter(import_record__source__in=sources)
+            .order_by()
+            .values_list(
+                "pk",
+                "headline",
+                "slug",
+                "deck",
+                "body",
+                "section__slug",
+                "status",
+                "published_at",
+                "created_at",
+                "updated_at",
+                "import_record__pk",
+                "import_record__source",
+                "import_record__headline",
+                "import_record__input_checksum",
+                "import_record__state_checksum",
+                "import_record__written_at",
+                named=True,
             )
-            for story_id, byline_slug in rows:
-                byline_slugs[story_id].append(byline_slug)
-            rows = (
-                TaggedStory.objects.filter(content_object_id__in=chunk)
-                .order_by("pk")
-                .values_list("content_object_id", "tag__name")
+        )
+        stored_imports = {}
+        # Bodies are read a chunk at a time, only to be hashed: 10,000 of them are never all
+        # in memory at once.
+        for row in rows.iterator(chunk_size=QUERY_CHUNK):
+            tags = tag_names.get(row.pk, [])
+            is_edited = row.updated_at != row.import_record__written_at or (
+                state_checksum(row, row.section__slug, byline_slugs.get(row.pk, []), tags)
+                != row.import_record__state_checksum
             )
-            for story_id, name in rows:
-                tag_names[story_id].append(name)
-        by_story = {record.story_id: record for record in records}
-        for chunk in chunks(by_story):
-            for story_id, body in Story.objects.filter(pk__in=chunk).values_list("pk", "body"):
-                record = by_story[story_id]
-                record.stored_byline_slugs = byline_slugs[story_id]
-                record.stored_tags = tag_names[story_id]
-                record.is_edited = self.edited_since_import(record, body)
-        return {(record.source, record.headline): record for record in records}
-
-    @staticmethod
-    def edited_since_import(record, body):
-        story = record.story
-        if story.updated_at != record.written_at:
-            return True
-        # The checksum reads story.body: give it the stored body for a moment only.
-        story.body = body
-        try:
-            stored = state_checksum(
-                story, story.section.slug, record.stored_byline_slugs, record.stored_tags
+            stored = StoredImport(
+                record_id=row.import_record__pk,
+                story_id=row.pk,
+                source=row.import_record__source,
+                headline=row.import_record__headline,
+                input_checksum=row.import_record__input_checksum,
+                slug=row.slug,
+                published_at=row.published_at,
+                created_at=row.created_at,
+                tags=tags,
+                is_edited=is_edited,
             )
-        finally:
-            del story.body  # deferred again: read from the database if ever needed
-        return stored != record.state_checksum
+            stored_imports[stored.source, stored.headline] = stored
+        return stored_imports
 
     def published_at_for(self, planned):
-        if planned.day is None and planned.record is not None:
-            return planned.record.story.published_at
+        if planned.day is None and planned.stored is not None:
+            return planned.stored.published_at
         return publication_time(planned.day, self.now)
 
     def outcomes(self, urls):
-        outcomes = []
-        for index, planned in enumerate(self.planned):
-            published_at = (
-                planned.record.story.published_at
-                if planned.action in (UNCHANGED, CONFLICT)
-                else self.published_at_for(planned)
+        outcomes = [
+            StoryOutcome(
+                source=planned.source,
+                headline=planned.parsed.headline,
+                action=planned.action,
+                url=url,
+                parsed=planned.parsed,
+                tags=planned.tags,
+                published_at=planned.published_at,
+                reason=planned.reason,
+                story_id=planned.story_id,
             )
+            for planned, url in zip(self.planned, urls, strict=True)
+        ]
+        missing_urls = Story.absolute_urls(self.missing)
+        for stored, url in zip(self.missing, missing_urls, strict=True):
             outcomes.append(
                 StoryOutcome(
-                    source=import_key(planned.briefing),
-                    headline=planned.parsed.headline,
-                    action=planned.action,
-                    url=urls[index],
-                    parsed=planned.parsed,
-                    tags=planned.tags,
-                    published_at=published_at,
-                    reason=planned.reason,
-                    story_id=planned.record.story.pk if planned.record else None,
-                )
-            )
-        for record in self.missing:
-            outcomes.append(
-                StoryOutcome(
-                    source=record.source,
-                    headline=record.headline,
+                    source=stored.source,
+                    headline=stored.headline,
                     action=MISSING,
-                    url=record.story.get_absolute_url(),
+                    url=url,
                     reason="no longer in this briefing; kept as it is",
-                    story_id=record.story_id,
+                    story_id=stored.story_id,
                 )
             )
         return outcomes
 
+    def allocate_new_slugs(self):
+        new = [planned for planned in self.planned if planned.stored is None]
+        slugs = allocate_slugs(Story, [p.parsed.headline for p in new], max_length=200)
+        for planned, slug in zip(new, slugs, strict=True):
+            planned.slug = slug
+
     def preview_urls(self):
         """Addresses the stories have, or would get, without writing anything."""
-        new = [planned for planned in self.planned if planned.record is None]
-        slugs = dict(
-            zip(
-                map(id, new),
-                allocate_slugs(Story, [p.parsed.headline for p in new], max_length=200),
-                strict=True,
-            )
-        )
-        stories = []
-        for planned in self.planned:
-            if planned.record is not None:
-                story = planned.record.story
-                if planned.action == UPDATED:
-                    story = Story(slug=story.slug, published_at=self.published_at_for(planned))
-            else:
-                story = Story(slug=slugs[id(planned)], published_at=self.published_at_for(planned))
-            stories.append(story)
-        return Story.absolute_urls(stories)
+        self.allocate_new_slugs()
+        return Story.absolute_urls(self.planned)
 
     def apply(self):
         with transaction.atomic():
             changing = [p for p in self.planned if p.action in (CREATED, UPDATED)]
-            if not changing:
-                return Story.absolute_urls([p.record.story for p in self.planned])
-            section = self.get_or_create_section()
-            bylines = self.get_or_create_bylines(changing)
-            tags = self.get_or_create_tags(changing)
-            # One index rebuild per story, not one per byline and tag row written.
-            with search_index_paused() as touched:
-                self.create_stories([p for p in changing if p.action == CREATED], section)
-                self.update_stories([p for p in changing if p.action == UPDATED], section)
-                self.write_relations(changing, bylines, tags)
-                touched.update(p.record.story.pk for p in changing)
-            # Bulk writes send no signals, so tell the reader page cache here.
-            content_changed()
-        return Story.absolute_urls([p.record.story for p in self.planned])
+            if changing:
+                self.allocate_new_slugs()
+                section = self.get_or_create_section()
+                bylines = self.get_or_create_bylines(changing)
+                tags = self.get_or_create_tags(changing)
+                # One index rebuild per story, not one per byline and tag row written.
+                with search_index_paused() as touched:
+                    # A batch at a time, so only one batch's models (and their copies of
+                    # the bodies) are in memory at once.
+                    for batch in chunks(changing, WRITE_BATCH):
+                        stories = self.create_stories(
+                            [p for p in batch if p.action == CREATED], section
+                        ) + self.update_stories([p for p in batch if p.action == UPDATED], section)
+                        self.write_relations(batch, stories, bylines, tags)
+                    touched.update(p.story_id for p in changing)
+                # Bulk writes send no signals, so tell the reader page cache here.
+                content_changed()
+        return Story.absolute_urls(self.planned)
 
     def get_or_create_section(self):
         section = Section.objects.filter(slug=self.section_slug).first()
@@ -541,30 +591,27 @@ class Importer:
             "body": "\n\n".join(planned.parsed.paragraphs),
             "section": section,
             "status": self.status,
-            "published_at": self.published_at_for(planned),
+            "published_at": planned.published_at,
         }
 
     def create_stories(self, planned_stories, section):
-        slugs = allocate_slugs(
-            Story, [planned.parsed.headline for planned in planned_stories], max_length=200
-        )
         stories = [
-            Story(slug=slug, created_by=self.user, **self.story_fields(planned, section))
-            for planned, slug in zip(planned_stories, slugs, strict=True)
+            Story(slug=planned.slug, created_by=self.user, **self.story_fields(planned, section))
+            for planned in planned_stories
         ]
         # Their first revisions are written with the relations, in write_relations().
         Story.objects.bulk_create(stories, batch_size=QUERY_CHUNK)
         for planned, story in zip(planned_stories, stories, strict=True):
-            planned.record = ImportRecord(
-                story=story,
-                source=import_key(planned.briefing),
-                headline=planned.parsed.headline,
-            )
+            planned.story_id, planned.created_at = story.pk, story.created_at
+        return stories
 
     def update_stories(self, planned_stories, section):
+        if not planned_stories:
+            return []
+        loaded = Story.objects.in_bulk([planned.story_id for planned in planned_stories])
         stories = []
         for planned in planned_stories:
-            story = planned.record.story
+            story = loaded[planned.story_id]
             for name, value in self.story_fields(planned, section).items():
                 setattr(story, name, value)
             story.updated_at = self.now
@@ -589,54 +636,73 @@ class Importer:
         for chunk in chunks(story_ids):
             StoryByline.objects.filter(story_id__in=chunk).delete()
             TaggedStory.objects.filter(content_object_id__in=chunk).delete()
+        return stories
 
-    def write_relations(self, planned_stories, bylines, tags):
+    def write_relations(self, planned_stories, stories, bylines, tags):
+        """Bylines, tags, import records and revisions of stories just written, which
+        ``stories`` holds in the order of ``planned_stories``."""
         story_bylines, tagged, records_to_create, records_to_update = [], [], [], []
         revisions = []
-        for planned in planned_stories:
-            story = planned.record.story
+        for planned, story in zip(planned_stories, stories, strict=True):
             story_bylines.extend(
-                StoryByline(story=story, byline=bylines[name], position=position)
+                {"story_id": story.pk, "byline_id": bylines[name].pk, "position": position}
                 for position, name in enumerate(planned.parsed.bylines)
             )
             tagged.extend(
-                TaggedStory(content_object=story, tag=tags[name]) for name in planned.tags
+                {"content_object_id": story.pk, "tag_id": tags[name].pk} for name in planned.tags
             )
-            record = planned.record
-            record.input_checksum = planned.checksum
             byline_slugs = [bylines[name].slug for name in planned.parsed.bylines]
-            record.state_checksum = state_checksum(
-                story, story.section.slug, byline_slugs, planned.tags
-            )
-            record.written_at = story.updated_at
-            (records_to_update if record.pk else records_to_create).append(record)
+            written = {
+                "input_checksum": planned.checksum,
+                "state_checksum": state_checksum(
+                    story, story.section.slug, byline_slugs, planned.tags
+                ),
+                "written_at": story.updated_at,
+            }
+            if planned.stored is None:
+                records_to_create.append(
+                    {
+                        "story_id": story.pk,
+                        "source": planned.source,
+                        "headline": planned.parsed.headline,
+                        **written,
+                    }
+                )
+            else:
+                records_to_update.append(ImportRecord(pk=planned.stored.record_id, **written))
             revisions.append(self.revision(story, planned, byline_slugs))
-        StoryByline.objects.bulk_create(story_bylines, batch_size=QUERY_CHUNK)
-        TaggedStory.objects.bulk_create(tagged, batch_size=QUERY_CHUNK)
-        ImportRecord.objects.bulk_create(records_to_create, batch_size=QUERY_CHUNK)
+        insert_rows(StoryByline, story_bylines)
+        insert_rows(TaggedStory, tagged)
+        insert_rows(ImportRecord, records_to_create)
         ImportRecord.objects.bulk_update(
             records_to_update,
             ["input_checksum", "state_checksum", "written_at"],
             batch_size=QUERY_CHUNK,
         )
-        Story.history.model.objects.bulk_create(revisions, batch_size=QUERY_CHUNK)
+        insert_rows(self.revision_model, revisions)
+
+    @cached_property
+    def revision_model(self):
+        # Story.history builds a new manager class on every access: once per import, not
+        # once per story.
+        return Story.history.model
+
+    @cached_property
+    def revision_story_fields(self):
+        return [field.attname for field in self.revision_model.tracked_fields]
 
     def revision(self, story, planned, byline_slugs):
-        """The story's revision for this import, bylines and tags included (as
-        simple-history's bulk helpers would write it, which cannot carry those)."""
-        revision_model = Story.history.model
-        return revision_model(
-            history_date=self.now,
-            history_user=self.user,
-            history_change_reason=CHANGE_REASON,
-            history_type="+" if planned.action == CREATED else "~",
-            byline_slugs=byline_slugs,
-            tag_names=sorted(planned.tags, key=str.casefold),
-            **{
-                field.attname: getattr(story, field.attname)
-                for field in revision_model.tracked_fields
-            },
-        )
+        """The story's revision for this import as a revision row's values by field,
+        bylines and tags included (simple-history's bulk helpers cannot carry those)."""
+        return {
+            **{attname: getattr(story, attname) for attname in self.revision_story_fields},
+            "history_date": self.now,
+            "history_user_id": self.user.pk if self.user else None,
+            "history_change_reason": CHANGE_REASON,
+            "history_type": "+" if planned.action == CREATED else "~",
+            "byline_slugs": byline_slugs,
+            "tag_names": sorted(planned.tags, key=str.casefold),
+        }
 
 
 def import_briefings(

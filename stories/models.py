@@ -148,6 +148,11 @@ def listing_relations():
     )
 
 
+def address_date(published_at, created_at, zone=None):
+    """The local date in a story's address: of its publication, else of its creation."""
+    return timezone.localdate(published_at or created_at or timezone.now(), zone)
+
+
 class StoryQuerySet(models.QuerySet):
     def live(self):
         """What readers may see: published, and its time has come."""
@@ -333,10 +338,14 @@ class Story(models.Model):
     @staticmethod
     def absolute_urls(stories):
         """``get_absolute_url()`` of many stories (an import reports 10,000), with the URL
-        template and the time zone looked up once rather than per story."""
+        template and the time zone looked up once rather than per story.
+
+        Anything with a story's ``slug``, ``published_at`` and ``created_at`` will do: the
+        importer reports stories it read as plain values, not models.
+        """
         url = url_formatter("stories:detail", 4)
         zone = timezone.get_current_timezone()
-        days = (story.url_date(zone) for story in stories)
+        days = (address_date(story.published_at, story.created_at, zone) for story in stories)
         return [
             url(day.year, f"{day.month:02}", f"{day.day:02}", story.slug)
             for story, day in zip(stories, days, strict=True)
@@ -372,7 +381,7 @@ class Story(models.Model):
 
     def url_date(self, zone=None):
         """The local date in the story's address."""
-        return timezone.localdate(self.published_at or self.created_at or timezone.now(), zone)
+        return address_date(self.published_at, self.created_at, zone)
 
     def is_live(self):
         return (

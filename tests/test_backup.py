@@ -248,7 +248,55 @@ def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
         record.save()
     Story.objects.filter(pk=edited.story_id).update(headline="Edited by hand")
     migration.by_slug(apps, None)
+    importlib.import_module("stories.migrations.0007_import_state_checksums_hashed").to_hashed(
+        apps, None
+    )
     result = import_briefings([read_briefing_file(newsroom["briefing"])], section="world")
     actions = {outcome.story_id: outcome.action for outcome in result.outcomes}
     assert actions[unedited.story_id] == "unchanged"
     assert actions[edited.story_id] == "conflict"
+
+
+def test_migration_moves_unedited_import_records_from_json_to_hashed_checksums(newsroom):
+    import importlib
+
+    from django.apps import apps
+
+    from stories.importing import import_briefings, read_briefing_file, state_checksum
+    from stories.models import ImportRecord
+
+    migration = importlib.import_module("stories.migrations.0007_import_state_checksums_hashed")
+    records = list(ImportRecord.objects.select_related("story__section").order_by("pk"))
+    states = {}
+    for record in records:
+        story = record.story
+        byline_slugs = list(
+            story.story_bylines.order_by("position", "pk").values_list("byline__slug", flat=True)
+        )
+        tags = list(story.tagged_items.order_by("pk").values_list("tag__name", flat=True))
+        states[record.pk] = (story, story.section.slug, byline_slugs, tags)
+        # The migration's frozen copy of the formula is the importer's, as of this release.
+        assert record.state_checksum == migration.hashed_checksum(*states[record.pk])
+        assert record.state_checksum == state_checksum(*states[record.pk])
+        # As the previous release wrote it: JSON.
+        record.state_checksum = migration.json_checksum(*states[record.pk])
+        record.save()
+    unedited, edited = records
+    Story.objects.filter(pk=edited.story_id).update(deck="Edited by hand")
+
+    migration.to_json(apps, None)  # backwards leaves JSON checksums as they are
+    assert [r.state_checksum for r in ImportRecord.objects.order_by("pk")] == [
+        migration.json_checksum(*states[record.pk]) for record in records
+    ]
+    migration.to_hashed(apps, None)
+    unedited.refresh_from_db()
+    edited.refresh_from_db()
+    assert unedited.state_checksum == migration.hashed_checksum(*states[unedited.pk])
+    assert edited.state_checksum == migration.json_checksum(*states[edited.pk])  # left alone
+    result = import_briefings([read_briefing_file(newsroom["briefing"])], section="world")
+    actions = {outcome.story_id: outcome.action for outcome in result.outcomes}
+    assert actions == {unedited.story_id: "unchanged", edited.story_id: "conflict"}
+
+    migration.to_json(apps, None)
+    unedited.refresh_from_db()
+    assert unedited.state_checksum == migration.json_checksum(*states[unedited.pk])

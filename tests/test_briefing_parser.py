@@ -1,7 +1,9 @@
 """Tests for the briefing parser: its rules, its errors and the seed briefing."""
 
+import io
 import re
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from stories.briefing import (
     ParsedStory,
     decode_briefing,
     parse_briefing,
+    read_briefing,
     render_briefing,
 )
 
@@ -673,3 +676,78 @@ def test_decode_briefing_raises_only_briefing_error(data):
         assert error.message
         return
     assert isinstance(text, str)
+
+
+# --- reading a file a block at a time ----------------------------------------------------------
+
+
+def outcome(read):
+    """What a read gives: the stories with their line numbers, or the error."""
+    try:
+        briefing = read()
+    except BriefingError as error:
+        return ("error", error.message, error.line)
+    return ("stories", briefing, [story.line for story in briefing.stories])
+
+
+BRIEFING_BYTES = st.lists(
+    st.one_of(
+        st.binary(max_size=12),
+        st.text(max_size=20).map(str.encode),
+        st.sampled_from(
+            [
+                b"\n",
+                b"\r",
+                b"\r\n",
+                b"\xef\xbb\xbf",
+                b"\xff\xfe",
+                b"\x00",
+                b"\x1b",
+                "\u2014".encode(),
+                "\u5317".encode(),
+                b"Headline\n",
+                b"Deck line\n",
+                b"A paragraph.\n",
+                b"- By Ana and Ben\n",
+            ]
+        ),
+    ),
+    max_size=24,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(BRIEFING_BYTES, st.integers(1, 9))
+def test_read_briefing_gives_what_decode_and_parse_give(data, block_size):
+    # Tiny blocks split lines, "\r\n" pairs and UTF-8 characters between reads.
+    with mock.patch("stories.briefing._READ_BLOCK", block_size):
+        streamed = outcome(lambda: read_briefing(io.BytesIO(data), "f.txt"))
+    whole = outcome(lambda: parse_briefing(decode_briefing(data, "f.txt"), "f.txt"))
+    assert streamed == whole
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 3, 1 << 20])
+def test_read_briefing_reads_the_seed_and_every_line_ending(block_size):
+    text = seed_text()
+    with mock.patch("stories.briefing._READ_BLOCK", block_size):
+        for line_break in ("\n", "\r\n", "\r"):
+            data = ("\ufeff" + line_break.join(text.splitlines())).encode()
+            stream = io.BytesIO(b"skipped" + data)
+            stream.seek(len(b"skipped"))
+            assert outcome(lambda stream=stream: read_briefing(stream)) == outcome(
+                lambda data=data: parse_briefing(decode_briefing(data))
+            )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"Headline\nBody.\n", "file is larger than 10 bytes"),
+        (b"Headline\nBody \x00.\n", "file is larger than 10 bytes"),
+        (b"Head\x00\n", "binary data (NUL byte)"),
+    ],
+)
+def test_read_briefing_refuses_files_over_max_bytes_first(data, message):
+    with pytest.raises(BriefingError) as caught:
+        read_briefing(io.BytesIO(data), "f.txt", max_bytes=10)
+    assert caught.value.message == message

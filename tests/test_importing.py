@@ -11,6 +11,7 @@ from django.utils import timezone
 from stories.briefing import BriefingError, parse_briefing
 from stories.importing import import_briefings, read_briefing_file
 from stories.models import Byline, ImportRecord, Section, Story
+from stories.search import search_stories
 
 from .factories import BylineFactory, SectionFactory
 
@@ -310,3 +311,62 @@ def test_reimport_of_two_files_is_one_transaction(tmp_path):
             import_briefings([read_briefing_file(good), parse_briefing(SMALL, source="new.txt")])
     assert Story.objects.count() == 2
     assert not ImportRecord.objects.filter(source="new.txt").exists()
+
+
+# --- writing in batches --------------------------------------------------------------------
+
+
+def numbered_briefing(count, corrected=()):
+    return "".join(
+        f"Ferry line {number} reopens\n"
+        f"Boats to Peru sailed {'at last' if number in corrected else 'again'} on Monday.\n"
+        "— By Ana Lima and Jo Park\n\n"
+        for number in range(count)
+    )
+
+
+def test_a_batch_at_a_time_writes_what_one_batch_writes():
+    with mock.patch("stories.importing.WRITE_BATCH", 2):
+        run_import(numbered_briefing(3))
+        # Two updated, one unchanged and two created, in three batches.
+        result = run_import(numbered_briefing(5, corrected={0, 1}))
+    assert [outcome.action for outcome in result.outcomes] == [
+        "updated",
+        "updated",
+        "unchanged",
+        "created",
+        "created",
+    ]
+    stories = list(Story.objects.for_listing().order_by("pk"))
+    assert [story.headline for story in stories] == [f"Ferry line {n} reopens" for n in range(5)]
+    assert [story.history.count() for story in stories] == [2, 2, 1, 1, 1]
+    for story in stories:
+        assert [byline.name for byline in story.ordered_bylines] == ["Ana Lima", "Jo Park"]
+        assert [tag.name for tag in story.tags.all()] == ["Peru"]
+        assert story.import_record.written_at == story.updated_at
+    assert [outcome.story_id for outcome in result.outcomes] == [story.pk for story in stories]
+    assert [outcome.url for outcome in result.outcomes] == [
+        story.get_absolute_url() for story in stories
+    ]
+    assert len(search_stories("ferry last")) == 2
+    assert len(search_stories("ferry lima peru")) == 5
+    # and all of it reads back as the importer wrote it
+    outcomes = run_import(numbered_briefing(5, corrected={0, 1})).outcomes
+    assert {outcome.action for outcome in outcomes} == {"unchanged"}
+
+
+def test_each_import_writes_a_revision_that_copies_the_story(django_user_model):
+    user = django_user_model.objects.create_user("importer")
+    first, later = timezone.now() - timedelta(hours=1), timezone.now()
+    run_import(SMALL, user=user, now=first)
+    run_import(SMALL.replace("officials said.", "officials said again."), user=user, now=later)
+    story = Story.objects.get(headline="Dam opens on the river")
+    created, updated = story.history.order_by("history_id")
+    assert (created.history_type, created.history_date, created.history_user) == ("+", first, user)
+    assert (updated.history_type, updated.history_date, updated.history_user) == ("~", later, user)
+    for revision in (created, updated):
+        assert revision.history_change_reason == "Imported from a briefing"
+        assert (revision.byline_slugs, revision.tag_names) == (["ana-lima"], [])
+    assert created.body == "Water flowed through the new gates on Monday, officials said."
+    for field in Story.history.model.tracked_fields:
+        assert getattr(updated, field.attname) == getattr(story, field.attname), field.name

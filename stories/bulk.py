@@ -1,0 +1,50 @@
+"""Writing many rows at once without a model instance per row.
+
+``bulk_create`` builds a model instance for every row and then compiles every value of every
+row into SQL through the query compiler. For the 50,000 rows a 10,000-story import writes
+beside the stories themselves (bylines, tags, import records, revisions) that was over a
+third of the import's time. Rows that need nothing back from the database (no ids), send no
+signals and have no ``auto_now`` fields can go through one prepared statement
+(``executemany``) instead, with each value prepared by its field as ``bulk_create`` would.
+"""
+
+from functools import partial
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+INSERT_BATCH = 1000
+
+
+def insert_rows(model, rows):
+    """INSERT ``rows`` into ``model``'s table: dicts of Python values by field attname
+    (``story_id`` for a foreign key), all with the same keys. Nothing is sent to signals or
+    read back; use it inside the transaction that wrote what the rows point to.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            # Their values are made by pre_save(), which only model saves call.
+            raise ValueError(f"insert_rows() cannot fill {field.name} (auto_now)")
+    # The connection itself, not the django.db.connection proxy, which would look it up
+    # again for every value prepared.
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    prepare = [partial(field.get_db_prep_save, connection=connection) for field in fields]
+    with connection.cursor() as cursor:
+        # In batches: the prepared values of one batch only are in memory at once.
+        for start in range(0, len(rows), INSERT_BATCH):
+            cursor.executemany(
+                sql,
+                [
+                    [prep(value) for prep, value in zip(prepare, row.values(), strict=True)]
+                    for row in rows[start : start + INSERT_BATCH]
+                ],
+            )
