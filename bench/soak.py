@@ -76,7 +76,9 @@ def django_env(db_url, **extra):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "PAGE_CACHE_SECONDS", "HTTPS", "DATABASE_URL"}
+        # CACHE_DIR too: without Redis the workers must share the default file cache, as
+        # they do in production, or an edit would reach only the worker that made it.
+        if key not in {"DEBUG", "PAGE_CACHE_SECONDS", "HTTPS", "DATABASE_URL", "CACHE_DIR"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="newsroom.settings",
