@@ -9,6 +9,7 @@ import feedparser
 import pytest
 from django.urls import reverse
 
+from .cachekeys import cache_keys
 from .factories import BylineFactory, SectionFactory, StoryFactory
 from .test_caching import (
     add_byline,
@@ -341,7 +342,6 @@ def test_unpublished_story_leaves_the_kept_feed(client, discovery_newsroom):
 
 
 def test_previews_and_drafts_never_reach_kept_feeds(client, discovery_newsroom, editor_user):
-    from django.core.cache import cache
 
     from stories.models import PreviewLink
 
@@ -356,7 +356,7 @@ def test_previews_and_drafts_never_reach_kept_feeds(client, discovery_newsroom, 
     for url, _ in FEED_URLS:
         assert "secretword" not in fetch(client, url).content.decode().casefold()
     hidden = {str(story.pk) for story in discovery_newsroom["hidden"].values()}
-    entries = [key for key in cache._cache if ":feed-entry:" in key]
+    entries = cache_keys(":feed-entry:")
     assert entries
     assert not [key for key in entries if key.rsplit(":", 1)[-1] in hidden]
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from stories.briefing import parse_briefing
 from stories.importing import import_briefings
 
+from .cachekeys import cache_keys
 from .factories import SectionFactory, StoryFactory
 from .test_caching import (
     add_byline,
@@ -283,4 +284,4 @@ def test_addresses_that_name_nothing_are_not_kept(client, db):
     cache.clear()
     for url in ("/bylines/nobody/", "/tags/nothing/", "/2025/01/02/no-such-story/"):
         assert client.get(url).status_code == 404
-    assert not [key for key in cache._cache if ":lookup:" in key]
+    assert not cache_keys(":lookup:")
