@@ -23,17 +23,13 @@ def story_cards(context, stories, level=2, lead=False, hide_section=False):
 
 @register.simple_tag(takes_context=True)
 def page_url(context, number):
-    """The address of page ``number`` of the current listing, keeping the other
-    query parameters (a search's ``q``); page 1 drops ``page`` so it has one address."""
+    """The address of page ``number`` of the current listing; page 1 drops ``page`` so it
+    has one address. Other query parameters (a campaign's ``utm_source``) are not carried:
+    the listing's content is kept and shared by every reader of that page."""
     request = getattr(context, "request", None)
-    if request is None:
-        return f"?page={number}"
-    query = request.GET.copy()
-    query.pop("page", None)
-    if number != 1:
-        query["page"] = number
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else request.path
+    if number == 1:
+        return request.path if request is not None else "?"
+    return f"?page={number}"
 
 
 @register.simple_tag
