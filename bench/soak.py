@@ -192,6 +192,7 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.latencies, self.statuses, self.failures = [], {}, []
+        self.not_found = []  # every address read exists: a 404 is worth a look, not a failure
 
     def add(self, url, status, seconds, detail=""):
         with self.lock:
@@ -199,6 +200,8 @@ class Stats:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 0 or status >= 500:
                 self.failures.append(f"{status} {url} {detail[:200]}")
+            elif status == 404 and len(self.not_found) < 20:
+                self.not_found.append(url)
 
 
 def reader(base, urls, stop, stats, seed):
@@ -435,6 +438,7 @@ def soak(args):
         "lost": lost,
         "editor_failures": editor.failures,
         "request_failures": stats.failures[:20],
+        "not_found": stats.not_found,
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
     results["passed"] = not (
@@ -469,7 +473,7 @@ def report(results):
         "",
         "Statuses: " + ", ".join(f"{k}: {v}" for k, v in results["statuses"].items()) + ".",
     ]
-    for name in ("lost", "editor_failures", "request_failures"):
+    for name in ("lost", "editor_failures", "request_failures", "not_found"):
         if results[name]:
             lines.append(f"{name.replace('_', ' ').capitalize()}: " + "; ".join(results[name]))
     return "\n".join(lines) + "\n"

@@ -140,7 +140,7 @@ elif CACHE_DIR := os.environ.get("CACHE_DIR", str(VAR_DIR / "cache")):
     # a per-process memory cache (the tests use it).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "newsroom.filecache.FileCache",
             "LOCATION": CACHE_DIR,
             "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
         }

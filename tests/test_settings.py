@@ -63,7 +63,7 @@ def test_defaults_are_sqlite_and_a_shared_file_cache_in_var(tmp_path):
     settings = json.loads(load_settings(tmp_path, DEBUG="1").stdout)
     assert settings["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
     assert settings["DATABASE"]["NAME"] == str(tmp_path / "db.sqlite3")
-    assert settings["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert settings["CACHE"] == "newsroom.filecache.FileCache"
     assert settings["CACHE_LOCATION"] == str(tmp_path / "cache")
 
 
@@ -74,7 +74,7 @@ def test_empty_cache_dir_gives_a_per_process_memory_cache(tmp_path):
 
 def test_cache_dir_gives_worker_processes_one_shared_cache(tmp_path):
     settings = json.loads(load_settings(tmp_path, DEBUG="1", CACHE_DIR=str(tmp_path)).stdout)
-    assert settings["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert settings["CACHE"] == "newsroom.filecache.FileCache"
     assert settings["CACHE_LOCATION"] == str(tmp_path)
 
 
@@ -108,3 +108,19 @@ def test_local_caches_hold_thousands_of_kept_pieces(tmp_path):
         load_settings(tmp_path, DEBUG="1", CACHE_DIR="", CACHE_MAX_ENTRIES="20000").stdout
     )
     assert settings["CACHE_MAX_ENTRIES"] == 20000
+
+
+def test_the_file_cache_lists_its_folder_to_cull_at_most_once_an_interval(tmp_path):
+    from unittest import mock
+
+    from newsroom.filecache import FileCache
+
+    cache = FileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 3}})
+    with mock.patch.object(FileCache, "_list_cache_files", return_value=[]) as listing:
+        for number in range(20):
+            cache.set(f"key{number}", number)
+    assert listing.call_count == 1
+    assert cache.get("key19") == 19
+    cache._next_cull = 0.0  # the interval has passed
+    cache.set("key20", 20)  # a real cull now: 21 files, more than 3
+    assert len(list(tmp_path.glob("*.djcache"))) < 21
