@@ -21,6 +21,9 @@ def site(request):
     generation, and only when a page shows it)."""
     return {
         "site_name": settings.SITE_NAME,
+        "language_code": settings.LANGUAGE_CODE,
+        # Which reader page this is, for the masthead's current-page marks.
+        "page_name": getattr(request.resolver_match, "url_name", None),
         # For the masthead on every page; reverse() cost more than the rest of it.
         "home_url": fast_reverse("stories:home"),
         "search_url": fast_reverse("stories:search"),
