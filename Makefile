@@ -45,6 +45,10 @@ serve: $(STAMP)
 
 # Benchmark (not part of `make test`): builds its own database under bench/work/.
 bench: $(STAMP)
+	@for tool in wrk nginx; do command -v $$tool >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null 2>&1 || { \
+		echo "Installing $$tool from Debian's packages (the load generator and the nginx reference)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; } \
+			|| { echo "Could not install $$tool: apt-get install -y $$tool"; exit 1; }; }; done
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(MAKE) --no-print-directory soak

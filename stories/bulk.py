@@ -9,6 +9,7 @@ signals and have no ``auto_now`` fields can go through one prepared statement
 """
 
 from functools import partial
+from itertools import chain
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -32,19 +33,22 @@ def insert_rows(model, rows):
     # again for every value prepared.
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
     )
+    marks = "({})".format(", ".join(["%s"] * len(fields)))
     prepare = [partial(field.get_db_prep_save, connection=connection) for field in fields]
     with connection.cursor() as cursor:
         # In batches: the prepared values of one batch only are in memory at once.
         for start in range(0, len(rows), INSERT_BATCH):
-            cursor.executemany(
-                sql,
-                [
-                    [prep(value) for prep, value in zip(prepare, row.values(), strict=True)]
-                    for row in rows[start : start + INSERT_BATCH]
-                ],
-            )
+            values = [
+                [prep(value) for prep, value in zip(prepare, row.values(), strict=True)]
+                for row in rows[start : start + INSERT_BATCH]
+            ]
+            if connection.vendor == "postgresql":
+                # One statement per batch: PostgreSQL keeps the search index with
+                # once-per-statement triggers (migration 0003), which executemany() would
+                # fire once per row, re-indexing a story for each of its bylines and tags.
+                cursor.execute(head + ", ".join([marks] * len(values)), list(chain(*values)))
+            else:
+                cursor.executemany(head + marks, values)

@@ -106,12 +106,30 @@ def _sqlite_search(stories, terms):
 
 @contextmanager
 def search_index_paused():
-    """Bulk writes inside this block leave the SQLite index alone; on the way out the rows
-    of the stories added to the yielded set are rebuilt once. Use inside a transaction.
+    """Bulk writes inside this block leave the search index alone; on the way out the index
+    entries of the stories added to the yielded set are rebuilt once. Use inside a
+    transaction.
 
-    PostgreSQL keeps its index with once-per-statement triggers, so nothing is paused there.
+    Both databases' triggers would otherwise re-index a story for its row and again for its
+    bylines and tags (migrations 0006 and 0008). On PostgreSQL the pause is a
+    transaction-local setting, which no other session sees; on SQLite a row in
+    stories_search_pause, which SQLite's single writer keeps to this transaction.
     """
     touched = set()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('newsroom.search_paused', 'on', true)")
+        yield touched
+        ids = sorted(touched)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('newsroom.search_paused', 'off', true)")
+            for start in range(0, len(ids), 500):
+                cursor.execute(
+                    "UPDATE stories_story s SET search_vector = stories_story_search_document(s) "
+                    "WHERE s.id = ANY(%s)",
+                    [ids[start : start + 500]],
+                )
+        return
     if connection.vendor != "sqlite":
         yield touched
         return

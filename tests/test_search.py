@@ -306,3 +306,23 @@ def test_search_read_again_is_kept_until_content_changes(client, django_assert_n
     assert first.content == second.content
     StoryFactory(headline="Second meteor seen", published=True, section=section)
     assert "Second meteor seen" in client.get("/search/", {"q": "meteor"}).content.decode()
+
+
+def test_the_search_index_pause_holds_reindexing_until_its_end():
+    """Both databases: while paused, writes leave the index alone (the importer writes a
+    story's row, bylines and tags, which would re-index it three times); on the way out,
+    each story handed in is re-indexed once."""
+    from django.db import transaction
+
+    from stories.search import search_index_paused
+
+    story = StoryFactory(headline="Harbour reopens", published=True)
+    with transaction.atomic():
+        with search_index_paused() as touched:
+            Story.objects.filter(pk=story.pk).update(headline="Volcano erupts")
+            assert list(search_stories("volcano")) == []
+            touched.add(story.pk)
+        assert list(search_stories("volcano")) == [story]
+    # Ordinary writes index at once again.
+    Story.objects.filter(pk=story.pk).update(headline="Glacier melts")
+    assert list(search_stories("glacier")) == [story]
