@@ -8,21 +8,20 @@ from django.db import migrations
 
 PAUSED = "current_setting('newsroom.search_paused', true) = 'on'"
 
-FORWARD = f"""
+# With {guard} empty these are the functions of migration 0003, to go back to.
+ROW_FUNCTION = """
 CREATE OR REPLACE FUNCTION stories_story_search_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF {PAUSED} THEN
-        RETURN NEW;
-    END IF;
+    {guard}
     NEW.search_vector := stories_story_search_document(NEW);
     RETURN NEW;
 END $$;
+"""
 
+LINKS_FUNCTION = """
 CREATE OR REPLACE FUNCTION stories_story_search_links() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF {PAUSED} THEN
-        RETURN NULL;
-    END IF;
+    {guard}
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         EXECUTE format(
             'UPDATE stories_story s SET search_vector = stories_story_search_document(s) '
@@ -37,28 +36,10 @@ BEGIN
 END $$;
 """
 
-BACKWARD = """
-CREATE OR REPLACE FUNCTION stories_story_search_row() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.search_vector := stories_story_search_document(NEW);
-    RETURN NEW;
-END $$;
-
-CREATE OR REPLACE FUNCTION stories_story_search_links() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        EXECUTE format(
-            'UPDATE stories_story s SET search_vector = stories_story_search_document(s) '
-            'WHERE s.id IN (SELECT %I FROM new_rows)', TG_ARGV[0]);
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        EXECUTE format(
-            'UPDATE stories_story s SET search_vector = stories_story_search_document(s) '
-            'WHERE s.id IN (SELECT %I FROM old_rows)', TG_ARGV[0]);
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+FORWARD = ROW_FUNCTION.format(guard=f"IF {PAUSED} THEN RETURN NEW; END IF;") + (
+    LINKS_FUNCTION.format(guard=f"IF {PAUSED} THEN RETURN NULL; END IF;")
+)
+BACKWARD = ROW_FUNCTION.format(guard="") + LINKS_FUNCTION.format(guard="")
 
 
 def pause_aware(apps, schema_editor):
