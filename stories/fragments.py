@@ -1,19 +1,20 @@
-"""Pieces of reader pages kept per content generation: story cards, the section menu and
-listing counts.
+"""Pieces of reader pages kept per content generation: story cards, counts and page keys,
+search rankings, the section menu, the objects addresses name, each page's meta tags and
+content (the ``{% kept %}`` template tag), and the story page's meta tags and article.
 
-With the page cache off (or for a page it may not keep), a listing page's server time went
-mostly into rendering twenty story cards through the template engine, then into counting the
-listing for "page N of M" and reading the section menu. None of that changes until content
-does, and every content change starts a new generation (``stories.caching``): these pieces
-are kept under the generation's token, so the first page rendered after an edit already
-shows it, exactly as with the page cache. They are also kept at most
-``FRAGMENT_CACHE_SECONDS`` (0 turns them off): with a per-process cache (local memory) an
-edit made in one process does not reach the others' generation, and this bounds how long
-they may lag, as ``PAGE_CACHE_SECONDS`` does for whole pages. Use Redis with several
-processes.
+With the page cache off (or for a page it may not keep), a page's server time went into
+reading rows, building querysets and rendering cards, menus and meta tags through the
+template engine. None of that changes until content does, and every content change starts a
+new generation (``stories.caching``): these pieces are kept under the generation's token,
+so the first page rendered after an edit already shows it, exactly as with the page cache,
+and a page read again between edits runs no query. Each response is still rendered per
+request around them. They are also kept at most ``FRAGMENT_CACHE_SECONDS`` (0 turns them
+off): with a per-process cache (local memory) an edit made in one process does not reach
+the others' generation, and this bounds how long they may lag, as ``PAGE_CACHE_SECONDS``
+does for whole pages. Without Redis, processes share the file cache by default.
 
-Only data that every reader sees alike is kept: no user, session or preview state goes into
-a card, and the story page, which previews share, renders its own.
+Only data that every reader sees alike is kept: no user, session or preview state; previews
+render everything afresh.
 """
 
 import hashlib
@@ -138,7 +139,7 @@ def render_story_page_parts(request, story):
 
 def story_page_parts(request, story):
     """``render_story_page_parts()``, kept per story and generation, so a story page read
-    again costs the one query that finds its live row. Meta tags carry absolute addresses,
+    again renders no relation and runs no query. Meta tags carry absolute addresses,
     so the site address asked for is part of the key. Never for previews: a story that is
     not live has no kept parts to share."""
     if not enabled(request):
