@@ -15,7 +15,6 @@ an edit starts a new generation, so the next feed already shows it. With
 """
 
 import copy
-import hashlib
 import io
 from urllib.parse import urljoin
 
@@ -23,14 +22,13 @@ from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed, add_domain
 from django.core.cache import cache
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
 from django.utils.xmlutils import SimplerXMLGenerator
 
 from . import fragments
-from .models import Byline, Section, Story, live_tags
+from .models import Story
 from .seo import story_description
 
 
@@ -97,14 +95,6 @@ class StoryAtomFeed(WrittenEntries, feedgenerator.Atom1Feed):
 def story_guid(story):
     created = timezone.localdate(story.created_at)
     return f"tag:{settings.SITE_DOMAIN},{created.isoformat()}:story:{story.pk}"
-
-
-def kept_object(request, kind, slug, lookup):
-    """``lookup()``, the feed's section, tag or byline, called once per content generation:
-    every change to one of them (or, for tags, to a story) starts a new one. A callable, as
-    building the query for live tags alone cost more than a kept feed."""
-    digest = hashlib.sha256(slug.encode()).hexdigest()[:32]
-    return fragments.kept(request, f"feed-object:{kind}:{digest}", lookup)
 
 
 class LatestStoriesFeed(Feed):
@@ -222,7 +212,7 @@ class LatestStoriesAtomFeed(AtomTitles, LatestStoriesFeed):
 
 class SectionFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return kept_object(request, "section", slug, lambda: get_object_or_404(Section, slug=slug))
+        return fragments.kept_named(request, "section", slug)
 
     def title(self, section):
         return f"{section.name} · {settings.SITE_NAME}"
@@ -245,7 +235,7 @@ class SectionAtomFeed(AtomTitles, SectionFeed):
 
 class TagFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return kept_object(request, "tag", slug, lambda: get_object_or_404(live_tags(), slug=slug))
+        return fragments.kept_named(request, "live-tag", slug)
 
     def title(self, tag):
         return f"{tag.name} · {settings.SITE_NAME}"
@@ -268,7 +258,7 @@ class TagAtomFeed(AtomTitles, TagFeed):
 
 class BylineFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return kept_object(request, "byline", slug, lambda: get_object_or_404(Byline, slug=slug))
+        return fragments.kept_named(request, "byline", slug)
 
     def title(self, byline):
         return f"{byline.name} · {settings.SITE_NAME}"

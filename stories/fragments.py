@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
+from django.http import Http404
 from django.template.loader import get_template, render_to_string
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
@@ -142,14 +143,10 @@ def story_page_parts(request, story):
     again renders no relation and runs no query. Meta tags carry absolute addresses,
     so the site address asked for is part of the key. Never for previews: a story that is
     not live has no kept parts to share."""
-    if not enabled(request):
-        parts = render_story_page_parts(request, story)
-    else:
-        key = fragment_key(request, "story-page", story.pk, request.build_absolute_uri("/"))
-        parts = cache.get(key)
-        if parts is None:
-            parts = render_story_page_parts(request, story)
-            cache.set(key, parts, settings.FRAGMENT_CACHE_SECONDS)
+    site = request.build_absolute_uri("/")
+    parts = kept(
+        request, f"story-page:{story.pk}:{site}", lambda: render_story_page_parts(request, story)
+    )
     # Rendered (and escaped) by their templates.
     return {name: mark_safe(html) for name, html in parts.items()}
 
@@ -177,12 +174,7 @@ def kept_html(request, name, values, render):
     """The HTML ``render()`` makes, kept under ``name`` and ``values`` for this generation
     (the ``{% kept %}`` template tag)."""
     digest = hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:32]
-    key = fragment_key(request, "html", name, digest)
-    html = cache.get(key)
-    if html is None:
-        html = render()
-        cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
-    return mark_safe(html)  # rendered (and escaped) by its template
+    return mark_safe(kept(request, f"html:{name}:{digest}", render))  # escaped by its template
 
 
 def kept_lookup(request, name, find):
@@ -197,6 +189,19 @@ def kept_lookup(request, name, find):
         found = find()
         if found is not None:
             keep(request, name, found)
+    return found
+
+
+def kept_named(request, kind, slug):
+    """The section, byline or live tag (``kind``: "section", "byline", "live-tag") whose slug
+    is ``slug``, kept for the generation like any ``kept_lookup``; Http404 if there is none.
+    Pages and feeds share it."""
+    from .models import Byline, Section, live_tags
+
+    tables = {"section": Section.objects.all, "byline": Byline.objects.all, "live-tag": live_tags}
+    found = kept_lookup(request, f"{kind}:{slug}", lambda: tables[kind]().filter(slug=slug).first())
+    if found is None:
+        raise Http404(f"No {kind.replace('-', ' ')} has this address.")
     return found
 
 

@@ -12,15 +12,10 @@ from django.views.generic import DetailView, ListView
 
 from . import fragments
 from .fragments import KeptResults
-from .models import Byline, Section, Story, live_tags
+from .models import Story
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
-
-
-class LiveStoryMixin:
-    def get_queryset(self):
-        return Story.objects.live().for_listing()
 
 
 class KeptCountMixin:
@@ -45,7 +40,7 @@ class LazyListing(SimpleLazyObject):
     ordered = True
 
 
-class StoryListView(KeptCountMixin, LiveStoryMixin, ListView):
+class StoryListView(KeptCountMixin, ListView):
     paginate_by = settings.STORIES_PER_PAGE
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
@@ -114,12 +109,7 @@ class HomeView(StoryListView):
 
 class SectionView(StoryListView):
     def get_queryset(self):
-        slug = self.kwargs["slug"]
-        self.section = fragments.kept_lookup(
-            self.request, f"section:{slug}", lambda: Section.objects.filter(slug=slug).first()
-        )
-        if self.section is None:
-            raise Http404("No such section.")
+        self.section = fragments.kept_named(self.request, "section", self.kwargs["slug"])
         return super().get_queryset()
 
     def listing(self):
@@ -141,12 +131,7 @@ class SectionView(StoryListView):
 
 class TagView(StoryListView):
     def get_queryset(self):
-        slug = self.kwargs["slug"]
-        self.tag = fragments.kept_lookup(
-            self.request, f"live-tag:{slug}", lambda: live_tags().filter(slug=slug).first()
-        )
-        if self.tag is None:
-            raise Http404("No live story carries this tag.")
+        self.tag = fragments.kept_named(self.request, "live-tag", self.kwargs["slug"])
         return super().get_queryset()
 
     def listing(self):
@@ -163,12 +148,7 @@ class BylineView(StoryListView):
     template_name = "stories/byline_detail.html"
 
     def get_queryset(self):
-        slug = self.kwargs["slug"]
-        self.byline = fragments.kept_lookup(
-            self.request, f"byline:{slug}", lambda: Byline.objects.filter(slug=slug).first()
-        )
-        if self.byline is None:
-            raise Http404("No such byline.")
+        self.byline = fragments.kept_named(self.request, "byline", self.kwargs["slug"])
         return super().get_queryset()
 
     def listing(self):
@@ -181,7 +161,7 @@ class BylineView(StoryListView):
         return super().get_context_data(byline=self.byline, **kwargs)
 
 
-class StoryDetailView(PreviewableStoryMixin, LiveStoryMixin, DetailView):
+class StoryDetailView(PreviewableStoryMixin, DetailView):
     context_object_name = "story"
 
     def get_queryset(self):

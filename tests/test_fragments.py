@@ -281,6 +281,14 @@ def test_addresses_that_name_nothing_are_not_kept(client, db):
     from django.core.cache import cache
 
     cache.clear()
-    for url in ("/bylines/nobody/", "/tags/nothing/", "/2025/01/02/no-such-story/"):
+    for url in (
+        "/bylines/nobody/",
+        "/tags/nothing/",
+        "/sections/nowhere/",
+        "/2025/01/02/no-such-story/",
+        "/bylines/nobody/feed/",
+        "/tags/nothing/feed/atom/",
+        "/sections/nowhere/feed/",
+    ):
         assert client.get(url).status_code == 404
     assert not cache_keys(":lookup:")
