@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Local settings for commands run by hand in this checkout (git-ignored, owner-only):
+# DEBUG on and a generated SECRET_KEY. Written once; settings read it unless the
+# environment says otherwise. Production has none.
+.env:
+	@umask 077 && printf '# Written by `make run` for local work; never used in production.\nDEBUG=1\nSECRET_KEY=%s\n' \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote .env (DEBUG=1 and a generated SECRET_KEY) for local manage.py commands"
+
 run: export DEBUG ?= 1
-run: $(STAMP)
+run: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_briefing $(SEED)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
@@ -35,9 +43,12 @@ run: $(STAMP)
 serve: export DEBUG := 0
 serve: export HOST := $(HOST)
 serve: export PORT := $(PORT)
+# Production-like: the local .env (DEBUG=1) is not read.
+serve: export NEWSROOM_ENV_FILE :=
 serve: $(STAMP)
-	@mkdir -p var
-	@test -n "$$SECRET_KEY" || test -s var/secret-key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret-key
+	@mkdir -p -m 700 var && chmod 700 var
+	@test -n "$$SECRET_KEY" || test -s var/secret-key || (umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret-key)
+	@test ! -e var/secret-key || chmod 600 var/secret-key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" $(PY) manage.py migrate --noinput
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" $(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Serving http://$(HOST):$(PORT)/ with gunicorn, $${WEB_CONCURRENCY:-2} workers (Ctrl-C to stop)"
@@ -117,4 +128,4 @@ check: $(STAMP)
 ci: lint check test
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .env

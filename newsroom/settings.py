@@ -4,12 +4,16 @@ Local state (the SQLite database, uploaded media, collected static files, the de
 editor's password) lives in ``var/``, which git ignores.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from .localfiles import private_directory, private_sqlite_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("NEWSROOM_VAR_DIR", BASE_DIR / "var"))
@@ -26,6 +30,14 @@ def env_flag(name, default=False):
 
 def env_list(name, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Local work: `make run` writes a git-ignored `.env` (DEBUG=1 and a generated SECRET_KEY) so
+# that `manage.py ...` works in the checkout as the README shows. The environment always wins
+# over it. Production has none, and `make serve` and the tests read none (NEWSROOM_ENV_FILE="").
+ENV_FILE = os.environ.get("NEWSROOM_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 
 DEBUG = env_flag("DEBUG")
@@ -103,7 +115,9 @@ ASGI_APPLICATION = "newsroom.asgi.application"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if not DATABASE_URL:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # var/ holds the database, the secret key, staged imports and the demo password: only
+    # the account that runs the site may read it.
+    private_directory(VAR_DIR)
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
@@ -119,6 +133,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # SQLite gives its -wal and -shm files the database file's mode, so 0600 covers all three.
+    private_sqlite_file(DATABASES["default"]["NAME"])
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Pages, cards, feed entries and lookups are kept per content generation, so a real site
@@ -243,8 +259,17 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000")) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_flag("HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = HTTPS and env_flag("HSTS_PRELOAD", True)
+# The proxies whose X-Forwarded-* headers are believed (addresses or networks); from any
+# other peer those headers are dropped before anything reads them.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
+try:
+    for _proxy in TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
 if env_flag("BEHIND_PROXY"):
-    # Only when a proxy that sets X-Forwarded-Proto (and strips it from clients) is in front.
+    # Only when a proxy that sets X-Forwarded-Proto and X-Forwarded-For is in front.
+    MIDDLEWARE.insert(0, "stories.security.ForwardedHeadersMiddleware")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The login lockout then counts the address the proxy saw, not the proxy's own.
     AXES_CLIENT_IP_CALLABLE = "stories.security.client_ip_behind_proxy"

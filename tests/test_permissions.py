@@ -279,7 +279,8 @@ def test_demo_editor_command_lifts_a_lockout(client, settings, tmp_path):
     assert attempt(client, "editor", password).status_code == 302
 
 
-def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(rf):
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(rf, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
     # The client wrote 6.6.6.6 itself; the proxy appended the address it really came from.
     assert client_ip_behind_proxy(request) == "203.0.113.9"
