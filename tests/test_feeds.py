@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 
 import feedparser
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from .cachekeys import cache_keys
@@ -453,6 +454,8 @@ def test_feeds_write_no_characters_xml_cannot_carry_even_if_stored(client, setti
     # Every C0 control character but tab and line breaks (which XML carries), DEL, U+FFFE.
     bad = "".join(chr(code) for code in [*range(0x20), 0x7F] if chr(code) not in "\t\n\r")
     bad += "\ufffe"
+    if connection.vendor == "postgresql":
+        bad = bad.replace("\x00", "")  # its text type cannot hold NUL at all
     section = SectionFactory(name="World", slug="world")
     byline = BylineFactory(name="Ana", slug="ana")
     StoryFactory(published=True, section=section, bylines=[byline], tags=["Peru"])
