@@ -17,10 +17,11 @@ from .forms import StoryAdminForm
 from .models import Byline, Correction, PreviewLink, Section, Story, StoryByline
 from .revisions import describe, record_relations, restore_relations
 from .roles import PUBLISH_PERMISSION
+from .text import CleanTextAdminMixin
 
 
 @admin.register(Section)
-class SectionAdmin(admin.ModelAdmin):
+class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position", "story_count"]
     list_editable = ["position"]
     ordering = ["position", "name"]  # the count annotation drops Meta.ordering
@@ -36,7 +37,7 @@ class SectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Byline)
-class BylineAdmin(admin.ModelAdmin):
+class BylineAdmin(CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
     ordering = ["name"]
@@ -57,7 +58,7 @@ admin.site.unregister(Tag)
 
 
 @admin.register(Tag)
-class TagAdmin(TaggitTagAdmin):
+class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
     list_display = ["name", "slug", "story_count"]
 
     def get_queryset(self, request):
@@ -70,7 +71,7 @@ class TagAdmin(TaggitTagAdmin):
         return tag.story_count
 
 
-class StoryBylineInline(admin.TabularInline):
+class StoryBylineInline(CleanTextAdminMixin, admin.TabularInline):
     model = StoryByline
     extra = 1
     autocomplete_fields = ["byline"]
@@ -78,7 +79,7 @@ class StoryBylineInline(admin.TabularInline):
     ordering = ["position", "pk"]
 
 
-class CorrectionInline(admin.TabularInline):
+class CorrectionInline(CleanTextAdminMixin, admin.TabularInline):
     """Corrections can be added, never changed or removed: readers rely on the record."""
 
     model = Correction
@@ -96,7 +97,7 @@ class CorrectionInline(admin.TabularInline):
         return False
 
 
-class PreviewLinkInline(admin.TabularInline):
+class PreviewLinkInline(CleanTextAdminMixin, admin.TabularInline):
     model = PreviewLink
     extra = 0
     fields = ["share_url", "expires_at", "is_revoked", "created_by", "created_at"]
@@ -133,7 +134,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
+class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [

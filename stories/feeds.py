@@ -30,6 +30,7 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from . import fragments
 from .models import Story
 from .seo import story_description
+from .text import xml_safe
 
 
 class WrittenEntries:
@@ -37,6 +38,15 @@ class WrittenEntries:
     carries its entry already written (``xml``) is output as it is."""
 
     entry_element = "item"
+
+    # Rows may hold characters XML 1.0 cannot carry (written before the forms refused them,
+    # or straight to the database); Django's writer raises on them, so they are dropped
+    # from everything a feed is made of, channel and entries alike.
+    def __init__(self, *args, **kwargs):
+        super().__init__(*xml_safe(args), **xml_safe(kwargs))
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*xml_safe(args), **xml_safe(kwargs))
 
     def entry_xml(self, item):
         out = io.StringIO()
@@ -59,7 +69,22 @@ class WrittenEntries:
 
 
 class StoryRssFeed(WrittenEntries, feedgenerator.Rss201rev2Feed):
-    """RSS 2.0 with every byline as ``dc:creator`` and the body as ``content:encoded``."""
+    """RSS 2.0 with every byline as ``dc:creator`` and the body as ``content:encoded``.
+
+    Feed readers take RSS titles and the channel's description as HTML, so the plain text
+    of every title, the channel's and each item's alike, is escaped here, once. Categories
+    and ``dc:creator`` are read as text (feedparser does), so they are not. (Atom says
+    ``type="text"`` for its titles, and descriptions are HTML in both formats: escaped by
+    the ``Feed`` views.)
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.feed["title"] = escape(self.feed["title"])
+        self.feed["description"] = escape(self.feed["description"])
+
+    def add_item(self, title, *args, **kwargs):
+        super().add_item(escape(title), *args, **kwargs)
 
     def rss_attributes(self):
         return {
@@ -164,9 +189,10 @@ class LatestStoriesFeed(Feed):
         ]
         return feed
 
-    # RSS titles and both formats' summaries are HTML, so plain text is escaped once here.
+    # Titles are plain text here: StoryRssFeed escapes them for RSS. Both formats'
+    # summaries are HTML, so plain text is escaped once here.
     def item_title(self, story):
-        return escape(story.headline)
+        return story.headline
 
     def item_description(self, story):
         # The deck; a story without one is summed up by its first paragraph.
@@ -198,12 +224,10 @@ class LatestStoriesFeed(Feed):
 
 
 class AtomTitles:
-    """Atom titles are plain text (type="text"), unlike RSS's, so they are not escaped."""
+    """Atom feeds: titles are plain text (type="text"), unlike RSS's, so they are not
+    escaped (StoryRssFeed escapes RSS's)."""
 
     feed_type = StoryAtomFeed
-
-    def item_title(self, story):
-        return story.headline
 
 
 class LatestStoriesAtomFeed(AtomTitles, LatestStoriesFeed):

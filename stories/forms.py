@@ -10,6 +10,7 @@ from taggit.models import Tag
 from taggit.utils import parse_tags
 
 from .models import Section, Story
+from .text import CleanTextFormMixin
 
 REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
 
@@ -21,7 +22,7 @@ class TagAutocomplete(AutocompleteSelectMultiple):
         return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
 
 
-class StoryAdminForm(forms.ModelForm):
+class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
     """The story change form. ``user`` is set by StoryAdmin.get_form.
 
     Rules are checked here, on the server, whatever the browser was shown: only users with
@@ -137,7 +138,7 @@ class StoryAdminForm(forms.ModelForm):
             self.instance.tags.add(*new_tags)
 
 
-class ImportBriefingForm(forms.Form):
+class ImportBriefingForm(CleanTextFormMixin, forms.Form):
     """Step one of the admin import: the file and how to import it."""
 
     briefing = forms.FileField(

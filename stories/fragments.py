@@ -193,12 +193,12 @@ def kept_lookup(request, name, find):
 
 
 def kept_named(request, kind, slug):
-    """The section, byline or live tag (``kind``: "section", "byline", "live-tag") whose slug
-    is ``slug``, kept for the generation like any ``kept_lookup``; Http404 if there is none.
-    Pages and feeds share it."""
-    from .models import Byline, Section, live_tags
+    """The section, byline or tag (``kind``: "section", "byline", "live-tag") whose slug is
+    ``slug`` and that has a live story, kept for the generation like any ``kept_lookup``;
+    Http404 if there is none. Pages and feeds share it."""
+    from .models import live_bylines, live_sections, live_tags
 
-    tables = {"section": Section.objects.all, "byline": Byline.objects.all, "live-tag": live_tags}
+    tables = {"section": live_sections, "byline": live_bylines, "live-tag": live_tags}
     found = kept_lookup(request, f"{kind}:{slug}", lambda: tables[kind]().filter(slug=slug).first())
     if found is None:
         raise Http404(f"No {kind.replace('-', ' ')} has this address.")
@@ -206,10 +206,10 @@ def kept_named(request, kind, slug):
 
 
 def nav_sections(request):
-    """The section menu's sections, read once per generation."""
-    from .models import Section
+    """The section menu's sections (those with a live story), read once per generation."""
+    from .models import live_sections
 
-    return kept(request, "nav-sections", lambda: list(Section.objects.all()))
+    return kept(request, "nav-sections", lambda: list(live_sections()))
 
 
 class KeptResults(Sequence):

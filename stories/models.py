@@ -17,6 +17,7 @@ from taggit.models import TaggedItemBase
 
 from .fasturls import fast_reverse, url_formatter
 from .images import CheckedImageField, make_renditions, responsive_image
+from .text import multiline_text, single_line_text
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
@@ -43,9 +44,9 @@ class SlugNaturalKeyManager(models.Manager):
 
 
 class Section(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[single_line_text])
     slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[multiline_text])
     position = models.PositiveIntegerField(
         default=0, help_text="Order in the site's section menu: lower numbers come first."
     )
@@ -66,10 +67,19 @@ class Section(models.Model):
 
 
 class Byline(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[single_line_text])
     slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
-    role = models.CharField(max_length=100, blank=True, help_text='For example "Staff writer".')
-    bio = models.TextField(blank=True, help_text="A sentence or two shown on the byline page.")
+    role = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[single_line_text],
+        help_text='For example "Staff writer".',
+    )
+    bio = models.TextField(
+        blank=True,
+        validators=[multiline_text],
+        help_text="A sentence or two shown on the byline page.",
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -223,7 +233,7 @@ class Story(models.Model):
         PUBLISHED = "published", "Published"
         UNPUBLISHED = "unpublished", "Unpublished"
 
-    headline = models.CharField(max_length=200)
+    headline = models.CharField(max_length=200, validators=[single_line_text])
     slug = models.SlugField(
         max_length=200,
         unique=True,
@@ -232,9 +242,14 @@ class Story(models.Model):
         help_text="The last part of the story's address. Made from the headline when left empty.",
     )
     deck = models.CharField(
-        max_length=300, blank=True, help_text="The one-line summary under the headline."
+        max_length=300,
+        blank=True,
+        validators=[single_line_text],
+        help_text="The one-line summary under the headline.",
     )
-    body = models.TextField(help_text="Paragraphs separated by a blank line.")
+    body = models.TextField(
+        validators=[multiline_text], help_text="Paragraphs separated by a blank line."
+    )
     section = models.ForeignKey(Section, models.PROTECT, related_name="stories")
     bylines = models.ManyToManyField(
         Byline, through="StoryByline", related_name="stories", blank=True
@@ -248,6 +263,7 @@ class Story(models.Model):
     dateline = models.CharField(
         max_length=100,
         blank=True,
+        validators=[single_line_text],
         help_text='Where the story was reported, shown before the first paragraph ("KYIV").',
     )
     lead_image = CheckedImageField(
@@ -259,10 +275,15 @@ class Story(models.Model):
         "alt text",
         max_length=300,
         blank=True,
+        validators=[single_line_text],
         help_text="What the image shows, for readers who cannot see it. Required with an image.",
     )
-    lead_image_caption = models.CharField("caption", max_length=300, blank=True)
-    lead_image_credit = models.CharField("credit", max_length=200, blank=True)
+    lead_image_caption = models.CharField(
+        "caption", max_length=300, blank=True, validators=[single_line_text]
+    )
+    lead_image_credit = models.CharField(
+        "credit", max_length=200, blank=True, validators=[single_line_text]
+    )
     lead_image_renditions = models.JSONField(default=list, blank=True, editable=False)
     revised_at = models.DateTimeField(
         "public update time",
@@ -521,7 +542,10 @@ class Correction(models.Model):
 
     story = models.ForeignKey(Story, models.CASCADE, related_name="corrections")
     kind = models.CharField(max_length=20, choices=Kind, default=Kind.CORRECTION)
-    text = models.TextField(help_text="What was wrong, and what is right. Shown to readers.")
+    text = models.TextField(
+        validators=[multiline_text],
+        help_text="What was wrong, and what is right. Shown to readers.",
+    )
     published_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
@@ -607,4 +631,20 @@ def live_tags():
         Exists(
             TaggedStory.objects.filter(is_live_condition("content_object__"), tag=OuterRef("pk"))
         )
+    )
+
+
+def live_sections():
+    """Sections with at least one live story: the only ones readers may see (in the menu,
+    at their address, in feeds and sitemaps). A section made for stories still in the
+    works (a new desk, an event) would otherwise give them away."""
+    return Section.objects.filter(Exists(Story.objects.live().filter(section=OuterRef("pk"))))
+
+
+def live_bylines():
+    """Bylines with at least one live story: the only ones readers may see. A byline only
+    unpublished stories carry (a new hire, a guest writer, a name an importer made) is
+    nobody's business yet."""
+    return Byline.objects.filter(
+        Exists(StoryByline.objects.filter(is_live_condition("story__"), byline=OuterRef("pk")))
     )

@@ -63,10 +63,14 @@ class NewsSitemap(StorySitemap):
 
 
 class SectionSitemap(Sitemap):
+    """Only sections with a live story, as their pages (``live_sections()``)."""
+
     def items(self):
-        return Section.objects.annotate(
-            last_change=latest_change_of(Story.objects.live(), "section")
-        ).order_by("position", "name")
+        return (
+            Section.objects.annotate(last_change=latest_change_of(Story.objects.live(), "section"))
+            .filter(last_change__isnull=False)
+            .order_by("position", "name")
+        )
 
     def lastmod(self, section):
         return section.last_change

@@ -4,9 +4,11 @@ import calendar
 import html
 from html.parser import HTMLParser
 from unittest import mock
+from xml.etree import ElementTree
 
 import feedparser
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from .cachekeys import cache_keys
@@ -336,9 +338,9 @@ def test_unpublished_story_leaves_the_kept_feed(client, discovery_newsroom):
     story.status = "draft"
     story.save()
     assert read_feed(client, "/feed/").entries == []
-    assert read_feed(client, "/sections/world/feed/").entries == []
-    # Its only live tag's feed is gone with it.
-    assert client.get("/tags/taiwan/feed/").status_code == 404
+    # It was the only live story of its section, bylines and tags: their feeds are gone.
+    for url in ("/sections/world/feed/", "/bylines/ana-lima/feed/", "/tags/taiwan/feed/"):
+        assert client.get(url).status_code == 404, url
 
 
 def test_previews_and_drafts_never_reach_kept_feeds(client, discovery_newsroom, editor_user):
@@ -399,3 +401,77 @@ def test_feeds_are_rendered_afresh_at_zero_seconds(client, discovery_newsroom, s
         assert read_feed(client, "/sections/world/feed/").entries
     expected = edit_headline(discovery_newsroom)
     assert expected in fetch(client, "/sections/world/feed/").content.decode()
+
+
+# Names that are markup, an entity, the end of a CDATA section and quotes: feed readers
+# must show each as the text it is, in the channel and in the entries, in both formats.
+HOSTILE_NAMES = [
+    "<img src=x onerror=alert(1)>",
+    "&amp;",
+    "Tom &amp; Jerry ]]> end",
+    "\"Double\" and 'single' quotes",
+    "<b>bold</b> & <script>alert(1)</script>",
+]
+
+
+def hostile_feed_urls(section, tag, byline):
+    bases = ["/", f"/sections/{section.slug}/", f"/tags/{tag.slug}/", byline.get_absolute_url()]
+    return [(base, f"{base}{feed}") for base in bases for feed in ("feed/", "feed/atom/")]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_feeds_read_hostile_names_as_text_in_the_channel_and_entries(client, name):
+    section = SectionFactory(name=name, slug="hostile", description=f"About {name}")
+    byline = BylineFactory(name=name, slug="hostile-writer", bio=f"Bio {name}")
+    StoryFactory(published=True, section=section, bylines=[byline], headline=name, tags=[name])
+    from taggit.models import Tag
+
+    tag = Tag.objects.get()
+    channels = {
+        "/": ("Newsroom", "The latest stories from Newsroom."),
+        f"/sections/{section.slug}/": (f"{name} · Newsroom", f"About {name}"),
+        f"/tags/{tag.slug}/": (f"{name} · Newsroom", f"The latest stories tagged {name}."),
+        byline.get_absolute_url(): (f"{name} · Newsroom", f"Bio {name}"),
+    }
+    for base, url in hostile_feed_urls(section, tag, byline):
+        parsed = read_feed(client, url)
+        title, description = channels[base]
+        assert as_text(parsed.feed.title_detail) == title, url
+        assert as_text(parsed.feed.subtitle_detail) == description, url
+        [entry] = parsed.entries
+        assert as_text(entry.title_detail) == name, url
+        assert [category.term for category in entry.tags] == [name], url  # section = tag
+        assert [author["name"] for author in entry.authors] == [name], url
+
+
+def test_feeds_write_no_characters_xml_cannot_carry_even_if_stored(client, settings):
+    """Rows written straight to the database (past the forms' checks) with every control
+    character XML 1.0 forbids: every feed still answers, parses, and shows the text."""
+    from taggit.models import Tag
+
+    from stories.models import Byline, Section, Story
+
+    # Every C0 control character but tab and line breaks (which XML carries), DEL, U+FFFE.
+    bad = "".join(chr(code) for code in [*range(0x20), 0x7F] if chr(code) not in "\t\n\r")
+    bad += "\ufffe"
+    if connection.vendor == "postgresql":
+        bad = bad.replace("\x00", "")  # its text type cannot hold NUL at all
+    section = SectionFactory(name="World", slug="world")
+    byline = BylineFactory(name="Ana", slug="ana")
+    StoryFactory(published=True, section=section, bylines=[byline], tags=["Peru"])
+    Story.objects.update(headline=f"Quake{bad}hits", deck=f"Deck{bad}", body=f"Body{bad}.")
+    Section.objects.update(name=f"World{bad}", description=f"About{bad}")
+    Byline.objects.update(name=f"Ana{bad}", bio=f"Bio{bad}")
+    Tag.objects.update(name=f"Peru{bad}")
+    for seconds in (settings.FRAGMENT_CACHE_SECONDS, 0):  # kept entries, and rendered afresh
+        settings.FRAGMENT_CACHE_SECONDS = seconds
+        for _, url in hostile_feed_urls(section, Tag.objects.get(), byline):
+            parsed = read_feed(client, url)
+            [entry] = parsed.entries
+            assert as_text(entry.title_detail) == "Quakehits", url
+            assert [author["name"] for author in entry.authors] == ["Ana"], url
+            assert sorted(category.term for category in entry.tags) == ["Peru", "World"], url
+    for url in ("/sitemap-news.xml", "/sitemap-stories.xml", "/sitemap-sections.xml"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        ElementTree.fromstring(response.content)  # well-formed

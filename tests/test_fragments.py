@@ -125,7 +125,10 @@ def test_kept_counts_follow_new_stories(client, django_assert_max_num_queries):
 def test_kept_section_menu_follows_new_sections(client, django_assert_max_num_queries):
     StoryFactory(published=True)
     warm(client, "/", django_assert_max_num_queries)
-    SectionFactory(name="Brand new section")
+    section = SectionFactory(name="Brand new section")
+    # A section joins the menu with its first live story.
+    assert "Brand new section" not in client.get("/").content.decode()
+    StoryFactory(published=True, section=section)
     assert "Brand new section" in client.get("/").content.decode()
 
 

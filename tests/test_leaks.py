@@ -56,8 +56,8 @@ def make_story(state, newsroom, *, unpublish=True):
         deck=f"{word} deck.",
         body=f"{word} body text.\n\nMore {word}.",
         section=newsroom["section"],
-        # A byline only this story carries. Bylines are people, so their pages stay public
-        # (name, role, bio) whatever their stories' state; only the stories must not show.
+        # A byline only this story carries: like its own tag, unknown to readers (404, no
+        # menu or sitemap entry) until the story is live.
         bylines=[newsroom["byline"], BylineFactory(name=f"Own {state}", slug=f"own-{state}")],
         tags=["Shared", f"{word} Tag"],
         status=Story.Status.DRAFT,
@@ -137,8 +137,9 @@ def assert_nothing_shown(client, story, newsroom):
     for name, url in surfaces(story, newsroom).items():
         response, body = fetch(client, url)
         assert response.status_code in (200, 404), (name, response.status_code)
-        if name.startswith("own tag"):
-            # A tag only hidden stories carry is often the news itself: no page at all.
+        if name.startswith(("own tag", "own byline")):
+            # A tag or byline only hidden stories carry is often the news itself (a merger,
+            # a new hire): no page and no feed at all.
             assert response.status_code == 404, name
         for secret in secrets_of(story):
             assert secret not in body, f"{name} ({url}) shows a story that is not live"
@@ -255,6 +256,49 @@ def test_tag_and_byline_sitemaps_list_only_names_with_live_stories(client, newsr
         shown = state == "published"
         assert (f"/tags/{slug_word}-tag/" in tags) is shown, state
         assert (f"/bylines/own-{state}/" in bylines) is shown, state
+
+
+def own_section_surfaces(slug):
+    base = f"/sections/{slug}/"
+    return [base, f"{base}feed/", f"{base}feed/atom/"]
+
+
+def assert_section_known(client, story, known):
+    """The story's own section: its page and feeds answer only while it has a live story,
+    and the menu and the sections sitemap list it only then."""
+    section = story.section
+    for url in own_section_surfaces(section.slug):
+        assert fetch(client, url)[0].status_code == (200 if known else 404), url
+    for url in ("/", "/sitemap-sections.xml", "/feed/"):
+        _, body = fetch(client, url)
+        assert (section.name in body or f"/sections/{section.slug}/" in body) is known, url
+
+
+def make_story_in_own_section(state, newsroom, *, unpublish=True):
+    story = make_story(state, newsroom, unpublish=unpublish)
+    word = word_for(state)
+    story.section = SectionFactory(name=f"{word} desk", slug=f"{word.lower()}-desk")
+    story.save()
+    return story
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_sections_without_a_live_story_are_unknown_to_readers(state, client, newsroom):
+    story = make_story_in_own_section(state, newsroom)
+    assert_section_known(client, story, state == "published")
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_sections_without_a_live_story_are_unknown_to_readers_from_the_page_cache(
+    state, client, newsroom, page_cache
+):
+    story = make_story_in_own_section(state, newsroom, unpublish=False)
+    if state == "unpublished":
+        assert_section_known(client, story, True)  # every page cached while it was live
+        story.status = Story.Status.UNPUBLISHED
+        story.save()
+    for _ in range(2):  # fills the cache, then reads from it
+        assert_section_known(client, story, state == "published")
 
 
 # --- embargo ---------------------------------------------------------------------------------

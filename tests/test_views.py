@@ -305,11 +305,29 @@ def test_story_page_query_count_does_not_grow_with_bylines_or_tags(
 
 
 def test_section_menu_lists_sections_in_position_order(client):
-    SectionFactory(name="Sport", slug="sport", position=2)
-    SectionFactory(name="World", slug="world", position=1)
-    links = parse(client.get("/")).find_all("a")
-    nav = [a["text"] for a in links if a["attrs"]["href"].startswith("/sections/")]
-    assert nav == ["World", "Sport"]
+    StoryFactory(published=True, section=SectionFactory(name="Sport", slug="sport", position=2))
+    StoryFactory(published=True, section=SectionFactory(name="World", slug="world", position=1))
+    assert section_menu(client.get("/")) == ["World", "Sport"]
+
+
+def section_menu(response):
+    """The names in the page's section menu (story cards link sections too)."""
+    nav = re.search(r'<nav class="section-nav".*?</nav>', response.content.decode(), re.DOTALL)
+    return re.findall(r">([^<]+)</a>", nav.group()) if nav else []
+
+
+@pytest.mark.parametrize("state", ["empty", "draft", "review", "scheduled", "unpublished"])
+def test_section_menu_lists_only_sections_with_a_live_story(client, state):
+    StoryFactory(published=True, section=SectionFactory(name="World", slug="world"))
+    hidden = SectionFactory(name="Zqhidden desk", slug="zqhidden-desk")
+    if state == "scheduled":
+        StoryFactory(scheduled=True, section=hidden)
+    elif state != "empty":
+        StoryFactory(status=state, section=hidden, published_at=timezone.now())
+    response = client.get("/")
+    assert section_menu(response) == ["World"]
+    assert "zqhidden" not in response.content.decode().casefold()
+    assert client.get("/sections/zqhidden-desk/").status_code == 404
 
 
 def test_drafts_stay_hidden_when_published_in_the_future(client):

@@ -1,6 +1,8 @@
 from django import template
 from django.utils import timezone
 
+from ..text import xml_safe
+
 register = template.Library()
 
 
@@ -13,3 +15,10 @@ def machine_datetime(value):
     if not value:
         return ""
     return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+@register.filter
+def xml_text(value):
+    """Text without the characters XML 1.0 cannot carry (``stories.text.xml_safe``), for
+    XML templates: a row written straight to the database may hold them."""
+    return xml_safe(str(value))
