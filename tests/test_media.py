@@ -240,9 +240,7 @@ def test_media_folders_and_unowned_files_answer_404(client, editor_user, media_r
         assert staff.get(address).status_code == 404, address
 
 
-def test_byline_photo_is_hidden_until_the_byline_has_a_live_story(
-    client, editor_user, media_root
-):
+def test_byline_photo_is_hidden_until_the_byline_has_a_live_story(client, editor_user, media_root):
     byline = BylineFactory()
     staff = login(editor_user)
     url = reverse("admin:stories_byline_change", args=[byline.pk])
