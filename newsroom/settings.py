@@ -323,6 +323,15 @@ BRIEFING_MAX_BYTES = int(os.environ.get("BRIEFING_MAX_BYTES", str(32 * 1024 * 10
 # is what defeats decompression bombs (a few KB of PNG that would unpack to gigabytes).
 IMAGE_MAX_BYTES = int(os.environ.get("IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
 IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(40_000_000)))
+# Any upload is cut off at the larger of the two limits above before Django writes it all to
+# a temporary file (stories/uploads.py); uploaded media and its folders are the app's alone.
+FILE_UPLOAD_HANDLERS = [
+    "stories.uploads.SizeCappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Widths of the renditions made once per uploaded image, served with srcset.
 IMAGE_RENDITION_WIDTHS = (480, 800, 1200)
 # How long a shareable preview link works unless an editor sets another time.

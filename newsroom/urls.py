@@ -6,18 +6,29 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import Http404
 from django.urls import include, path, re_path
+from django.utils.cache import patch_vary_headers
 from django.views.static import serve
+
+from stories.media import PUBLIC_CACHE, media_access
 
 from .health import healthz
 
 
 def serve_media(request, path):
-    # `serve` refuses paths outside MEDIA_ROOT (400); a name the file system cannot even
-    # look up (too long, say) is simply not there.
+    # Only files a story or byline owns, to the readers or staff who may see them (see
+    # stories.media); never a directory listing. `serve` refuses paths outside MEDIA_ROOT
+    # (400); a name the file system cannot even look up (too long, say) is simply not there.
+    cache_control = media_access(request.user, path)
+    if cache_control is None:
+        raise Http404("No such file.")
     try:
-        return serve(request, path, document_root=settings.MEDIA_ROOT)
+        response = serve(request, path, document_root=settings.MEDIA_ROOT)
     except OSError:
         raise Http404("No such file.") from None
+    response["Cache-Control"] = cache_control
+    if cache_control != PUBLIC_CACHE:
+        patch_vary_headers(response, ["Cookie"])
+    return response
 
 
 urlpatterns = [

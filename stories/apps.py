@@ -8,10 +8,12 @@ class StoriesConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
+        from django.db.models.signals import post_delete
         from simple_history.signals import pre_create_historical_record
 
         from .caching import connect_signals
-        from .models import Story
+        from .images import IMAGE_FIELDS, delete_image_files
+        from .models import Byline, Story
         from .revisions import snapshot_on_save
         from .roles import sync_roles_after_migrate
 
@@ -21,3 +23,11 @@ class StoriesConfig(AppConfig):
         pre_create_historical_record.connect(
             snapshot_on_save, sender=Story.history.model, dispatch_uid="story-revision-relations"
         )
+        IMAGE_FIELDS.update(
+            {
+                Story: [("lead_image", "lead_image_renditions")],
+                Byline: [("photo", "photo_renditions")],
+            }
+        )
+        for model in IMAGE_FIELDS:
+            post_delete.connect(delete_image_files, sender=model, dispatch_uid=f"media-{model}")

@@ -7,15 +7,20 @@ saved and described in a JSON field, so a page renders ``srcset`` without touchi
 """
 
 import posixpath
+import secrets
+import tempfile
 import warnings
+from contextlib import contextmanager
+from functools import partial
 from io import BytesIO
 
 from django import forms
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import models
+from django.db import models, transaction
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .image_safety import check_image_contents
@@ -117,36 +122,251 @@ class CheckedImageField(models.ImageField):
         return super().formfield(**{"form_class": CheckedImageFormField, **kwargs})
 
 
+def unguessable_name(folder, filename):
+    """A stored name for an upload: a random name under ``folder`` and the month.
+
+    The name says nothing about the upload (a camera's ``IMG_0042.jpg``, a person's name) and
+    cannot be guessed, so a draft's image cannot be found by trying addresses; the extension
+    is lowercased (``check_image_contents`` already made sure it is the format's own).
+    """
+    extension = posixpath.splitext(filename)[1].lower()
+    return f"{folder}/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{extension}"
+
+
+def story_image_name(instance, filename):
+    return unguessable_name("stories", filename)
+
+
+def byline_photo_name(instance, filename):
+    return unguessable_name("bylines", filename)
+
+
+def loaded_image(instance, field_name, renditions_name):
+    """(name, renditions) of an image as a row was loaded, or None if they were deferred."""
+    values = instance.__dict__
+    if field_name not in values or renditions_name not in values:
+        return None
+    name = values[field_name]
+    return (getattr(name, "name", name) or "", values[renditions_name] or [])
+
+
+def stored_image(instance, field_name, renditions_name):
+    """(name, renditions) of the image the row holds in the database before this save."""
+    if instance.pk is None:
+        return ("", [])
+    loaded = getattr(instance, "_loaded_image", None)
+    if loaded is not None:
+        return loaded
+    # Not loaded from the database as a whole (a restored revision, a byline): ask it.
+    row = (
+        type(instance)
+        ._default_manager.filter(pk=instance.pk)
+        .values_list(field_name, renditions_name)
+        .first()
+    )
+    return (row[0] or "", row[1] or []) if row else ("", [])
+
+
+def refresh_image(instance, field_name, renditions_name):
+    """Before a save: store a new upload clean, bring the renditions up to date with the
+    image, and return an ``ImageChange`` whose ``saved()`` the model calls after the row is
+    written, to delete the files the save left behind."""
+    stored = stored_image(instance, field_name, renditions_name)
+    field_file = getattr(instance, field_name)
+    if (
+        instance.pk is not None
+        and field_file
+        and field_file._committed
+        and field_file.name != stored[0]
+        and not default_storage.exists(field_file.name)
+    ):
+        # A restored revision whose image was replaced since, and its files deleted: keep
+        # the image the row has now rather than point at nothing.
+        setattr(instance, field_name, stored[0])
+        setattr(instance, renditions_name, stored[1])
+        field_file = getattr(instance, field_name)
+    renditions = refreshed_renditions(field_file, getattr(instance, renditions_name))
+    setattr(instance, renditions_name, renditions)
+    return ImageChange(instance, field_name, renditions_name, stored)
+
+
+def refreshed_renditions(field_file, renditions):
+    """Renditions for the image in ``field_file``: the stored ones, or new ones if it changed.
+
+    A new upload is written to storage first (as the field itself would during save), so the
+    renditions are made once, when the image is saved, never while a page is served.
+    """
+    if not field_file:
+        return []
+    if not field_file._committed:
+        made = store_upload(field_file)
+    elif renditions and renditions[0].get("source") == field_file.name:
+        return renditions
+    else:
+        made = make_renditions(field_file)
+    return [{**rendition, "source": field_file.name} for rendition in made]
+
+
+class ImageChange:
+    """What one save did to a row's image: the files it held before and holds now."""
+
+    def __init__(self, instance, field_name, renditions_name, stored):
+        self.instance = instance
+        self.field_name = field_name
+        self.renditions_name = renditions_name
+        self.stored = stored
+
+    def saved(self):
+        """The row is written: remember its image, and delete the files it no longer uses
+        once the transaction commits (a rollback keeps the row pointing at them)."""
+        field_file = getattr(self.instance, self.field_name)
+        now = (field_file.name if field_file else "", getattr(self.instance, self.renditions_name))
+        self.instance._loaded_image = now
+        delete_after_commit(media_files(*self.stored) - media_files(*now), self.instance)
+
+
+def media_files(name, renditions):
+    return {name, *(rendition["name"] for rendition in renditions)} - {"", None}
+
+
+def delete_after_commit(names, instance):
+    if names:
+        transaction.on_commit(
+            partial(delete_files, sorted(names)), using=instance._state.db, robust=True
+        )
+
+
+def delete_files(names):
+    for name in names:
+        default_storage.delete(name)
+
+
+def delete_image_files(sender, instance, **kwargs):
+    """``post_delete`` of a story or byline: its image's files go once the deletion commits.
+
+    A signal rather than ``delete()``, because the admin's bulk delete and cascades delete
+    rows without calling it.
+    """
+    for field_name, renditions_name in IMAGE_FIELDS[sender]:
+        field_file = getattr(instance, field_name)
+        delete_after_commit(
+            media_files(field_file.name if field_file else "", getattr(instance, renditions_name)),
+            instance,
+        )
+
+
+# (image field, renditions field) of each model with images, filled by the app's ready().
+IMAGE_FIELDS = {}
+
+
+def store_upload(field_file, widths=None):
+    """Store a new upload as a clean original and make its renditions; return their
+    descriptions, widest last.
+
+    The original is re-encoded from its pixels, with the EXIF orientation applied first, so
+    no metadata the camera or an editor's software wrote (GPS position, camera, artist,
+    XMP, PNG text, GIF comments) is kept; only the colour profile is. Animated GIF and WebP
+    keep their first frame, which is all the renditions ever showed. The image is decoded
+    once, for both the original and the renditions.
+    """
+    with decoded_image(field_file.file) as (image, image_format):
+        with tempfile.TemporaryFile() as clean:
+            save_clean_original(image, image_format, clean)
+            clean.seek(0)
+            field_file.save(field_file.name, File(clean), save=False)
+        return write_renditions(image, field_file.name, widths)
+
+
 def make_renditions(field_file, widths=None):
     """Write WebP renditions of a stored image; return their descriptions, widest last.
 
     Widths wider than the original are not made (no upscaling); the original's own width is
     used instead, so there is always at least one rendition.
     """
-    widths = widths or settings.IMAGE_RENDITION_WIDTHS
     field_file.open("rb")
     try:
-        with Image.open(field_file) as original:
-            original.seek(0)  # the first frame of an animated GIF
-            image = ImageOps.exif_transpose(original)
-            image = image.convert("RGBA" if has_transparency(image) else "RGB")
+        with decoded_image(field_file) as (image, _format):
+            return write_renditions(image, field_file.name, widths)
     finally:
         field_file.close()
-    stem = posixpath.splitext(field_file.name)[0]
+
+
+@contextmanager
+def decoded_image(file):
+    """The first frame of the image in ``file``, decoded and turned upright."""
+    file.seek(0)
+    with Image.open(file) as image:
+        image_format = image.format
+        image.seek(0)  # the first frame of an animated GIF or WebP
+        image.load()
+        # In place: a second full-size copy would double the peak memory of every upload.
+        ImageOps.exif_transpose(image, in_place=True)
+        yield image, image_format
+
+
+def save_clean_original(image, image_format, target):
+    """Encode ``image`` into ``target`` in its own format with no metadata but colour.
+
+    Pillow's writers fall back on ``image.info`` for comments, EXIF and XMP, so that is
+    emptied of everything except what the pixels mean (transparency, the colour profile).
+    """
+    image.info = {key: image.info[key] for key in KEPT_INFO if key in image.info}
+    image._exif = None  # Pillow's cached EXIF, read back by some writers
+    options = {"icc_profile": image.info.get("icc_profile")} if "icc_profile" in image.info else {}
+    options.update(ORIGINAL_OPTIONS[image_format])
+    image.save(target, image_format, **options)
+
+
+KEPT_INFO = ("transparency", "icc_profile")
+ORIGINAL_OPTIONS = {
+    "JPEG": {"quality": 90},
+    "PNG": {"compress_level": 6},
+    "WEBP": {"quality": 90},
+    "GIF": {},
+}
+# Rows are shrunk this many pixels at a time; a band's copies are all that is added to the
+# decoded image's own memory while renditions are made.
+BAND_PIXELS = 2_000_000
+
+
+def write_renditions(image, name, widths=None):
+    widths = widths or settings.IMAGE_RENDITION_WIDTHS
     chosen = sorted(
         {width for width in widths if width < image.width} | {min(image.width, max(widths))}
     )
+    small = shrunk(image, chosen[-1])
+    stem = posixpath.splitext(name)[0]
     renditions = []
     for width in chosen:
         height = max(1, round(image.height * width / image.width))
-        resized = image if width == image.width else image.resize((width, height), Image.LANCZOS)
+        resized = (
+            small if small.size == (width, height) else small.resize((width, height), Image.LANCZOS)
+        )
         buffer = BytesIO()
         resized.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=4)
-        name = default_storage.save(
+        stored = default_storage.save(
             f"renditions/{stem}-{width}w.webp", ContentFile(buffer.getvalue())
         )
-        renditions.append({"name": name, "width": width, "height": height})
+        renditions.append({"name": stored, "width": width, "height": height})
     return renditions
+
+
+def shrunk(image, largest_width):
+    """``image`` in RGB or RGBA, reduced by a whole factor to no less than twice
+    ``largest_width`` (a box filter; the renditions' Lanczos pass does the rest).
+
+    Converting and reducing the whole image at once would make full-size copies (Pillow
+    premultiplies RGBA into a new image before reducing); done one band of rows at a time,
+    the copies stay a few megabytes whatever the image's size.
+    """
+    mode = "RGBA" if has_transparency(image) else "RGB"
+    factor = max(1, image.width // (2 * largest_width))
+    rows = factor * max(1, BAND_PIXELS // (image.width * factor))
+    result = Image.new(mode, (-(-image.width // factor), -(-image.height // factor)))
+    for top in range(0, image.height, rows):
+        band = image.crop((0, top, image.width, min(top + rows, image.height))).convert(mode)
+        result.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+    return result
 
 
 def has_transparency(image):

@@ -16,7 +16,14 @@ from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
 from .fasturls import fast_reverse, url_formatter
-from .images import CheckedImageField, make_renditions, responsive_image
+from .images import (
+    CheckedImageField,
+    byline_photo_name,
+    loaded_image,
+    refresh_image,
+    responsive_image,
+    story_image_name,
+)
 from .text import multiline_text, single_line_text
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -89,7 +96,7 @@ class Byline(models.Model):
         help_text="The staff account that writes under this byline, if any.",
     )
     photo = CheckedImageField(
-        upload_to="bylines/%Y/%m/",
+        upload_to=byline_photo_name,
         blank=True,
         help_text="A head shot: JPEG, PNG, WebP or GIF.",
     )
@@ -99,6 +106,8 @@ class Byline(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The media view finds a file's byline by its name.
+        indexes = [models.Index(fields=["photo"], name="byline_photo_idx")]
 
     def __str__(self):
         return self.name
@@ -106,8 +115,9 @@ class Byline(models.Model):
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Byline, self.name, max_length=100, exclude_pk=self.pk)
-        self.photo_renditions = refreshed_renditions(self.photo, self.photo_renditions)
+        image_change = refresh_image(self, "photo", "photo_renditions")
         super().save(*args, **kwargs)
+        image_change.saved()
 
     def get_absolute_url(self):
         return fast_reverse("stories:byline", self.slug)
@@ -118,21 +128,6 @@ class Byline(models.Model):
     @property
     def responsive_photo(self):
         return responsive_image(self.photo_renditions) if self.photo else None
-
-
-def refreshed_renditions(field_file, renditions):
-    """Renditions for the image in ``field_file``: the stored ones, or new ones if it changed.
-
-    A new upload is written to storage first (as the field itself would during save), so the
-    renditions are made from the stored file, once, never while a page is served.
-    """
-    if not field_file:
-        return []
-    if not field_file._committed:
-        field_file.save(field_file.name, field_file.file, save=False)
-    if renditions and renditions[0].get("source") == field_file.name:
-        return renditions
-    return [{**rendition, "source": field_file.name} for rendition in make_renditions(field_file)]
 
 
 def is_live_condition(through=""):
@@ -267,7 +262,7 @@ class Story(models.Model):
         help_text='Where the story was reported, shown before the first paragraph ("KYIV").',
     )
     lead_image = CheckedImageField(
-        upload_to="stories/%Y/%m/",
+        upload_to=story_image_name,
         blank=True,
         help_text="JPEG, PNG, WebP or GIF. Resized copies are made once, when it is saved.",
     )
@@ -330,6 +325,8 @@ class Story(models.Model):
             models.Index(
                 fields=["section", "status", "-published_at"], name="story_section_live_idx"
             ),
+            # The media view finds a file's story by its name.
+            models.Index(fields=["lead_image"], name="story_lead_image_idx"),
         ]
 
     def __str__(self):
@@ -338,9 +335,7 @@ class Story(models.Model):
     def save(self, *args, **kwargs):
         if not self.slug:
             self.slug = unique_slug(Story, self.headline, max_length=200, exclude_pk=self.pk)
-        self.lead_image_renditions = refreshed_renditions(
-            self.lead_image, self.lead_image_renditions
-        )
+        image_change = refresh_image(self, "lead_image", "lead_image_renditions")
         if not self._state.adding:
             self.version += 1
         moved_from = self.moved_from()
@@ -349,6 +344,7 @@ class Story(models.Model):
             # Old addresses keep working: the old slug now answers with a redirect here.
             StorySlugRedirect.objects.update_or_create(slug=moved_from, defaults={"story": self})
         self._loaded_address = (self.slug, self.status)
+        image_change.saved()
 
     def get_absolute_url(self):
         day = self.url_date()
@@ -384,6 +380,7 @@ class Story(models.Model):
         story = super().from_db(db, field_names, values)
         # What the row held when loaded, so save() can tell whether the address moved.
         story._loaded_address = (story.__dict__.get("slug"), story.__dict__.get("status"))
+        story._loaded_image = loaded_image(story, "lead_image", "lead_image_renditions")
         return story
 
     def moved_from(self):

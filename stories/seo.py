@@ -92,16 +92,13 @@ def story_description(story):
 
 
 def story_image(story, request):
-    """The lead image's absolute URL, if the story has one.
+    """The absolute URL of the lead image's largest rendition, if the story has one.
 
-    Hook: lead images are not part of this model yet; any ``lead_image`` with a ``url`` (an
-    image field file) or a ``file.url`` (an image model) is used.
+    Never the original: it is for the staff only (see ``stories.media``), and the renditions
+    are what the page itself shows.
     """
-    image = getattr(story, "lead_image", None)
-    if not image:
-        return None
-    url = getattr(image, "url", None) or getattr(getattr(image, "file", None), "url", None)
-    return request.build_absolute_uri(url) if url else None
+    image = story.responsive_lead_image
+    return request.build_absolute_uri(image.src) if image else None
 
 
 def story_corrections(story):

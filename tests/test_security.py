@@ -308,10 +308,16 @@ def test_media_traversal_cannot_read_outside_media_root(settings, tmp_path):
     # test client would otherwise raise.
     client = Client(raise_request_exception=False)
     settings.MEDIA_ROOT = tmp_path / "media"
-    (settings.MEDIA_ROOT / "stories").mkdir(parents=True)
-    (settings.MEDIA_ROOT / "stories" / "inside.txt").write_text("inside")
+    # Only files a live story owns are served to readers (stories.media).
+    inside = "renditions/stories/inside-480w.webp"
+    (settings.MEDIA_ROOT / "renditions" / "stories").mkdir(parents=True)
+    (settings.MEDIA_ROOT / inside).write_text("inside")
+    Story.objects.filter(pk=StoryFactory(published=True).pk).update(
+        lead_image="stories/inside.jpg",
+        lead_image_renditions=[{"name": inside, "width": 480, "height": 270}],
+    )
     (tmp_path / "outside.txt").write_text("the secret outside")
-    assert client.get("/media/stories/inside.txt").status_code == 200  # serving works at all
+    assert client.get(f"/media/{inside}").status_code == 200  # serving works at all
     for path in (
         "/media/../outside.txt",
         "/media/%2e%2e/outside.txt",

@@ -129,7 +129,9 @@ def test_news_article_includes_corrections_image_and_honest_modified_date(client
     # A later save that is not marked substantive does not move dateModified.
     assert article["dateModified"] == article["datePublished"]
     [image] = article["image"]
-    assert image.startswith("http://testserver/media/") and image.endswith(".jpg")
+    # The largest rendition, never the original (which keeps the upload's full size).
+    assert image == "http://testserver/media/" + story.lead_image_renditions[-1]["name"]
+    assert image.endswith("-900w.webp")
 
     corrected_at = story.published_at + timedelta(minutes=5)
     Correction.objects.create(

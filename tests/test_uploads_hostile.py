@@ -182,7 +182,13 @@ def test_plain_images_still_upload_and_are_served_as_images(
     form["lead_image"] = SimpleUploadedFile(name, image_bytes(image_format, (300, 200), mode))
     assert staff.post(url, form).status_code == 302
     story = Story.objects.get()
-    response = client.get(story.lead_image.url)
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("image/")
-    assert response["X-Content-Type-Options"] == "nosniff"  # never sniffed as a page
+    # Readers get the renditions; the original is for the staff (see stories.media).
+    for reader, address in [
+        (client, story.responsive_lead_image.src),
+        (staff, story.lead_image.url),
+    ]:
+        response = reader.get(address)
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("image/")
+        assert response["X-Content-Type-Options"] == "nosniff"  # never sniffed as a page
+    assert client.get(story.lead_image.url).status_code == 404
