@@ -3,12 +3,14 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from taggit.admin import TagAdmin as TaggitTagAdmin
 from taggit.models import Tag
 
@@ -227,6 +229,10 @@ class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
             return False
+        if obj is not None and hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME):
+            # A revision on the restore page: whether it may be restored depends on the
+            # story as it is now, not on the status it had then.
+            obj = Story.objects.filter(pk=obj.pk).first()
         return obj is None or obj.editable_by(request.user)
 
     def has_delete_permission(self, request, obj=None):
@@ -253,6 +259,11 @@ class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
+        if change and not request.user.has_perm(PUBLISH_PERMISSION):
+            # The date is an editor's: a restored revision must not bring back its old one.
+            obj.published_at = (
+                Story.objects.filter(pk=obj.pk).values_list("published_at", flat=True).get()
+            )
         if (
             change
             and form.cleaned_data.get("is_substantive")
@@ -276,6 +287,12 @@ class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
         record_relations(form.instance)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # Django's change form runs in a transaction; simple-history's restore view does
+        # not, and the form's stale-save lock (select_for_update) needs one on PostgreSQL.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return self.restore_view(request, object_id, version_id, extra_context)
+
+    def restore_view(self, request, object_id, version_id, extra_context):
         revision = get_object_or_404(Story.history.model, pk=version_id, id=unquote(object_id))
         if request.method == "POST":
             # simple-history checks only that the user may see the history; restoring is a
@@ -352,8 +369,9 @@ class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
             if story.is_live():
                 return "is already live"
             story.status = Story.Status.PUBLISHED
-            if story.published_at is None or story.published_at > now:
-                story.published_at = now
+            # Now means now, whatever date the story carries (an import's, or from when it
+            # was last live): a past date is set on purpose, in the date field.
+            story.published_at = now
             return None
 
         self.change_stories(request, queryset, change, "Published")

@@ -91,6 +91,15 @@ class StoryAdminForm(forms.ModelForm):
             raise forms.ValidationError("Only editors may publish or unpublish a story.")
         return status
 
+    def clean_published_at(self):
+        published_at = self.cleaned_data["published_at"]
+        stored = self.instance.published_at
+        # The date widget shows whole seconds: an untouched date keeps its microseconds, so
+        # a save does not record a change the editor never made.
+        if published_at and stored and published_at == stored.replace(microsecond=0):
+            return stored
+        return published_at
+
     def clean_new_tags(self):
         return parse_tags(self.cleaned_data.get("new_tags", ""))
 
