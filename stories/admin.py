@@ -15,7 +15,7 @@ from taggit.admin import TagAdmin as TaggitTagAdmin
 from taggit.models import Tag
 
 from .admin_import import ImportBriefingMixin
-from .forms import StoryAdminForm
+from .forms import PreviewLinkForm, StoryAdminForm
 from .models import Byline, Correction, PreviewLink, Section, Story, StoryByline
 from .revisions import describe, record_relations, restore_relations
 from .roles import PUBLISH_PERMISSION
@@ -100,6 +100,7 @@ class CorrectionInline(admin.TabularInline):
 
 class PreviewLinkInline(admin.TabularInline):
     model = PreviewLink
+    form = PreviewLinkForm
     extra = 0
     fields = ["share_url", "expires_at", "is_revoked", "created_by", "created_at"]
     readonly_fields = ["share_url", "created_by", "created_at"]
@@ -108,13 +109,23 @@ class PreviewLinkInline(admin.TabularInline):
         "shareable preview links (read-only view of this story for people without an account)"
     )
 
+    class Media:
+        js = ["stories/copy-link.js"]
+
     @admin.display(description="Link")
     def share_url(self, link):
         if link.pk is None:
             return "Save the story to get the link."
         if not link.is_usable():
             return "No longer works."
-        return format_html('<a href="{0}">{0}</a>', link.get_absolute_url())
+        # A read-only text box: the whole address is selectable and copyable without
+        # JavaScript; copy-link.js shows the button that copies it in one click.
+        return format_html(
+            '<input type="text" readonly class="vTextField preview-link" value="{}" '
+            'aria-label="Preview link address"> '
+            '<button type="button" class="button copy-link" hidden>Copy</button>',
+            getattr(link, "absolute_url", link.get_absolute_url()),
+        )
 
 
 class PublicationFilter(admin.SimpleListFilter):
@@ -222,6 +233,12 @@ class StoryAdmin(ImportBriefingMixin, SimpleHistoryAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.user = request.user
         return form
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, PreviewLinkInline):
+            kwargs["form_kwargs"] = {"absolute_url": request.build_absolute_uri}
+        return kwargs
 
     # Permissions: the model permissions say what a role may do at all; the story says
     # which of its stories a reporter may touch. Checked on every path, not only in menus.

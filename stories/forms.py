@@ -146,6 +146,24 @@ class StoryAdminForm(forms.ModelForm):
             self.instance.tags.add(*new_tags)
 
 
+class PreviewLinkForm(forms.ModelForm):
+    """A row of the story's preview links. ``absolute_url`` (``request.build_absolute_uri``)
+    gives the row the full address to show."""
+
+    def __init__(self, *args, absolute_url=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and absolute_url is not None:
+            self.instance.absolute_url = absolute_url(self.instance.get_absolute_url())
+        if self.instance.is_revoked and "is_revoked" in self.fields:
+            # Final: a disabled field keeps the stored value whatever is posted.
+            self.fields["is_revoked"].disabled = True
+
+    def has_changed(self):
+        # A row added with "Add another" is a request for a link, even with the default
+        # expiry untouched; the formset would skip it as empty otherwise.
+        return self.instance.pk is None or super().has_changed()
+
+
 class ImportBriefingForm(forms.Form):
     """Step one of the admin import: the file and how to import it."""
 
