@@ -149,11 +149,9 @@ def test_shared_preview_token_names_no_id_and_is_unguessable():
     for link, token in zip(links, tokens, strict=True):
         key, signature = token.split(".")
         assert key == link.key and len(key) == 32  # 24 random bytes
-        decoded = [
-            base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in (key, signature)
-        ]
-        for raw in decoded:
-            assert b"[" not in raw and f"{link.pk},".encode() not in raw
+        # Nothing but random bytes and a signature: no JSON, no ids to read or change.
+        assert len(base64.urlsafe_b64decode(key)) == 24
+        assert len(base64.urlsafe_b64decode(signature + "=")) == 32
     assert PreviewLink.from_token(tokens[0]) == links[0]
 
 
