@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import Count, Prefetch
@@ -53,6 +55,36 @@ class BylineAdmin(admin.ModelAdmin):
     @admin.display(description="Stories", ordering="story_count")
     def story_count(self, byline):
         return byline.story_count
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin, which only superusers manage, opened for one lookup: the byline
+    form's account search, for those who may add or change bylines (editors)."""
+
+    def has_view_permission(self, request, obj=None):
+        if super().has_view_permission(request, obj):
+            return True
+        # The admin's autocomplete asks this of the admin it searches, with obj=None.
+        return obj is None and is_byline_account_lookup(request)
+
+
+def is_byline_account_lookup(request):
+    match = request.resolver_match
+    return (
+        match is not None
+        and match.view_name == "admin:autocomplete"
+        and (request.GET.get("app_label"), request.GET.get("model_name")) == ("stories", "byline")
+        and request.GET.get("field_name") == "user"
+        and (
+            request.user.has_perm("stories.change_byline")
+            or request.user.has_perm("stories.add_byline")
+        )
+    )
 
 
 admin.site.unregister(Tag)

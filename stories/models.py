@@ -77,6 +77,7 @@ class Byline(models.Model):
         null=True,
         blank=True,
         related_name="byline",
+        limit_choices_to={"is_staff": True, "is_active": True},
         help_text="The staff account that writes under this byline, if any.",
     )
     photo = CheckedImageField(

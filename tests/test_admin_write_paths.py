@@ -252,3 +252,27 @@ def test_page_form_reads_what_the_change_form_renders(editor_user):
     story = StoryFactory(headline="Seen")
     html = login(editor_user).get(change_url(story)).content.decode()
     assert ["headline", "Seen"] in page_form(html)
+
+
+# Bylines linked to accounts
+
+
+def test_editor_links_a_byline_to_a_reporter_who_then_edits_its_stories(editor_user, reporter_user):
+    byline = BylineFactory(name="Rita Reporter")
+    story = StoryFactory(headline="Bylined", bylines=[byline])
+    reporter = login(reporter_user)
+    assert browser_post(reporter, change_url(story), {"headline": "Mine"}).status_code == 403
+    editor = login(editor_user)
+    found = editor.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "stories", "model_name": "byline", "field_name": "user", "term": "rita"},
+    )
+    [account] = found.json()["results"]
+    byline_url = reverse("admin:stories_byline_change", args=[byline.pk])
+    response = browser_post(editor, byline_url, {"user": account["id"]})
+    assert response.status_code == 302
+    byline.refresh_from_db()
+    assert byline.user == reporter_user
+    assert browser_post(reporter, change_url(story), {"headline": "Mine"}).status_code == 302
+    story.refresh_from_db()
+    assert story.headline == "Mine"

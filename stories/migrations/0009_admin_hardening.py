@@ -1,4 +1,4 @@
-"""Preview links carry a random signed key instead of their ids.
+"""Preview links carry a random signed key instead of their ids; bylines link to staff.
 
 Links made before this get a new key: their old addresses stop working, and the story's
 admin page shows the new ones.
@@ -6,6 +6,8 @@ admin page shows the new ones.
 
 import secrets
 
+import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 
 import stories.models
@@ -20,6 +22,7 @@ def give_keys(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("stories", "0008_search_pause_postgresql"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -46,6 +49,19 @@ class Migration(migrations.Migration):
                 default=False,
                 help_text="Tick to stop the link working now. Revoking is final.",
                 verbose_name="revoked",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="byline",
+            name="user",
+            field=models.OneToOneField(
+                blank=True,
+                help_text="The staff account that writes under this byline, if any.",
+                limit_choices_to={"is_active": True, "is_staff": True},
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="byline",
+                to=settings.AUTH_USER_MODEL,
             ),
         ),
     ]
