@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -21,6 +22,7 @@ from .forms import PreviewLinkForm, StoryAdminForm
 from .models import Byline, Correction, PreviewLink, Section, Story, StoryByline
 from .revisions import describe, record_relations, restore_relations
 from .roles import PUBLISH_PERMISSION
+from .tags import merge_tags
 
 
 @admin.register(Section)
@@ -93,6 +95,11 @@ admin.site.unregister(Tag)
 @admin.register(Tag)
 class TagAdmin(TaggitTagAdmin):
     list_display = ["name", "slug", "story_count"]
+    # taggit's own merge moves taggit's generic tagged items, which our stories do not use.
+    actions = ["merge_tags"]
+
+    def get_urls(self):
+        return [url for url in super().get_urls() if url.name != "taggit_tag_merge_tags"]
 
     def get_queryset(self, request):
         return (
@@ -102,6 +109,33 @@ class TagAdmin(TaggitTagAdmin):
     @admin.display(description="Stories", ordering="story_count")
     def story_count(self, tag):
         return tag.story_count
+
+    @admin.action(description="Merge selected tags", permissions=["change", "delete"])
+    def merge_tags(self, request, queryset):
+        tags = list(queryset.order_by("name"))
+        if len(tags) < 2:
+            self.message_user(request, "Select two or more tags to merge.", messages.WARNING)
+            return None
+        kept = next((tag for tag in tags if str(tag.pk) == request.POST.get("kept")), None)
+        if "post" not in request.POST or kept is None:
+            # First step: ask which tag to keep (Django's delete action asks the same way).
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Merge tags",
+                "opts": self.model._meta,
+                "tags": tags,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/taggit/tag/merge_tags.html", context)
+        merged = [tag for tag in tags if tag != kept]
+        moved = merge_tags(kept, merged)
+        names = ", ".join(f"“{tag.name}”" for tag in merged)
+        self.message_user(
+            request,
+            f"Merged {names} into “{kept.name}”: {moved} {pluralize_story(moved)} retagged; "
+            "the old tag addresses redirect.",
+        )
+        return None
 
 
 class StoryBylineInline(admin.TabularInline):

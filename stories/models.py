@@ -629,3 +629,13 @@ def live_tags():
             TaggedStory.objects.filter(is_live_condition("content_object__"), tag=OuterRef("pk"))
         )
     )
+
+
+class TagSlugRedirect(models.Model):
+    """The address of a tag merged into another: it redirects to the tag kept."""
+
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+    tag = models.ForeignKey("taggit.Tag", models.CASCADE, related_name="slug_redirects")
+
+    def __str__(self):
+        return f"{self.slug} → {self.tag_id}"

@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from taggit.models import Tag
 
 from stories.models import Correction, PreviewLink, Story
 
@@ -276,3 +277,52 @@ def test_editor_links_a_byline_to_a_reporter_who_then_edits_its_stories(editor_u
     assert browser_post(reporter, change_url(story), {"headline": "Mine"}).status_code == 302
     story.refresh_from_db()
     assert story.headline == "Mine"
+
+
+# Merging tags
+
+
+def test_editor_merges_tags_stories_move_and_old_addresses_redirect(editor_user, client):
+    both = StoryFactory(published=True, tags=["Ukraine", "Ukraina"])
+    old_only = StoryFactory(published=True, tags=["Ukraina"])
+    typo_only = StoryFactory(published=True, tags=["Ukriane"])
+    untouched = StoryFactory(published=True, tags=["China"])
+    tags = {tag.name: tag for tag in Tag.objects.all()}
+    editor = login(editor_user)
+    selected = [tags[name].pk for name in ("Ukraine", "Ukraina", "Ukriane")]
+    tag_changelist = reverse("admin:taggit_tag_changelist")
+    ask = editor.post(tag_changelist, {"action": "merge_tags", "_selected_action": selected})
+    assert ask.status_code == 200
+    fields = page_form(ask.content.decode())
+    fields = [pair for pair in fields if pair[0] != "kept"] + [["kept", tags["Ukraine"].pk]]
+    data = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    done = editor.post(tag_changelist, data, follow=True)
+    assert "3 stories retagged" in done.content.decode()
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["China", "Ukraine"]
+    for story in (both, old_only, typo_only):
+        assert list(story.tags.names()) == ["Ukraine"]
+    assert list(untouched.tags.names()) == ["China"]
+    kept_url = reverse("stories:tag", args=[tags["Ukraine"].slug])
+    for old in ("Ukraina", "Ukriane"):
+        response = client.get(reverse("stories:tag", args=[tags[old].slug]))
+        assert response.status_code == 301
+        assert response["Location"] == kept_url
+    page = client.get(kept_url).content.decode()
+    assert all(story.headline in page for story in (both, old_only, typo_only))
+    # The newest revision records the merge: restoring it does not bring the old tag back.
+    assert old_only.history.latest().tag_names == ["Ukraine"]
+
+
+def test_tag_merge_is_for_editors_and_taggits_merge_page_is_gone(reporter_user, editor_user):
+    StoryFactory(tags=["Ukraine", "Ukraina"])
+    selected = list(Tag.objects.values_list("pk", flat=True))
+    changelist = reverse("admin:taggit_tag_changelist")
+    reporter = login(reporter_user)
+    reporter.post(
+        changelist,
+        {"action": "merge_tags", "_selected_action": selected, "post": "yes", "kept": selected[0]},
+    )
+    assert Tag.objects.count() == 2
+    assert login(editor_user).get(changelist + "merge-tags/").status_code != 200

@@ -1,4 +1,5 @@
-"""Preview links carry a random signed key instead of their ids; bylines link to staff.
+"""Preview links carry a random signed key instead of their ids; bylines link to staff;
+merged tags' addresses redirect.
 
 Links made before this get a new key: their old addresses stop working, and the story's
 admin page shows the new ones.
@@ -63,5 +64,25 @@ class Migration(migrations.Migration):
                 related_name="byline",
                 to=settings.AUTH_USER_MODEL,
             ),
+        ),
+        migrations.CreateModel(
+            name="TagSlugRedirect",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(allow_unicode=True, max_length=100, unique=True)),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="slug_redirects",
+                        to="taggit.tag",
+                    ),
+                ),
+            ],
         ),
     ]
