@@ -2,21 +2,27 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from taggit.admin import TagAdmin as TaggitTagAdmin
 from taggit.models import Tag
 
 from .admin_import import ImportBriefingMixin
-from .forms import StoryAdminForm
+from .forms import PreviewLinkForm, StoryAdminForm
 from .models import Byline, Correction, PreviewLink, Section, Story, StoryByline
 from .revisions import describe, record_relations, restore_relations
 from .roles import PUBLISH_PERMISSION
+from .tags import merge_tags
 from .text import CleanTextAdminMixin
 
 
@@ -54,12 +60,47 @@ class BylineAdmin(CleanTextAdminMixin, admin.ModelAdmin):
         return byline.story_count
 
 
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin, which only superusers manage, opened for one lookup: the byline
+    form's account search, for those who may add or change bylines (editors)."""
+
+    def has_view_permission(self, request, obj=None):
+        if super().has_view_permission(request, obj):
+            return True
+        # The admin's autocomplete asks this of the admin it searches, with obj=None.
+        return obj is None and is_byline_account_lookup(request)
+
+
+def is_byline_account_lookup(request):
+    match = request.resolver_match
+    return (
+        match is not None
+        and match.view_name == "admin:autocomplete"
+        and (request.GET.get("app_label"), request.GET.get("model_name")) == ("stories", "byline")
+        and request.GET.get("field_name") == "user"
+        and (
+            request.user.has_perm("stories.change_byline")
+            or request.user.has_perm("stories.add_byline")
+        )
+    )
+
+
 admin.site.unregister(Tag)
 
 
 @admin.register(Tag)
 class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
     list_display = ["name", "slug", "story_count"]
+    # taggit's own merge moves taggit's generic tagged items, which our stories do not use.
+    actions = ["merge_tags"]
+
+    def get_urls(self):
+        return [url for url in super().get_urls() if url.name != "taggit_tag_merge_tags"]
 
     def get_queryset(self, request):
         return (
@@ -69,6 +110,33 @@ class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
     @admin.display(description="Stories", ordering="story_count")
     def story_count(self, tag):
         return tag.story_count
+
+    @admin.action(description="Merge selected tags", permissions=["change", "delete"])
+    def merge_tags(self, request, queryset):
+        tags = list(queryset.order_by("name"))
+        if len(tags) < 2:
+            self.message_user(request, "Select two or more tags to merge.", messages.WARNING)
+            return None
+        kept = next((tag for tag in tags if str(tag.pk) == request.POST.get("kept")), None)
+        if "post" not in request.POST or kept is None:
+            # First step: ask which tag to keep (Django's delete action asks the same way).
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Merge tags",
+                "opts": self.model._meta,
+                "tags": tags,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/taggit/tag/merge_tags.html", context)
+        merged = [tag for tag in tags if tag != kept]
+        moved = merge_tags(kept, merged)
+        names = ", ".join(f"“{tag.name}”" for tag in merged)
+        self.message_user(
+            request,
+            f"Merged {names} into “{kept.name}”: {moved} {pluralize_story(moved)} retagged; "
+            "the old tag addresses redirect.",
+        )
+        return None
 
 
 class StoryBylineInline(CleanTextAdminMixin, admin.TabularInline):
@@ -99,6 +167,7 @@ class CorrectionInline(CleanTextAdminMixin, admin.TabularInline):
 
 class PreviewLinkInline(CleanTextAdminMixin, admin.TabularInline):
     model = PreviewLink
+    form = PreviewLinkForm
     extra = 0
     fields = ["share_url", "expires_at", "is_revoked", "created_by", "created_at"]
     readonly_fields = ["share_url", "created_by", "created_at"]
@@ -107,13 +176,23 @@ class PreviewLinkInline(CleanTextAdminMixin, admin.TabularInline):
         "shareable preview links (read-only view of this story for people without an account)"
     )
 
+    class Media:
+        js = ["stories/copy-link.js"]
+
     @admin.display(description="Link")
     def share_url(self, link):
         if link.pk is None:
             return "Save the story to get the link."
         if not link.is_usable():
             return "No longer works."
-        return format_html('<a href="{0}">{0}</a>', link.get_absolute_url())
+        # A read-only text box: the whole address is selectable and copyable without
+        # JavaScript; copy-link.js shows the button that copies it in one click.
+        return format_html(
+            '<input type="text" readonly class="vTextField preview-link" value="{}" '
+            'aria-label="Preview link address"> '
+            '<button type="button" class="button copy-link" hidden>Copy</button>',
+            getattr(link, "absolute_url", link.get_absolute_url()),
+        )
 
 
 class PublicationFilter(admin.SimpleListFilter):
@@ -222,12 +301,22 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
         form.user = request.user
         return form
 
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, PreviewLinkInline):
+            kwargs["form_kwargs"] = {"absolute_url": request.build_absolute_uri}
+        return kwargs
+
     # Permissions: the model permissions say what a role may do at all; the story says
     # which of its stories a reporter may touch. Checked on every path, not only in menus.
 
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
             return False
+        if obj is not None and hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME):
+            # A revision on the restore page: whether it may be restored depends on the
+            # story as it is now, not on the status it had then.
+            obj = Story.objects.filter(pk=obj.pk).first()
         return obj is None or obj.editable_by(request.user)
 
     def has_delete_permission(self, request, obj=None):
@@ -254,6 +343,11 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
+        if change and not request.user.has_perm(PUBLISH_PERMISSION):
+            # The date is an editor's: a restored revision must not bring back its old one.
+            obj.published_at = (
+                Story.objects.filter(pk=obj.pk).values_list("published_at", flat=True).get()
+            )
         if (
             change
             and form.cleaned_data.get("is_substantive")
@@ -277,6 +371,12 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
         record_relations(form.instance)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # Django's change form runs in a transaction; simple-history's restore view does
+        # not, and the form's stale-save lock (select_for_update) needs one on PostgreSQL.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return self.restore_view(request, object_id, version_id, extra_context)
+
+    def restore_view(self, request, object_id, version_id, extra_context):
         revision = get_object_or_404(Story.history.model, pk=version_id, id=unquote(object_id))
         if request.method == "POST":
             # simple-history checks only that the user may see the history; restoring is a
@@ -353,8 +453,9 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
             if story.is_live():
                 return "is already live"
             story.status = Story.Status.PUBLISHED
-            if story.published_at is None or story.published_at > now:
-                story.published_at = now
+            # Now means now, whatever date the story carries (an import's, or from when it
+            # was last live): a past date is set on purpose, in the date field.
+            story.published_at = now
             return None
 
         self.change_stories(request, queryset, change, "Published")

@@ -92,6 +92,15 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
             raise forms.ValidationError("Only editors may publish or unpublish a story.")
         return status
 
+    def clean_published_at(self):
+        published_at = self.cleaned_data["published_at"]
+        stored = self.instance.published_at
+        # The date widget shows whole seconds: an untouched date keeps its microseconds, so
+        # a save does not record a change the editor never made.
+        if published_at and stored and published_at == stored.replace(microsecond=0):
+            return stored
+        return published_at
+
     def clean_new_tags(self):
         return parse_tags(self.cleaned_data.get("new_tags", ""))
 
@@ -136,6 +145,24 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
         new_tags = self.cleaned_data.get("new_tags")
         if new_tags:
             self.instance.tags.add(*new_tags)
+
+
+class PreviewLinkForm(forms.ModelForm):
+    """A row of the story's preview links. ``absolute_url`` (``request.build_absolute_uri``)
+    gives the row the full address to show."""
+
+    def __init__(self, *args, absolute_url=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and absolute_url is not None:
+            self.instance.absolute_url = absolute_url(self.instance.get_absolute_url())
+        if self.instance.is_revoked and "is_revoked" in self.fields:
+            # Final: a disabled field keeps the stored value whatever is posted.
+            self.fields["is_revoked"].disabled = True
+
+    def has_changed(self):
+        # A row added with "Add another" is a request for a link, even with the default
+        # expiry untouched; the formset would skip it as empty otherwise.
+        return self.instance.pk is None or super().has_changed()
 
 
 class ImportBriefingForm(CleanTextFormMixin, forms.Form):

@@ -1,6 +1,7 @@
 """The newsroom's content: sections, bylines, stories, and what the importer remembers."""
 
 import re
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -93,6 +94,7 @@ class Byline(models.Model):
         null=True,
         blank=True,
         related_name="byline",
+        limit_choices_to={"is_staff": True, "is_active": True},
         help_text="The staff account that writes under this byline, if any.",
     )
     photo = CheckedImageField(
@@ -575,17 +577,28 @@ def default_preview_expiry():
     return timezone.now() + timedelta(hours=settings.PREVIEW_LINK_HOURS)
 
 
+def new_preview_key():
+    return secrets.token_urlsafe(24)
+
+
 class PreviewLink(models.Model):
-    """A signed address that shows one unpublished story, read-only, to anyone who has it."""
+    """An address that shows one unpublished story, read-only, to anyone who has it.
+
+    The address carries a random key signed with the site's secret: it names no story or
+    link id, and the key stored here is no address without the secret.
+    """
 
     SALT = "stories.preview-link"
 
     story = models.ForeignKey(Story, models.CASCADE, related_name="preview_links")
+    key = models.CharField(max_length=32, unique=True, default=new_preview_key, editable=False)
     expires_at = models.DateTimeField(
         default=default_preview_expiry, help_text="The link stops working at this time."
     )
     is_revoked = models.BooleanField(
-        "revoked", default=False, help_text="Tick to stop the link working now."
+        "revoked",
+        default=False,
+        help_text="Tick to stop the link working now. Revoking is final.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
@@ -598,22 +611,30 @@ class PreviewLink(models.Model):
     def __str__(self):
         return f"Preview link for {self.story_id}"
 
+    def save(self, *args, **kwargs):
+        if not self.is_revoked and not self._state.adding:
+            if PreviewLink.objects.filter(pk=self.pk, is_revoked=True).exists():
+                raise ValueError("A revoked preview link stays revoked; make a new one.")
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
-        token = signing.dumps([self.pk, self.story_id], salt=self.SALT, compress=True)
-        return reverse("stories:shared_preview", args=[token])
+        return reverse("stories:shared_preview", args=[self.signer().sign(self.key)])
 
     def is_usable(self):
         return not self.is_revoked and self.expires_at > timezone.now()
 
     @classmethod
+    def signer(cls):
+        return signing.Signer(salt=cls.SALT, sep=".")
+
+    @classmethod
     def from_token(cls, token):
-        """The usable link a token names, or None (bad signature, revoked or expired)."""
+        """The link a token names, usable or not; None for a forged or unknown token."""
         try:
-            link_id, story_id = signing.loads(token, salt=cls.SALT)
-        except (signing.BadSignature, ValueError, TypeError):
+            key = cls.signer().unsign(token)
+        except signing.BadSignature:
             return None
-        link = cls.objects.filter(pk=link_id, story_id=story_id).first()
-        return link if link is not None and link.is_usable() else None
+        return cls.objects.filter(key=key).first()
 
 
 def live_tags():
@@ -645,3 +666,13 @@ def live_bylines():
     return Byline.objects.filter(
         Exists(StoryByline.objects.filter(is_live_condition("story__"), byline=OuterRef("pk")))
     )
+
+
+class TagSlugRedirect(models.Model):
+    """The address of a tag merged into another: it redirects to the tag kept."""
+
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+    tag = models.ForeignKey("taggit.Tag", models.CASCADE, related_name="slug_redirects")
+
+    def __str__(self):
+        return f"{self.slug} → {self.tag_id}"

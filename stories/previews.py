@@ -7,7 +7,7 @@ Readers without either still get 404.
 """
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
@@ -79,14 +79,19 @@ class SharedPreviewView(DetailView):
     template_name = "stories/story_detail.html"
     context_object_name = "story"
 
-    def get_object(self, queryset=None):
+    def get_link(self):
         link = PreviewLink.from_token(self.kwargs["token"])
         if link is None:
-            raise Http404("This preview link does not work (expired, revoked or mistyped).")
-        return get_object_or_404(story_page_queryset(), pk=link.story_id)
+            raise Http404("This preview link does not work (mistyped or made up).")
+        return link
 
     def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
+        link = self.get_link()
+        if not link.is_usable():
+            # Gone on purpose, and for good: say so rather than pretend it never existed.
+            response = render(request, "stories/preview_gone.html", {"link": link}, status=410)
+            return mark_private(response)
+        self.object = get_object_or_404(story_page_queryset(), pk=link.story_id)
         if self.object.is_live():  # published since the link was made
             return redirect(self.object)
         return self.render_to_response(self.get_context_data(object=self.object))

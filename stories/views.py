@@ -12,7 +12,7 @@ from django.views.generic import DetailView, ListView
 
 from . import fragments
 from .fragments import KeptResults
-from .models import Story
+from .models import Story, TagSlugRedirect, live_tags
 from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
@@ -130,6 +130,16 @@ class SectionView(StoryListView):
 
 
 class TagView(StoryListView):
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            # A tag merged into another: its address leads to the tag kept, if live.
+            moved = TagSlugRedirect.objects.filter(slug=self.kwargs["slug"]).first()
+            if moved is None or not live_tags().filter(pk=moved.tag_id).exists():
+                raise
+            return redirect("stories:tag", moved.tag.slug, permanent=True)
+
     def get_queryset(self):
         self.tag = fragments.kept_named(self.request, "live-tag", self.kwargs["slug"])
         return super().get_queryset()

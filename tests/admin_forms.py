@@ -1,5 +1,8 @@
 """Turn a rendered admin change form back into the POST body a browser would send."""
 
+import re
+from urllib.parse import urlencode
+
 from django.forms import CheckboxInput, FileInput
 
 
@@ -36,3 +39,45 @@ def admin_form_data(response, **changes):
             data.update(form_fields(form))
     data.update(changes)
     return data
+
+
+def page_form(html):
+    """The fields a browser would post from the admin page's main form, as [name, value]s."""
+    from htmlforms import FormFields
+
+    form_id = re.search(r'<form[^>]*\sid="(\w+_form)"', html)
+    assert form_id, "no admin form on the page"
+    parser = FormFields(form_id.group(1))
+    parser.feed(html)
+    return parser.fields
+
+
+def add_inline_row(fields, prefix):
+    """What the admin's "Add another" link does: copy the empty row, bump TOTAL_FORMS."""
+    total = next(pair for pair in fields if pair[0] == f"{prefix}-TOTAL_FORMS")
+    number = int(total[1])
+    template = f"{prefix}-__prefix__-"
+    fields.extend(
+        [name.replace(template, f"{prefix}-{number}-"), value]
+        for name, value in list(fields)
+        if template in name
+    )
+    total[1] = str(number + 1)
+    return number
+
+
+def browser_post(client, url, changes=None, *, add_rows=()):
+    """Open ``url`` and submit its admin form as a browser would (what the page really
+    renders, hidden initial values and all), with ``changes`` by field name and an "Add
+    another" row for each inline prefix in ``add_rows``."""
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    fields = page_form(page.content.decode())
+    for prefix in add_rows:
+        add_inline_row(fields, prefix)
+    for name, value in (changes or {}).items():
+        fields = [pair for pair in fields if pair[0] != name]
+        for item in value if isinstance(value, list) else [value]:
+            fields.append([name, item])
+    body = urlencode([(name, value) for name, value in fields])
+    return client.post(url, body, content_type="application/x-www-form-urlencoded")

@@ -220,16 +220,16 @@ def test_previews_do_not_work_for_anonymous_readers_without_a_usable_link(state,
     good = PreviewLink.objects.create(story=story)
     word = word_for_story(story)
     reader = Client()
-    for url in (
-        expired.get_absolute_url(),
-        revoked.get_absolute_url(),
-        good.get_absolute_url().rstrip("/") + "x/",  # tampered
-        "/preview/",
-        reverse("stories:shared_preview", args=["not-a-token"]),
-        story.get_absolute_url() + "?preview=1",
+    for url, status in (
+        (expired.get_absolute_url(), 410),  # gone, and the page says so
+        (revoked.get_absolute_url(), 410),
+        (good.get_absolute_url().rstrip("/") + "x/", 404),  # tampered
+        ("/preview/", 404),
+        (reverse("stories:shared_preview", args=["not-a-token"]), 404),
+        (story.get_absolute_url() + "?preview=1", 404),
     ):
         response = reader.get(url)
-        assert response.status_code == 404, url
+        assert response.status_code == status, url
         assert word not in response.content.decode()
     # The one usable link works, privately; and readers' pages are still clean after it.
     response = reader.get(good.get_absolute_url())

@@ -351,3 +351,34 @@ def test_reader_pages_set_no_csrf_cookie_and_accept_no_posts(client):
     response = client.get("/")
     assert "csrftoken" not in response.cookies
     assert client.post("/search/", {"q": "x"}).status_code in (403, 405)
+
+
+# --- linking a byline to an account ---------------------------------------------------------
+
+ACCOUNT_LOOKUP = {"app_label": "stories", "model_name": "byline", "field_name": "user"}
+
+
+def test_byline_account_lookup_works_for_editors_only(editor_user, reporter_user, make_staff):
+    User.objects.create_user("ritual-reader", password=PASSWORD)  # not staff: not offered
+    gone = make_staff("rita-gone", "Reporter")  # left the newsroom: not offered
+    gone.is_active = False
+    gone.save()
+    autocomplete = reverse("admin:autocomplete")
+    response = login(editor_user).get(autocomplete, {**ACCOUNT_LOOKUP, "term": "rit"})
+    assert response.status_code == 200
+    assert [result["text"] for result in response.json()["results"]] == ["rita"]
+    assert login(reporter_user).get(
+        autocomplete, {**ACCOUNT_LOOKUP, "term": "rit"}
+    ).status_code == (403)
+
+
+def test_byline_account_lookup_opens_nothing_else_about_accounts(editor_user):
+    client = login(editor_user)
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+    assert client.get(reverse("admin:auth_user_change", args=[editor_user.pk])).status_code == 403
+    # Another source field searching accounts is still refused.
+    other = {"app_label": "stories", "model_name": "story", "field_name": "created_by"}
+    assert client.get(reverse("admin:autocomplete"), {**other, "term": "e"}).status_code == 403
+    assert "auth" not in [
+        app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]
+    ]

@@ -1,15 +1,17 @@
 """Previews: staff at the public address, and shareable links for people without accounts."""
 
+import base64
 from datetime import timedelta
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from stories.models import PreviewLink
 
-from .admin_forms import admin_form_data
+from .admin_forms import admin_form_data, browser_post
 from .factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,13 +112,23 @@ def test_shared_preview_link_defaults_to_48_hours(editor_user):
     assert timedelta(hours=47, minutes=59) < remaining <= timedelta(hours=48)
 
 
-def test_shared_preview_link_refused_when_expired_revoked_or_tampered(client):
-    story = StoryFactory()
+def assert_gone(response, reason):
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "This preview link no longer works" in page
+    assert reason in page
+    assert BANNER not in page
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_shared_preview_link_gone_when_expired_or_revoked_unknown_when_tampered(client):
+    story = StoryFactory(headline="Secret headline")
     past = timezone.now() - timedelta(seconds=1)
     expired = PreviewLink.objects.create(story=story, expires_at=past)
     revoked = PreviewLink.objects.create(story=story, is_revoked=True)
-    assert client.get(expired.get_absolute_url()).status_code == 404
-    assert client.get(revoked.get_absolute_url()).status_code == 404
+    assert_gone(client.get(expired.get_absolute_url()), "It expired")
+    assert_gone(client.get(revoked.get_absolute_url()), "withdrawn")
+    assert "Secret headline" not in client.get(revoked.get_absolute_url()).content.decode()
     good = PreviewLink.objects.create(story=story)
     url = good.get_absolute_url()
     assert client.get(url).status_code == 200
@@ -125,6 +137,73 @@ def test_shared_preview_link_refused_when_expired_revoked_or_tampered(client):
     other = StoryFactory()
     forged = reverse("stories:shared_preview", args=[f"[{good.pk},{other.pk}]"])
     assert client.get(forged).status_code == 404
+    # The key alone (what the database holds) is no address without the site's secret.
+    assert client.get(reverse("stories:shared_preview", args=[good.key])).status_code == 404
+
+
+def test_shared_preview_token_names_no_id_and_is_unguessable():
+    story = StoryFactory()
+    links = [PreviewLink.objects.create(story=story) for _ in range(3)]
+    tokens = [link.get_absolute_url().split("/")[-2] for link in links]
+    assert len(set(tokens)) == 3
+    for link, token in zip(links, tokens, strict=True):
+        key, signature = token.split(".")
+        assert key == link.key and len(key) == 32  # 24 random bytes
+        # Nothing but random bytes and a signature: no JSON, no ids to read or change.
+        assert len(base64.urlsafe_b64decode(key)) == 24
+        assert len(base64.urlsafe_b64decode(signature + "=")) == 32
+    assert PreviewLink.from_token(tokens[0]) == links[0]
+
+
+def test_revoking_a_preview_link_is_final(client, editor_user):
+    story = StoryFactory()
+    staff = login(editor_user)
+    link = make_link_through_admin(staff, story)
+    url = reverse("admin:stories_story_change", args=[story.pk])
+    browser_post(staff, url, {"preview_links-0-is_revoked": "on"})
+    link.refresh_from_db()
+    assert link.is_revoked
+    page = staff.get(url).content.decode()
+    assert (
+        'name="preview_links-0-is_revoked"' in page
+        and "disabled" in page.split('name="preview_links-0-is_revoked"')[1].split(">")[0]
+    )
+    # A hand-made post that unticks it changes nothing.
+    response = browser_post(staff, url, {"preview_links-0-is_revoked": []})
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert link.is_revoked
+    assert client.get(link.get_absolute_url()).status_code == 410
+    link.is_revoked = False
+    with pytest.raises(ValueError, match="stays revoked"):
+        link.save()
+
+
+def test_add_another_preview_link_with_the_default_expiry_makes_a_link(editor_user):
+    story = StoryFactory()
+    staff = login(editor_user)
+    url = reverse("admin:stories_story_change", args=[story.pk])
+    response = browser_post(staff, url, add_rows=["preview_links"])
+    assert response.status_code == 302
+    link = story.preview_links.get()
+    remaining = link.expires_at - timezone.now()
+    assert timedelta(hours=47) < remaining <= timedelta(hours=48)
+    # Saving again with the row as shown makes no second link.
+    assert browser_post(staff, url).status_code == 302
+    assert story.preview_links.count() == 1
+
+
+def test_preview_link_row_shows_the_absolute_address_with_a_copy_button(editor_user):
+    story = StoryFactory()
+    link = PreviewLink.objects.create(story=story)
+    page = login(editor_user).get(reverse("admin:stories_story_change", args=[story.pk]))
+    html = page.content.decode()
+    address = f"http://testserver{link.get_absolute_url()}"
+    assert f'<input type="text" readonly class="vTextField preview-link" value="{address}"' in html
+    assert '<button type="button" class="button copy-link" hidden>Copy</button>' in html
+    assert '<script src="/static/stories/copy-link.js"></script>' in html
+    assert "onclick" not in html
+    assert finders.find("stories/copy-link.js")
 
 
 def test_shared_preview_link_is_read_only_and_for_one_story(client):
@@ -149,7 +228,7 @@ def test_shared_preview_revoked_by_editor_in_admin_stops_working(client, editor_
     url = reverse("admin:stories_story_change", args=[story.pk])
     data = admin_form_data(staff.get(url), **{"preview_links-0-is_revoked": "on"})
     assert staff.post(url, data).status_code == 302
-    assert client.get(link.get_absolute_url()).status_code == 404
+    assert client.get(link.get_absolute_url()).status_code == 410
 
 
 def test_reporter_cannot_make_shared_preview_links(reporter_user):
@@ -184,4 +263,4 @@ def test_previews_are_never_served_from_the_cache_to_readers(client, editor_user
     assert client.get(story.get_absolute_url()).status_code == 404
     link.is_revoked = True
     link.save()
-    assert client.get(link.get_absolute_url()).status_code == 404
+    assert client.get(link.get_absolute_url()).status_code == 410
