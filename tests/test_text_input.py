@@ -19,7 +19,15 @@ from django.urls import reverse
 from taggit.models import Tag
 
 from stories.forms import ImportBriefingForm
-from stories.models import Byline, Correction, ImportRecord, Section, Story, StorySlugRedirect
+from stories.models import (
+    Byline,
+    Correction,
+    ImportRecord,
+    Section,
+    Story,
+    StorySlugRedirect,
+    TagSlugRedirect,
+)
 from stories.text import NoControlCharacters
 
 from .admin_forms import admin_form_data
@@ -32,8 +40,8 @@ CONTROL = [chr(code) for code in [*range(0x20), 0x7F]]
 LINE_BREAKS = ["\t", "\n", "\r"]
 REFUSED_EVERYWHERE = [c for c in CONTROL if c not in LINE_BREAKS]
 # Nobody types these: import records are written by the importer (which refuses control
-# characters itself), old slugs by Story.save().
-NOT_TYPED = {ImportRecord, StorySlugRedirect}
+# characters itself), old slugs by Story.save(), merged tags' slugs by merge_tags().
+NOT_TYPED = {ImportRecord, StorySlugRedirect, TagSlugRedirect}
 
 
 def is_text_field(field):
