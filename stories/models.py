@@ -1,6 +1,7 @@
 """The newsroom's content: sections, bylines, stories, and what the importer remembers."""
 
 import re
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -608,3 +609,17 @@ def live_tags():
             TaggedStory.objects.filter(is_live_condition("content_object__"), tag=OuterRef("pk"))
         )
     )
+
+
+class DatabaseIdentity(models.Model):
+    """One row naming this database, made by its migration: every cache key is scoped to it
+    (``stories.caching.database_scope``), so two sites sharing a cache, or a database restored
+    from a backup (which leaves this table out), never see each other's kept pages."""
+
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        verbose_name_plural = "database identity"
+
+    def __str__(self):
+        return str(self.token)
