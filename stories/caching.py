@@ -175,10 +175,6 @@ def reader_match(path):
     return match if READER_NAMESPACES.intersection(match.namespaces) else None
 
 
-def is_reader_path(path):
-    return reader_match(path) is not None
-
-
 def canonical_parameters(request, match):
     """The query parameters of the one address of the page asked for, as ``(name, value)``
     pairs, or None if no kept page may answer it: a parameter the view does not name in
