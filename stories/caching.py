@@ -354,7 +354,8 @@ class ReaderPageCacheMiddleware:
     """Serve and store anonymous readers' pages; give reader pages their Cache-Control.
 
     Sits after AuthenticationMiddleware (it needs ``request.user``) and inside
-    ConditionalGetMiddleware (so a cached page still answers If-None-Match with a 304).
+    ConditionalGetMiddleware (so a cached page still answers If-None-Match and
+    If-Modified-Since with a 304).
     """
 
     def __init__(self, get_response):
