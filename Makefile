@@ -102,6 +102,7 @@ backup: $(STAMP)
 	@mkdir -p $(dir $(BACKUP))
 	$(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
 		--exclude=auth.permission --exclude=sessions --exclude=axes --exclude=admin.logentry \
+		--exclude=stories.databaseidentity \
 		--output $(BACKUP)
 	@echo "Backed up to $(BACKUP)"
 

@@ -29,7 +29,7 @@ application = get_wsgi_application()
 
 from django.core.cache import cache  # noqa: E402
 
-from stories.caching import STATE_KEY  # noqa: E402
+from stories.caching import state_key  # noqa: E402
 
 
 def request(url):
@@ -52,7 +52,7 @@ def request(url):
 
 def edited():
     """What an edit does to kept pages and fragments (``stories.caching.content_changed``)."""
-    cache.delete(STATE_KEY)
+    cache.delete(state_key())
 
 
 def main():

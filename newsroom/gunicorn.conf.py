@@ -19,3 +19,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+# Forwarder headers (SCRIPT_NAME, PATH_INFO, X-Forwarded-Proto and the like) are believed only
+# from these addresses: gunicorn's own default trusts 127.0.0.1, so anyone on the machine, or a
+# local proxy that passes client headers on, could set the script prefix or scheme of pages
+# kept for every reader. Nobody by default; set FORWARDED_ALLOW_IPS to the proxy's address.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")

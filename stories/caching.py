@@ -8,39 +8,85 @@ generation and no page rendered before the edit is ever served again. The genera
 remembers when the next scheduled story goes live; once that moment passes, a new generation
 starts, so a scheduled story appears on time with no background job.
 
+Every key, and the generation itself, is scoped to the database (``database_scope()``): an
+identity stored in the database, with where it is. Sites sharing one cache (the same
+``CACHE_DIR`` or Redis), a switched ``DATABASE_URL``, a copy of a database elsewhere and a
+restored backup each keep their own pages. Every key names the scheme, host and script
+prefix a page was rendered for, so no request header decides what another reader gets.
+
+Only a page's one canonical address is kept: a view names the query parameters its content
+depends on (``canonical_parameters``: ``page`` on listings, ``q`` and ``page`` on search);
+any other parameter, or search words not written as the page reads them (stray spaces, not
+NFC), means the response is neither looked up nor stored, and a page number written another
+way (``?page=0001``, ``?page=1``) is redirected to the canonical address, so made-up query
+strings cannot fill the cache and evict real pages.
+
 Never cached, never served from the cache: requests from logged-in users (or anyone with a
-session, checked only when the session cookie is present), requests with a query parameter
-other than ``page`` and ``q`` (preview tokens and the like), anything but GET/HEAD, and any
+session, checked only when the session cookie is present), anything but GET/HEAD, and any
 response that is not a 200, says ``private``/``no-store``/``no-cache``, sets a cookie or
-used a CSRF token.
+used a CSRF token. A cached page answers ``If-None-Match`` and ``If-Modified-Since`` as the
+uncached page does.
 
 Multi-process deployments need a shared cache (Redis): with local memory every process has
 its own generation, and an edit made in one process would not reach the others' pages.
 """
 
 import hashlib
+import unicodedata
 import uuid
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.http import HttpResponse
-from django.urls import Resolver404, resolve
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.urls import Resolver404, get_script_prefix, resolve
 from django.utils import timezone
 from django.utils.cache import (
     get_conditional_response,
     patch_cache_control,
     set_response_etag,
 )
+from django.utils.http import parse_http_date_safe
 
-STATE_KEY = "reader-pages:state"
-CACHEABLE_PARAMETERS = {"page", "q"}
 UNCACHEABLE_DIRECTIVES = {"private", "no-store", "no-cache"}
 # Reader-facing URL namespaces; the admin and anything else are left alone.
 READER_NAMESPACES = {"stories"}
+
+
+# Database location -> scope, read once per process (and again on a new connection), so a
+# page-cache hit runs no query.
+_scopes = {}
+
+
+def database_scope():
+    """A short token naming this database: the identity row its migration made (a backup
+    leaves it out, so a restored database gets a new one) and where the database is (engine,
+    host, port, name), so copies of one database at other locations are told apart too."""
+    db = connection.settings_dict
+    location = (db["ENGINE"], str(db["HOST"]), str(db["PORT"]), str(db["NAME"]))
+    scope = _scopes.get(location)
+    if scope is None:
+        from .models import DatabaseIdentity
+
+        # get_or_create: a test run's flush empties the table the migration filled.
+        identity, _ = DatabaseIdentity.objects.get_or_create(pk=1)
+        named = "\x1f".join([identity.token.hex, *location])
+        scope = _scopes[location] = hashlib.sha256(named.encode()).hexdigest()[:24]
+    return scope
+
+
+def forget_database_scope(**kwargs):
+    """On every new connection: the database may have been replaced (a restore) meanwhile."""
+    _scopes.clear()
+
+
+def state_key():
+    return f"reader-pages:state:{database_scope()}"
 
 
 def content_changed(**kwargs):
@@ -50,8 +96,9 @@ def content_changed(**kwargs):
     ran between the edit and its commit may have cached pre-edit content under the new
     generation.
     """
-    cache.delete(STATE_KEY)
-    transaction.on_commit(lambda: cache.delete(STATE_KEY))
+    key = state_key()
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def connect_signals():
@@ -70,11 +117,12 @@ def connect_signals():
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
     m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")
+    connection_created.connect(forget_database_scope, dispatch_uid="pages-database-scope")
 
 
 def kept_generation(now=None):
     """The current generation token if the cache holds one still valid, else None (no query)."""
-    state = cache.get(STATE_KEY)
+    state = cache.get(state_key())
     if state is not None:
         token, next_go_live = state
         if next_go_live is None or (now or timezone.now()) < datetime.fromisoformat(next_go_live):
@@ -92,7 +140,7 @@ def current_generation(now=None):
 
     upcoming = Story.objects.scheduled().aggregate(at=Min("published_at"))["at"]
     token = uuid.uuid4().hex
-    cache.set(STATE_KEY, (token, upcoming.isoformat() if upcoming else None), None)
+    cache.set(state_key(), (token, upcoming.isoformat() if upcoming else None), None)
     return token
 
 
@@ -104,14 +152,74 @@ def request_generation(request):
     return generation
 
 
-def is_reader_path(path):
-    """Whether ``path`` is a reader page, without a request (so /healthz and the admin are
-    never looked up)."""
+def site_scope(request):
+    """Everything besides content that a rendering depends on and a request could vary: the
+    database, scheme, host and script prefix (links, canonical URLs, JSON-LD and feeds carry
+    them). Part of every key, page or piece, so a forged ``Host`` that passes
+    ``ALLOWED_HOSTS``, or a ``SCRIPT_NAME``, gets pages of its own that no one else is sent."""
+    scope = getattr(request, "_site_scope", None)
+    if scope is None:
+        site = f"{request.scheme}://{request.get_host()}{get_script_prefix()}"
+        digest = hashlib.sha256(site.encode()).hexdigest()[:24]
+        scope = request._site_scope = f"{database_scope()}:{digest}"
+    return scope
+
+
+def reader_match(path):
+    """The URL match of ``path`` if it is a reader page, else None, without a request (so
+    /healthz and the admin are never looked up)."""
     try:
         match = resolve(path)
     except Resolver404:
-        return False
-    return bool(READER_NAMESPACES.intersection(match.namespaces))
+        return None
+    return match if READER_NAMESPACES.intersection(match.namespaces) else None
+
+
+def canonical_parameters(request, match):
+    """The query parameters of the one address of the page asked for, as ``(name, value)``
+    pairs, or None if no kept page may answer it: a parameter the view does not name in
+    ``canonical_parameters`` (a preview token, ``utm_source``), or a page that is no number.
+    The view's content depends on these values only, so they are the page's key."""
+    view = getattr(match.func, "view_class", match.func)
+    names = getattr(view, "canonical_parameters", ())
+    if not set(request.GET).issubset(names):
+        return None
+    pairs = []
+    if "q" in request.GET:
+        from .search import clean_query
+
+        # As the search page reads it: one printable line, spaces collapsed; NFC, so the
+        # same words typed two ways are one page.
+        words = unicodedata.normalize("NFC", clean_query(request.GET["q"]))
+        if words:
+            pairs.append(("q", words))
+    if "page" in request.GET:
+        # As ListView reads it (int()); "last" and words are not kept.
+        try:
+            number = int(request.GET["page"])
+        except ValueError:
+            return None
+        if number < 1:
+            return None
+        if number > 1:
+            pairs.append(("page", str(number)))
+    return pairs
+
+
+def is_canonical(request, pairs):
+    return all(len(values) == 1 for _, values in request.GET.lists()) and dict(
+        request.GET.items()
+    ) == dict(pairs)
+
+
+def only_the_page_differs(request, pairs):
+    given = {name: values[-1] for name, values in request.GET.lists()}
+    return "page" in given and given.get("q") == dict(pairs).get("q")
+
+
+def canonical_redirect(request, pairs):
+    query = urlencode(pairs)
+    return HttpResponsePermanentRedirect(request.path + (f"?{query}" if query else ""))
 
 
 def is_reader_request(request):
@@ -131,16 +239,20 @@ def is_cacheable_request(request):
     return (
         settings.PAGE_CACHE_SECONDS > 0
         and request.method in ("GET", "HEAD")
-        and set(request.GET).issubset(CACHEABLE_PARAMETERS)
         and is_anonymous(request)
     )
 
 
-def cache_key(request, generation):
-    # Pages carry absolute URLs (canonical links, JSON-LD, feeds), so scheme and host count.
-    parameters = sorted((name, request.GET.getlist(name)) for name in request.GET)
-    address = f"{request.scheme}://{request.get_host()}{request.path}?{parameters!r}"
-    return f"reader-pages:{generation}:{hashlib.sha256(address.encode()).hexdigest()}"
+def cache_key(request, generation, pairs):
+    # The site (database, scheme, host, script prefix), the path and the canonical query.
+    address = f"{request.path}?{urlencode(pairs)}"
+    digest = hashlib.sha256(address.encode()).hexdigest()
+    return f"reader-pages:{site_scope(request)}:{generation}:{digest}"
+
+
+def keep_out_of_page_cache(response):
+    """For a view whose response any reader may see but that should take no cache space."""
+    response.keep_out_of_page_cache = True
 
 
 def is_cacheable_response(request, response):
@@ -151,6 +263,7 @@ def is_cacheable_response(request, response):
     }
     return (
         response.status_code == 200
+        and not getattr(response, "keep_out_of_page_cache", False)
         and not response.streaming
         and not response.cookies
         and not directives & UNCACHEABLE_DIRECTIVES
@@ -168,6 +281,20 @@ def add_cache_control(response, *, anonymous):
         # Browsers revalidate every time (cheap: ETag and 304); shared caches such as a CDN
         # may keep the page for CDN_CACHE_SECONDS.
         patch_cache_control(response, public=True, max_age=0, s_maxage=settings.CDN_CACHE_SECONDS)
+
+
+def conditional_response(request, response):
+    """What ConditionalGetMiddleware does for an uncached page: a 304 for a matching
+    If-None-Match or, without one, for an If-Modified-Since no older than Last-Modified."""
+    if request.method != "GET":
+        return response
+    last_modified = response.get("Last-Modified")
+    return get_conditional_response(
+        request,
+        etag=response.get("ETag"),
+        last_modified=last_modified and parse_http_date_safe(last_modified),
+        response=response,
+    )
 
 
 def stored_response(stored):
@@ -200,8 +327,9 @@ class ReaderPageCacheHitMiddleware:
             settings.PAGE_CACHE_SECONDS > 0
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and request.method in ("GET", "HEAD")
-            and set(request.GET).issubset(CACHEABLE_PARAMETERS)
-            and is_reader_path(request.path_info)
+            and (match := reader_match(request.path_info)) is not None
+            and (pairs := canonical_parameters(request, match)) is not None
+            and is_canonical(request, pairs)
         ):
             # No query here: without a valid generation in the cache, nothing is kept yet,
             # and the view's path below starts one.
@@ -209,21 +337,16 @@ class ReaderPageCacheHitMiddleware:
             if generation is None:
                 return self.get_response(request)
             request._content_generation = generation
-            key = cache_key(request, generation)
+            key = cache_key(request, generation, pairs)
             stored = cache.get(key)
             if stored is not None:
                 response = stored_response(stored)
                 response["Content-Length"] = str(len(response.content))
-                if request.method != "GET":
-                    return response
-                # What ConditionalGetMiddleware would do: a matching If-None-Match gets a 304.
-                return get_conditional_response(
-                    request, etag=response.get("ETag"), response=response
-                )
+                # ConditionalGetMiddleware, which this answer skips, would do the same.
+                return conditional_response(request, response)
             # Looked up and missed: the inner middleware stores under this key, without
             # asking the cache again.
-            request.reader_page_key = key
-            request.reader_page_missed = True
+            request.reader_page_missed_key = key
         return self.get_response(request)
 
 
@@ -231,7 +354,8 @@ class ReaderPageCacheMiddleware:
     """Serve and store anonymous readers' pages; give reader pages their Cache-Control.
 
     Sits after AuthenticationMiddleware (it needs ``request.user``) and inside
-    ConditionalGetMiddleware (so a cached page still answers If-None-Match with a 304).
+    ConditionalGetMiddleware (so a cached page still answers If-None-Match and
+    If-Modified-Since with a 304).
     """
 
     def __init__(self, get_response):
@@ -239,12 +363,23 @@ class ReaderPageCacheMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         # After URL resolution, so only reader pages are looked up.
-        if not is_reader_request(request) or not is_cacheable_request(request):
-            request.reader_page_key = None
+        request.reader_page_key = None
+        if not is_reader_request(request):
             return None
-        if getattr(request, "reader_page_missed", False):
+        pairs = canonical_parameters(request, request.resolver_match)
+        if pairs is not None and not is_canonical(request, pairs):
+            # A page number written another way (0001, +2, or 1) goes to its one address.
+            # Search words are shown as typed, so they are not redirected, only not kept.
+            if request.method in ("GET", "HEAD") and only_the_page_differs(request, pairs):
+                return canonical_redirect(request, pairs)
+            return None
+        if pairs is None or not is_cacheable_request(request):
+            return None
+        missed_key = getattr(request, "reader_page_missed_key", None)
+        if missed_key is not None:
+            request.reader_page_key = missed_key
             return None  # ReaderPageCacheHitMiddleware looked already
-        request.reader_page_key = cache_key(request, request_generation(request))
+        request.reader_page_key = cache_key(request, request_generation(request), pairs)
         stored = cache.get(request.reader_page_key)
         return None if stored is None else stored_response(stored)
 

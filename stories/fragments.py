@@ -14,7 +14,8 @@ the others' generation, and this bounds how long they may lag, as ``PAGE_CACHE_S
 does for whole pages. Without Redis, processes share the file cache by default.
 
 Only data that every reader sees alike is kept: no user, session or preview state; previews
-render everything afresh.
+render everything afresh. Keys name the database, scheme, host and script prefix
+(``caching.site_scope``) besides the generation.
 """
 
 import hashlib
@@ -39,7 +40,10 @@ def enabled(request):
 
 
 def fragment_key(request, *parts):
-    return ":".join(["fragments", caching.request_generation(request), *map(str, parts)])
+    # Scoped to the database, scheme, host and script prefix (``caching.site_scope``):
+    # cards, menus and meta tags carry links, and no request may change another reader's.
+    scope, generation = caching.site_scope(request), caching.request_generation(request)
+    return ":".join(["fragments", scope, generation, *map(str, parts)])
 
 
 def card_bylines_prefetch():
@@ -222,10 +226,14 @@ class KeptResults(Sequence):
     kept reads none."""
 
     def __init__(self, request, name, ranked, stories):
-        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-        self.keys = kept(
-            request, f"results:{digest}", lambda: list(ranked().values_list("pk", flat=True))
-        )
+        name = f"results:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+        self.keys = peek(request, name)
+        if self.keys is None:
+            self.keys = list(ranked().values_list("pk", flat=True))
+            # A search that finds nothing keeps nothing: anyone can make up words, and
+            # only real results should take cache space.
+            if self.keys:
+                keep(request, name, self.keys)
         self.stories = stories
 
     def __len__(self):

@@ -2,6 +2,7 @@
 
 import re
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -676,3 +677,17 @@ class TagSlugRedirect(models.Model):
 
     def __str__(self):
         return f"{self.slug} → {self.tag_id}"
+
+
+class DatabaseIdentity(models.Model):
+    """One row naming this database, made by its migration: every cache key is scoped to it
+    (``stories.caching.database_scope``), so two sites sharing a cache, or a database restored
+    from a backup (which leaves this table out), never see each other's kept pages."""
+
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        verbose_name_plural = "database identity"
+
+    def __str__(self):
+        return str(self.token)

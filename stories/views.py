@@ -10,7 +10,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 
-from . import fragments
+from . import caching, fragments
 from .fragments import KeptResults
 from .models import Story, TagSlugRedirect, live_tags
 from .pagination import DeferredJoinPaginator
@@ -45,6 +45,8 @@ class StoryListView(KeptCountMixin, ListView):
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
     context_object_name = "stories"
+    # The query parameters the page depends on (stories.caching keeps one address per page).
+    canonical_parameters = ("page",)
 
     def get_queryset(self):
         return LazyListing(self.listing)
@@ -211,6 +213,7 @@ class SearchView(ListView):
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
     context_object_name = "stories"
+    canonical_parameters = ("q", "page")
 
     def get_queryset(self):
         self.query = clean_query(self.request.GET.get("q", ""))
@@ -229,6 +232,13 @@ class SearchView(ListView):
         return super().get_context_data(
             query=self.query, has_terms=bool(search_terms(self.query)), **kwargs
         )
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        if not context["paginator"].count:
+            # Anyone can make up words: a search that finds nothing takes no cache space.
+            caching.keep_out_of_page_cache(response)
+        return response
 
 
 def robots_txt(request):
