@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -71,13 +71,29 @@ def database_scope():
     location = (db["ENGINE"], str(db["HOST"]), str(db["PORT"]), str(db["NAME"]))
     scope = _scopes.get(location)
     if scope is None:
-        from .models import DatabaseIdentity
-
-        # get_or_create: a test run's flush empties the table the migration filled.
-        identity, _ = DatabaseIdentity.objects.get_or_create(pk=1)
-        named = "\x1f".join([identity.token.hex, *location])
+        named = "\x1f".join([database_identity(location), *location])
         scope = _scopes[location] = hashlib.sha256(named.encode()).hexdigest()[:24]
     return scope
+
+
+def database_identity(location):
+    """The identity row's token. It is also left in the cache, for a process that starts
+    (or reconnects) while the database is down: it still serves the pages readers saw
+    before the outage, as every other process does. The database's word wins whenever it
+    answers, so a restore is noticed on the next connection."""
+    from .models import DatabaseIdentity
+
+    last_known = "database-identity:" + hashlib.sha256(repr(location).encode()).hexdigest()
+    try:
+        # get_or_create: a test run's flush empties the table the migration filled.
+        identity, _ = DatabaseIdentity.objects.get_or_create(pk=1)
+    except DatabaseError:
+        token = cache.get(last_known)
+        if token is None:
+            raise
+        return token
+    cache.set(last_known, identity.token.hex, None)
+    return identity.token.hex
 
 
 def forget_database_scope(**kwargs):

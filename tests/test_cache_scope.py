@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.core.cache import cache
+from django.db import OperationalError, connection
 from django.db.backends.signals import connection_created
 from django.test.utils import override_script_prefix
 from django.utils.http import http_date
@@ -207,6 +208,27 @@ def test_a_flushed_identity_row_is_made_again(db):
     caching.forget_database_scope()
     assert caching.database_scope()
     assert DatabaseIdentity.objects.count() == 1
+
+
+def test_a_process_that_starts_during_an_outage_still_serves_kept_pages(
+    client, discovery_newsroom, page_cache, monkeypatch
+):
+    # Some worker read the identity while the database answered, before the outage.
+    caching.forget_database_scope()
+    client.get("/")
+    # A new worker (or one that reconnects) while the database is down cannot ask it.
+    caching.forget_database_scope()
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(DatabaseIdentity.objects, "get_or_create", database_down)
+    assert from_page_cache(client.get("/"))
+    # With nothing left in the cache, the outage is not hidden.
+    caching.forget_database_scope()
+    cache.clear()
+    with pytest.raises(OperationalError):
+        caching.database_scope()
 
 
 # --- Script prefix, scheme and host -------------------------------------------------------
