@@ -8,9 +8,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from stories.models import Story
+from stories.models import Byline, Section, Story
 
 from .admin_forms import admin_form_data
+from .factories import SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,7 @@ def test_admin_import_refuses_non_utf8_and_bad_section(editor_user):
 
 
 def test_reporter_imports_only_drafts(reporter_user):
+    SectionFactory(slug="world", name="World")  # reporters import into existing sections
     client = login(reporter_user)
     refused = preview(client, status="published")
     assert refused.status_code == 200
@@ -175,3 +177,68 @@ def test_admin_import_needs_add_permission(make_staff):
 
     viewer = User.objects.create_user("viewer", is_staff=True)
     assert login(viewer).get(IMPORT).status_code == 403
+
+
+def test_reporter_import_into_a_new_section_is_refused_naming_it(reporter_user):
+    SectionFactory(slug="world", name="World")
+    client = login(reporter_user)
+    response = preview(client, section="brand-new", status="draft")
+    page = response.content.decode()
+    assert "there is no section “brand-new”, and only editors may create sections" in page
+    assert response.context["result"] is None
+    # A confirmation forged to name a new section is refused the same way.
+    good = preview(client, status="draft")
+    forged = good.content.decode().replace(
+        'name="section" value="world"', 'name="section" value="brand-new"'
+    )
+    refused = confirm(client, good, page=forged)
+    assert "only editors may create sections" in refused.content.decode()
+    assert list(Section.objects.values_list("slug", flat=True)) == ["world"]
+    assert not Story.objects.exists()
+    assert not Byline.objects.exists()
+
+
+def test_editor_import_creates_a_new_section(editor_user):
+    client = login(editor_user)
+    confirm(client, preview(client, section="brand-new"))
+    assert Section.objects.get().name == "Brand New"
+    assert Story.objects.filter(section__slug="brand-new").count() == 2
+
+
+def test_reporter_import_is_undated_whatever_the_file_name_or_a_forged_date(reporter_user):
+    SectionFactory(slug="world", name="World")
+    client = login(reporter_user)
+    assert 'name="date"' in client.get(IMPORT).content.decode()
+    # A date in the file name, and a date posted for the disabled field, are both ignored:
+    # a reporter's draft must not carry a past date that publishing would then keep.
+    response = preview(client, name="2020-01-02-desk.txt", status="draft", date="2020-01-02")
+    assert {outcome.published_at for outcome, _ in response.context["rows"]} == {None}
+    forged = response.content.decode().replace(
+        'name="date" value=""', 'name="date" value="2020-01-02"'
+    )
+    confirm(client, response, page=forged)
+    assert Story.objects.count() == 2
+    assert set(Story.objects.values_list("published_at", flat=True)) == {None}
+    assert not Story.objects.live().exists()
+    today = Story.objects.first().created_at.date()
+    assert Story.objects.first().get_absolute_url().startswith(today.strftime("/%Y/%m/%d/"))
+
+
+def test_editor_may_backdate_an_import_on_purpose(editor_user):
+    client = login(editor_user)
+    confirm(client, preview(client, date="2020-01-02", status="draft"))
+    assert {story.published_at.date().isoformat() for story in Story.objects.all()} == {
+        "2020-01-02"
+    }
+
+
+def test_admin_import_overlong_byline_name_is_a_form_error_naming_file_and_line(editor_user):
+    name = "N" * (Byline._meta.get_field("name").max_length + 1)
+    text = BRIEFING.replace("— Ana Lima\n", f"— {name}\n", 1)
+    response = preview(login(editor_user), text, name="long.txt")
+    page = response.content.decode()
+    assert "long.txt, line 4: byline name “NNN" in page
+    assert "is 101 characters long; at most 100 are allowed" in page
+    assert response.context["result"] is None
+    assert not Story.objects.exists()
+    assert not Byline.objects.exists()

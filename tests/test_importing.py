@@ -356,7 +356,8 @@ def test_a_batch_at_a_time_writes_what_one_batch_writes():
 
 
 def test_each_import_writes_a_revision_that_copies_the_story(django_user_model):
-    user = django_user_model.objects.create_user("importer")
+    # The importer applies its user's permissions; this one may publish.
+    user = django_user_model.objects.create_user("importer", is_superuser=True)
     first, later = timezone.now() - timedelta(hours=1), timezone.now()
     run_import(SMALL, user=user, now=first)
     run_import(SMALL.replace("officials said.", "officials said again."), user=user, now=later)
