@@ -242,3 +242,39 @@ def test_admin_import_overlong_byline_name_is_a_form_error_naming_file_and_line(
     assert response.context["result"] is None
     assert not Story.objects.exists()
     assert not Byline.objects.exists()
+
+
+def reporter_import_with_a_new_byline(reporter_user):
+    SectionFactory(slug="world", name="World")
+    client = login(reporter_user)
+    confirm(client, preview(client, status="draft"))
+    byline = Byline.objects.get(name="Pedro Ruiz")
+    assert not Story.objects.live().exists()
+    return byline
+
+
+def test_reporter_created_byline_is_on_no_public_list(reporter_user, client):
+    byline = reporter_import_with_a_new_byline(reporter_user)
+    address = byline.get_absolute_url()
+    for url in ("/", "/feed/", "/sitemap.xml", "/sitemap-bylines.xml", "/search/?q=Pedro"):
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert address not in response.content.decode(), url
+        assert "Pedro Ruiz" not in response.content.decode(), url
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="byline pages and feeds 404 without a live story: issue 11 item 10, another "
+    "branch; remove this marker when it is merged",
+)
+def test_reporter_created_byline_has_no_page_until_an_editor_publishes(
+    reporter_user, editor_user, client
+):
+    byline = reporter_import_with_a_new_byline(reporter_user)
+    assert client.get(byline.get_absolute_url()).status_code == 404
+    assert client.get(reverse("stories:byline_feed", args=[byline.slug])).status_code == 404
+    story = Story.objects.get(headline="Chile elects a new president")
+    story.status, story.published_at = Story.Status.PUBLISHED, story.created_at
+    story.save()  # as an editor publishing it would: a new content generation
+    assert client.get(byline.get_absolute_url()).status_code == 200

@@ -563,7 +563,8 @@ def test_importing_thousands_of_alike_headlines_and_names_is_linear(tmp_path):
     )
     path = tmp_path / "2024-05-13-alike.txt"
     path.write_text(text)
-    with time_limit(120):
+    # Measured 7 s (SQLite); counting up from 1 for each alike headline and name took 58 s.
+    with time_limit(45):
         run_command(path)
         # The same headlines in another file: their slugs count on from 5,001.
         other = tmp_path / "2024-05-14-alike.txt"
