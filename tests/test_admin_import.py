@@ -1,6 +1,9 @@
 """Importing a briefing from the admin: preview first, then confirm; same code as the command."""
 
+import os
 import re
+import stat
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
+from stories.admin_import import STAGED_MAX_AGE, STAGED_PER_USER
 from stories.models import Byline, Section, Story
 
 from .admin_forms import admin_form_data
@@ -278,3 +282,60 @@ def test_reporter_created_byline_has_no_page_until_an_editor_publishes(
     story.status, story.published_at = Story.Status.PUBLISHED, story.created_at
     story.save()  # as an editor publishing it would: a new content generation
     assert client.get(byline.get_absolute_url()).status_code == 200
+
+
+# --- staged uploads: private, bounded, cleaned up --------------------------------------------
+
+
+def staged(staging):
+    return sorted(staging.glob("*.briefing"))
+
+
+def test_staged_upload_is_private_to_the_server(editor_user, staging):
+    staging.mkdir(mode=0o755)
+    staging.chmod(0o755)  # a folder made before staged uploads were private
+    old_umask = os.umask(0o022)
+    try:
+        preview(login(editor_user))
+    finally:
+        os.umask(old_umask)
+    (path,) = staged(staging)
+    assert stat.S_IMODE(staging.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_staged_uploads_that_can_no_longer_be_confirmed_are_removed(editor_user, staging):
+    client = login(editor_user)
+    first = preview(client)
+    (old,) = staged(staging)
+    expired = time.time() - STAGED_MAX_AGE - 60
+    os.utime(old, (expired, expired))
+    preview(client, name="2024-05-02-desk.txt")
+    assert old not in staged(staging)
+    assert len(staged(staging)) == 1
+    assert "upload it again" in confirm(client, first).content.decode()
+    assert not Story.objects.exists()
+
+
+def test_each_user_keeps_only_their_latest_staged_uploads(editor_user, make_staff, staging):
+    client, other = login(editor_user), login(make_staff("eve", "Editor"))
+    others = preview(other)
+    responses = [preview(client, name=f"2024-05-0{day}-desk.txt") for day in range(1, 6)]
+    assert len(staged(staging)) == STAGED_PER_USER + 1
+    # The latest previews still confirm, and so does the other user's.
+    assert confirm(client, responses[-1]).status_code == 302
+    assert confirm(other, others).status_code == 302
+    assert "upload it again" in confirm(client, responses[0]).content.decode()
+
+
+def test_staged_uploads_are_bounded_in_total_size(editor_user, make_staff, staging, settings):
+    size = len(BRIEFING.encode())
+    settings.BRIEFING_STAGING_MAX_BYTES = 2 * size
+    preview(login(make_staff("eve", "Editor")))
+    preview(login(make_staff("max", "Editor")))
+    refused = preview(login(editor_user))
+    assert "too many imports are waiting for confirmation" in refused.content.decode()
+    assert refused.context["result"] is None
+    assert len(staged(staging)) == 2
+    assert sum(path.stat().st_size for path in staged(staging)) <= 2 * size
+    assert not Story.objects.exists()
