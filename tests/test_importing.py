@@ -371,3 +371,14 @@ def test_each_import_writes_a_revision_that_copies_the_story(django_user_model):
     assert created.body == "Water flowed through the new gates on Monday, officials said."
     for field in Story.history.model.tracked_fields:
         assert getattr(updated, field.attname) == getattr(story, field.attname), field.name
+
+
+def test_slugs_cut_to_make_room_for_a_suffix_never_clash():
+    # Three names that slugify alike at the full 100 characters: the second's slug is cut to
+    # "aaa…a-2", which the third must see although it does not start with the third's slug.
+    names = ["A" * 100, "a" * 100, "aA" + "a" * 98, "Aa" + "a" * 98]
+    for name in names[:3]:
+        Byline.objects.create(name=name)  # one at a time, as the admin saves them
+    run_import(SMALL.replace("— By Ana Lima", f"— By {names[3]}"))  # and in bulk
+    slugs = list(Byline.objects.exclude(name="Jo Park").values_list("slug", flat=True))
+    assert sorted(slugs) == sorted(["a" * 100, "a" * 98 + "-2", "a" * 98 + "-3", "a" * 98 + "-4"])
