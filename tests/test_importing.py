@@ -382,3 +382,16 @@ def test_slugs_cut_to_make_room_for_a_suffix_never_clash():
     run_import(SMALL.replace("— By Ana Lima", f"— By {names[3]}"))  # and in bulk
     slugs = list(Byline.objects.exclude(name="Jo Park").values_list("slug", flat=True))
     assert sorted(slugs) == sorted(["a" * 100, "a" * 98 + "-2", "a" * 98 + "-3", "a" * 98 + "-4"])
+
+
+def test_reporter_import_is_an_undated_draft_into_an_existing_section(reporter_user):
+    with pytest.raises(BriefingError, match="only editors may create sections"):
+        run_import(SMALL, user=reporter_user, status="draft")
+    SectionFactory(slug="world", name="World")
+    with pytest.raises(BriefingError, match="only editors may import stories as anything but"):
+        run_import(SMALL, user=reporter_user, status="published")
+    with pytest.raises(BriefingError, match="only editors may give an import a publication date"):
+        run_import(SMALL, user=reporter_user, status="draft", day=date(2020, 1, 2))
+    assert not Story.objects.exists()
+    run_import(SMALL, name="2020-01-02-desk.txt", user=reporter_user, status="draft")
+    assert set(Story.objects.values_list("status", "published_at")) == {("draft", None)}
