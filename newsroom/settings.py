@@ -321,6 +321,11 @@ FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
 CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))
 # A briefing larger than this is refused before it is read into memory.
 BRIEFING_MAX_BYTES = int(os.environ.get("BRIEFING_MAX_BYTES", str(32 * 1024 * 1024)))
+# Admin imports wait in var/imports between preview and confirmation: all of them together
+# may take at most this much disk (each user keeps their latest three for an hour).
+BRIEFING_STAGING_MAX_BYTES = int(
+    os.environ.get("BRIEFING_STAGING_MAX_BYTES", str(4 * BRIEFING_MAX_BYTES))
+)
 
 # Uploaded images: larger files or more pixels are refused before Pillow decodes them, which
 # is what defeats decompression bombs (a few KB of PNG that would unpack to gigabytes).

@@ -4,8 +4,12 @@ It runs the same code as ``manage.py import_briefing``: ``parse_briefing_bytes``
 ``import_briefings`` from ``stories.importing``, first as a dry run for the preview, then for
 real. Between the two steps the upload is kept in ``var/imports`` under a random name that
 the confirmation form carries signed, so nobody can make the server import another file.
+Staged uploads are private to the server's user (0600 in a 0700 folder), go once confirmed or
+once they can no longer be confirmed, and are bounded: a user's latest ``STAGED_PER_USER``,
+``BRIEFING_STAGING_MAX_BYTES`` in all.
 """
 
+import os
 import secrets
 import time
 
@@ -24,6 +28,8 @@ from .models import Story
 
 STAGED_SALT = "stories.admin-import"
 STAGED_MAX_AGE = 60 * 60  # seconds between the preview and the confirmation
+# Previews a user may have waiting (say, in several tabs); staging another drops the oldest.
+STAGED_PER_USER = 3
 ACTION_LABELS = {
     "created": "Create",
     "updated": "Update",
@@ -37,15 +43,51 @@ def staging_dir():
     return settings.VAR_DIR / "imports"
 
 
+def staged_path(user_pk, token):
+    return staging_dir() / f"{user_pk}-{token}.briefing"
+
+
+def staged_files(pattern="*.briefing"):
+    """Staged uploads with their size and time, oldest first; ones gone meanwhile left out."""
+    found = []
+    for staged in staging_dir().glob(pattern):
+        try:
+            stat = staged.stat()
+        except FileNotFoundError:  # confirmed or cleaned up by another request
+            continue
+        found.append((stat.st_mtime, stat.st_size, staged))
+    return sorted(found)
+
+
 def stage_upload(data, name, user):
+    """Keep an upload until its confirmation; the signed token that names it.
+
+    ``BriefingError`` if all staged uploads together would pass BRIEFING_STAGING_MAX_BYTES."""
     directory = staging_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - 24 * 60 * 60
-    for old in directory.glob("*.briefing"):  # previews nobody confirmed
-        if old.stat().st_mtime < cutoff:
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)  # mkdir's mode is cut by the umask, and the folder may be older
+    cutoff = time.time() - STAGED_MAX_AGE
+    for mtime, _size, old in staged_files():
+        if mtime < cutoff:  # its signed token has expired: nobody can confirm it now
             old.unlink(missing_ok=True)
+    mine = staged_files(f"{user.pk}-*.briefing")
+    for _mtime, _size, old in mine[: max(0, len(mine) - STAGED_PER_USER + 1)]:
+        old.unlink(missing_ok=True)
+    waiting = sum(size for _mtime, size, _path in staged_files())
+    if waiting + len(data) > settings.BRIEFING_STAGING_MAX_BYTES:
+        raise BriefingError(
+            "too many imports are waiting for confirmation; try again later", source=name
+        )
     token = secrets.token_hex(16)
-    (directory / f"{token}.briefing").write_bytes(data)
+    target = staged_path(user.pk, token)
+    # Created private and exclusive (never over another file), whatever the umask.
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as staged:
+            staged.write(data)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return signing.dumps({"token": token, "name": name, "user": user.pk}, salt=STAGED_SALT)
 
 
@@ -57,7 +99,7 @@ def read_staged(signed, user):
         raise BriefingError("the preview has expired; upload the file again") from None
     if staged.get("user") != user.pk:
         raise BriefingError("this preview belongs to someone else; upload the file again")
-    path = staging_dir() / f"{staged['token']}.briefing"
+    path = staged_path(user.pk, staged["token"])
     try:
         return path, path.read_bytes(), staged["name"]
     except FileNotFoundError:
@@ -94,6 +136,7 @@ class ImportBriefingMixin:
                     upload = form.cleaned_data["briefing"]
                     path, data, name = None, upload.read(), upload.name
                 result = self.run_import(request, form, data, name, dry_run=not confirming)
+                staged = None if confirming else stage_upload(data, name, request.user)
             except BriefingError as error:
                 form.add_error(None, str(error))
             else:
@@ -103,7 +146,7 @@ class ImportBriefingMixin:
                     return redirect(reverse("admin:stories_story_changelist"))
                 context.update(
                     result=result,
-                    staged=stage_upload(data, name, request.user),
+                    staged=staged,
                     rows=[(outcome, ACTION_LABELS[outcome.action]) for outcome in result.outcomes],
                 )
         context.update(

@@ -6,8 +6,8 @@ ignored. Every other line is read by the first of these rules that fits:
 
 1. Signoff: a line starting with a dash (—, –, -- or -), then optionally the word "By" (any
    case), then names separated by ",", "&" or the word "and", each without trailing
-   punctuation. The names, in order and without repeats, are the bylines of every story since
-   the previous signoff, or since the start.
+   punctuation. The names, in order and without repeats (at most ``MAX_SIGNOFF_NAMES``), are
+   the bylines of every story since the previous signoff, or since the start.
 2. Deck: the line right after a headline, if it is at most 140 characters and the next line is
    a body paragraph (neither a signoff nor a headline).
 3. Headline: a line of at most 120 characters that does not end in sentence punctuation
@@ -15,19 +15,28 @@ ignored. Every other line is read by the first of these rules that fits:
    that punctuation. It starts a new story.
 4. Body paragraph of the current story.
 
-Stories after the last signoff have no bylines. A briefing is rejected, naming the file and
+Every line is read in Unicode normalisation form C (NFC), so "Café" typed with a combining
+accent is the same headline as "Café" typed with "é". Stories after the last signoff have no
+bylines. A briefing is rejected, naming the file and
 line, when it is empty, is not UTF-8 text, holds control characters, has no headline or has
 text before the first one, has a story with no paragraphs, repeats a headline, or has a signoff
-with no names or with no story before it.
+with no names, with more than ``MAX_SIGNOFF_NAMES`` names or with no story before it.
+
+Every pattern here runs in time linear in the line it reads (``tests/test_briefing_parser.py``
+parses megabyte-long adversarial lines): an upload is parsed inside a web request.
 """
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 MAX_HEADLINE_LENGTH = 120
 MAX_DECK_LENGTH = 140
+# More names than any real story carries; a longer list is a mistake (or an attack that would
+# create thousands of bylines).
+MAX_SIGNOFF_NAMES = 20
 
 SENTENCE_PUNCTUATION = ".!?:;,…。！？：；，、؟،؛"
 # “ and ‘ close quotations in German, and the full-width brackets close CJK asides.
@@ -49,14 +58,17 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What is stripped from each line's ends: whitespace (what regex "\s" matches) and stray byte
 # order marks. str.strip() with this set, not a "[\s\ufeff]+\Z" regex, which retries at
 # every space inside a line and made stripping long paragraphs the parser's slowest step.
-_EDGE_CHARACTERS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\ufeff"
+_WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+_EDGE_CHARACTERS = _WHITESPACE + "\ufeff"
 _SENTENCE_END = re.compile(
     f"[{re.escape(SENTENCE_PUNCTUATION)}][{re.escape(CLOSING_QUOTES_AND_BRACKETS)}]*\\Z"
 )
 _SIGNOFF = re.compile(r"(?:--|[—–-])\s*(?:(?i:by)(?:\s+|\Z))?(?P<names>.*)", re.DOTALL)
 # "and" is a separator only as a whole word, so "Anderson" and "Sandra" stay intact.
 _NAME_SEPARATOR = re.compile(r"[,&]|(?<![^\s,&])(?i:and)(?![^\s,&])")
-_NAME_TRAILER = re.compile(f"[\\s{re.escape(SENTENCE_PUNCTUATION)}]+\\Z")
+# What is stripped from the end of each name, with str.rstrip(): the "[\s.,…]+\Z" regex it
+# replaces retried at every character of a run of them, so a 40 KB signoff of dots took 6 s.
+_NAME_TRAILER_CHARACTERS = _WHITESPACE + SENTENCE_PUNCTUATION
 
 
 class BriefingError(ValueError):
@@ -84,6 +96,8 @@ class ParsedStory:
     bylines: tuple[str, ...]
     # Where the story sits in its file is not part of the story itself.
     line: int = field(compare=False)
+    # The line of the signoff that gave the bylines (None without one), for errors about them.
+    bylines_line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,7 @@ class _StoryDraft:
     deck: str = ""
     paragraphs: list[str] = field(default_factory=list)
     bylines: tuple[str, ...] = ()
+    bylines_line: int | None = None
 
 
 def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
@@ -191,11 +206,17 @@ def _parse_lines(lines: list[tuple[int, str]], source: str) -> Briefing:
             names = _signoff_names(signoff["names"])
             if not names:
                 raise BriefingError("signoff has no names", source=source, line=number)
+            if len(names) > MAX_SIGNOFF_NAMES:
+                raise BriefingError(
+                    f"signoff has {len(names):,} names; at most {MAX_SIGNOFF_NAMES} are allowed",
+                    source=source,
+                    line=number,
+                )
             finish_current()
             if len(finished) == unsigned_from:
                 raise BriefingError("signoff has no story before it", source=source, line=number)
             for story in finished[unsigned_from:]:
-                story.bylines = names
+                story.bylines, story.bylines_line = names, number
             unsigned_from = len(finished)
         elif (
             current is not None
@@ -229,6 +250,7 @@ def _parse_lines(lines: list[tuple[int, str]], source: str) -> Briefing:
             paragraphs=tuple(draft.paragraphs),
             bylines=draft.bylines,
             line=draft.line,
+            bylines_line=draft.bylines_line,
         )
         for draft in finished
     )
@@ -318,14 +340,14 @@ def _read_content_lines(stream, source, max_bytes):
             complete[0] = "".join((*pieces, complete[0]))
             pieces = []
         for raw in complete:
-            line_text = raw.strip(_EDGE_CHARACTERS)
+            line_text = _normal_line(raw)
             if line_text:
                 lines.append((number, line_text))
             number += 1
         pieces.append(rest)
         if not block:
             break
-    line_text = "".join(pieces).strip(_EDGE_CHARACTERS)
+    line_text = _normal_line("".join(pieces))
     if line_text:
         lines.append((number, line_text))
     return lines
@@ -334,10 +356,18 @@ def _read_content_lines(stream, source, max_bytes):
 def _content_lines(text: str) -> list[tuple[int, str]]:
     """The non-blank lines, stripped, with their 1-based physical line numbers."""
     stripped = (
-        (number, raw.strip(_EDGE_CHARACTERS))
-        for number, raw in enumerate(_LINE_BREAK.split(text), 1)
+        (number, _normal_line(raw)) for number, raw in enumerate(_LINE_BREAK.split(text), 1)
     )
     return [(number, line_text) for number, line_text in stripped if line_text]
+
+
+def _normal_line(raw: str) -> str:
+    """A line as the rules read it: in NFC, stripped of whitespace and stray byte order marks.
+
+    Normalised before anything is measured or compared, so the length limits hold for the
+    text as stored and a headline typed two ways is one headline. (``normalize`` returns the
+    line itself, not a copy, when it is already NFC, as nearly every line is.)"""
+    return unicodedata.normalize("NFC", raw).strip(_EDGE_CHARACTERS)
 
 
 def _is_signoff(line_text: str) -> bool:
@@ -353,7 +383,10 @@ def _is_body(line_text: str) -> bool:
 
 
 def _signoff_names(names_text: str) -> tuple[str, ...]:
-    names = (_NAME_TRAILER.sub("", piece.strip()) for piece in _NAME_SEPARATOR.split(names_text))
+    names = (
+        piece.strip().rstrip(_NAME_TRAILER_CHARACTERS)
+        for piece in _NAME_SEPARATOR.split(names_text)
+    )
     return tuple(dict.fromkeys(name for name in names if name))
 
 

@@ -200,6 +200,11 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         if not user.has_perm("stories.publish_story"):
             self.fields["status"].choices = [(Story.Status.DRAFT, Story.Status.DRAFT.label)]
             self.fields["status"].help_text = "Reporters import drafts; editors publish them."
+            # The importer refuses a date from them too: see stories.importing.Importer.
+            self.fields["date"].disabled = True
+            self.fields["date"].help_text = "Reporters import undated drafts; editors date them."
+        if not user.has_perm("stories.add_section"):
+            self.fields["section"].help_text = "The slug of an existing section."
 
     def clean_briefing(self):
         upload = self.cleaned_data["briefing"]

@@ -8,6 +8,7 @@ with an edit made since the importer wrote it, and writes everything in one tran
 import hashlib
 import json
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -19,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from taggit.models import Tag
 
 from .briefing import (
@@ -41,6 +41,7 @@ from .models import (
     TaggedStory,
 )
 from .search import search_index_paused
+from .slugs import allocate_slugs
 
 DATE_IN_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 QUERY_CHUNK = 500
@@ -165,8 +166,31 @@ def parse_briefing_bytes(data, *, source):
 
 
 def import_key(briefing):
-    """Stories are matched to earlier imports by the briefing's file name and headline."""
-    return Path(briefing.source).name
+    """Stories are matched to earlier imports by the briefing's file name and headline.
+
+    In NFC, as the parser reads the headlines: macOS names files in NFD, and a file copied
+    from there must still match its earlier import."""
+    return unicodedata.normalize("NFC", Path(briefing.source).name)
+
+
+def max_length(model, field_name):
+    """A field's limit as the model declares it (PostgreSQL enforces it; SQLite does not)."""
+    return model._meta.get_field(field_name).max_length
+
+
+def shortened(text, length=60):
+    """``text`` to quote in an error message: a 1 MB name must not make a 1 MB message."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def check_length(text, limit, what, *, source, line=None):
+    if len(text) > limit:
+        raise BriefingError(
+            f"{what} “{shortened(text)}” is {len(text):,} characters long; "
+            f"at most {limit:,} are allowed",
+            source=source,
+            line=line,
+        )
 
 
 def date_from_file_name(briefing):
@@ -262,41 +286,6 @@ def chunks(items, size=QUERY_CHUNK):
         yield items[start : start + size]
 
 
-def slug_base(model, text, max_length):
-    """The slug ``unique_slug`` starts from; kept identical so both agree."""
-    return slugify(text, allow_unicode=True)[:max_length].strip("-") or model._meta.model_name
-
-
-def allocate_slugs(model, texts, *, max_length):
-    """Unique slugs for many new rows at once, in a few queries rather than one per row.
-
-    The same slugs ``unique_slug`` would give one by one: the plain slug when it is free,
-    else the lowest free ``-2``, ``-3``... suffix.
-    """
-    bases = [slug_base(model, text, max_length) for text in texts]
-    manager = model._default_manager
-    taken = set()
-    for chunk in chunks(set(bases)):
-        taken.update(manager.filter(slug__in=chunk).values_list("slug", flat=True))
-    seen, repeated = set(), set()
-    for base in bases:
-        (repeated if base in seen else seen).add(base)
-    # Only bases already used (in the database or twice in this batch) need suffixes, so
-    # only they need to know which suffixed forms exist. Rare: headlines seldom repeat.
-    for base in sorted(taken | repeated):
-        taken.update(manager.filter(slug__startswith=base).values_list("slug", flat=True))
-    slugs = []
-    for base in bases:
-        candidate, number = base, 1
-        while candidate in taken:
-            number += 1
-            suffix = f"-{number}"
-            candidate = base[: max_length - len(suffix)].rstrip("-") + suffix
-        taken.add(candidate)
-        slugs.append(candidate)
-    return slugs
-
-
 @dataclass(slots=True)
 class StoredImport:
     """An earlier import of one story, as plain values: what planning compares and reports.
@@ -320,6 +309,7 @@ class StoredImport:
 @dataclass
 class PlannedStory:
     source: str  # the briefing's import key
+    file: str  # where the briefing came from, for errors
     parsed: ParsedStory
     tags: list[str] | None
     day: date | None
@@ -355,6 +345,13 @@ class Importer:
         self.now = now or timezone.now()
         self.planned = []
         self.missing = []
+        self.section = None  # the existing section, once planned; None if it is to be made
+        # Someone who may not publish (a Reporter) imports undated drafts: a date from the
+        # form or the file name would be kept on the draft and, when an editor later
+        # publishes it, put it in the past. Only an editor dates an import, on purpose.
+        # No user is the command line, run by whoever runs the site.
+        self.may_publish = user is None or user.has_perm("stories.publish_story")
+        self.may_add_section = user is None or user.has_perm("stories.add_section")
 
     def validate_options(self):
         source = ", ".join(b.source for b in self.briefings) or "<briefing>"
@@ -365,8 +362,34 @@ class Importer:
                 f"--section {self.section_slug!r} is not a slug (letters, numbers, - and _)",
                 source=source,
             ) from None
+        check_length(
+            self.section_slug, max_length(Section, "slug"), "--section slug", source=source
+        )
         if self.status not in Story.Status.values:
             raise BriefingError(f"unknown status {self.status!r}", source=source)
+        if not self.may_publish:
+            if self.status != Story.Status.DRAFT:
+                raise BriefingError(
+                    "only editors may import stories as anything but drafts", source=source
+                )
+            if self.day is not None:
+                raise BriefingError(
+                    "only editors may give an import a publication date", source=source
+                )
+        self.section = Section.objects.filter(slug=self.section_slug).first()
+        if self.section is None:
+            if not self.may_add_section:
+                raise BriefingError(
+                    f"there is no section “{self.section_slug}”, and only editors may create "
+                    "sections: choose an existing one",
+                    source=source,
+                )
+            check_length(
+                section_name_from_slug(self.section_slug),
+                max_length(Section, "name"),
+                f"the name of new section “{shortened(self.section_slug)}”,",
+                source=source,
+            )
         seen = {}
         for briefing in self.briefings:
             key = import_key(briefing)
@@ -378,15 +401,47 @@ class Importer:
                 )
             seen[key] = briefing.source
 
+    def check_limits(self, briefing):
+        """Every text the import would store fits its field, or a ``BriefingError`` names
+        the file and line (on PostgreSQL, an overlong value was a 500 at the INSERT)."""
+        source = briefing.source
+        check_length(
+            import_key(briefing), max_length(ImportRecord, "source"), "file name", source=source
+        )
+        headline_limit = min(max_length(Story, "headline"), max_length(ImportRecord, "headline"))
+        deck_limit = max_length(Story, "deck")
+        name_limit = max_length(Byline, "name")
+        for parsed in briefing.stories:
+            check_length(
+                parsed.headline, headline_limit, "headline", source=source, line=parsed.line
+            )
+            check_length(parsed.deck, deck_limit, "deck", source=source, line=parsed.line)
+            for name in parsed.bylines:
+                check_length(
+                    name, name_limit, "byline name", source=source, line=parsed.bylines_line
+                )
+
+    def check_tag_limits(self, planned):
+        # Tags come from the country list, so this guards a future edit of that list.
+        for name in planned.tags:
+            for value, limit, what in (
+                (name, max_length(Tag, "name"), "tag"),
+                (Tag().slugify(name), max_length(Tag, "slug"), "tag slug"),
+            ):
+                check_length(value, limit, what, source=planned.file, line=planned.parsed.line)
+
     def plan(self):
         self.validate_options()
         for briefing in self.briefings:
-            day = self.day or date_from_file_name(briefing)
+            self.check_limits(briefing)
+            # A Reporter's stories are undated (see __init__), whatever the file name says.
+            day = (self.day or date_from_file_name(briefing)) if self.may_publish else None
             source = import_key(briefing)
             for parsed in briefing.stories:
                 self.planned.append(
                     PlannedStory(
                         source=source,
+                        file=briefing.source,
                         parsed=parsed,
                         tags=None,
                         day=day,
@@ -418,6 +473,7 @@ class Importer:
             if planned.tags is None:
                 # Tagging is the costly part of planning; unchanged stories skip it.
                 planned.tags = find_countries(story_text(planned.parsed))
+                self.check_tag_limits(planned)
         self.missing = sorted(stored_imports.values(), key=lambda s: (s.source, s.record_id))
         return self
 
@@ -489,6 +545,8 @@ class Importer:
         return stored_imports
 
     def published_at_for(self, planned):
+        if not self.may_publish:
+            return None
         if planned.day is None and planned.stored is not None:
             return planned.stored.published_at
         return publication_time(planned.day, self.now)
@@ -524,7 +582,9 @@ class Importer:
 
     def allocate_new_slugs(self):
         new = [planned for planned in self.planned if planned.stored is None]
-        slugs = allocate_slugs(Story, [p.parsed.headline for p in new], max_length=200)
+        slugs = allocate_slugs(
+            Story, [p.parsed.headline for p in new], max_length=max_length(Story, "slug")
+        )
         for planned, slug in zip(new, slugs, strict=True):
             planned.slug = slug
 
@@ -556,12 +616,11 @@ class Importer:
         return Story.absolute_urls(self.planned)
 
     def get_or_create_section(self):
-        section = Section.objects.filter(slug=self.section_slug).first()
-        if section is None:
-            section = Section.objects.create(
+        if self.section is None:  # validate_options() checked the user may make one
+            self.section = Section.objects.create(
                 slug=self.section_slug, name=section_name_from_slug(self.section_slug)
             )
-        return section
+        return self.section
 
     def get_or_create_bylines(self, planned_stories):
         """Bylines by exact name; the oldest wins if an editor made two with one name."""
@@ -570,8 +629,14 @@ class Importer:
         for chunk in chunks(names):
             for byline in Byline.objects.filter(name__in=chunk).order_by("-pk"):
                 found[byline.name] = byline
-        for name in sorted(names - found.keys()):
-            found[name] = Byline.objects.create(name=name)
+        # New ones in bulk, slugs and all: one by one, each save read every slug its name
+        # could clash with, so thousands of alike names took quadratic time.
+        # They get no public page of their own until a story carrying them is live.
+        new_names = sorted(names - found.keys())
+        slugs = allocate_slugs(Byline, new_names, max_length=max_length(Byline, "slug"))
+        new = [Byline(name=name, slug=slug) for name, slug in zip(new_names, slugs, strict=True)]
+        for byline in Byline.objects.bulk_create(new, batch_size=QUERY_CHUNK):
+            found[byline.name] = byline
         return found
 
     def get_or_create_tags(self, planned_stories):

@@ -12,7 +12,6 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
@@ -26,25 +25,10 @@ from .images import (
     responsive_image,
     story_image_name,
 )
+from .slugs import unique_slug
 from .text import multiline_text, single_line_text
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-
-
-def unique_slug(model, text, *, max_length, exclude_pk=None, reserved=()):
-    """A slug for ``text`` that no other row of ``model`` (nor ``reserved``) uses yet."""
-    base = slugify(text, allow_unicode=True)[:max_length].strip("-") or model._meta.model_name
-    taken = set(reserved)
-    others = model._default_manager.filter(slug__startswith=base)
-    if exclude_pk is not None:
-        others = others.exclude(pk=exclude_pk)
-    taken.update(others.values_list("slug", flat=True))
-    candidate, number = base, 1
-    while candidate in taken:
-        number += 1
-        suffix = f"-{number}"
-        candidate = base[: max_length - len(suffix)].rstrip("-") + suffix
-    return candidate
 
 
 class SlugNaturalKeyManager(models.Manager):

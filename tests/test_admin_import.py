@@ -1,6 +1,9 @@
 """Importing a briefing from the admin: preview first, then confirm; same code as the command."""
 
+import os
 import re
+import stat
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,9 +11,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from stories.models import Story
+from stories.admin_import import STAGED_MAX_AGE, STAGED_PER_USER
+from stories.models import Byline, Section, Story
 
 from .admin_forms import admin_form_data
+from .factories import SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +141,7 @@ def test_admin_import_refuses_non_utf8_and_bad_section(editor_user):
 
 
 def test_reporter_imports_only_drafts(reporter_user):
+    SectionFactory(slug="world", name="World")  # reporters import into existing sections
     client = login(reporter_user)
     refused = preview(client, status="published")
     assert refused.status_code == 200
@@ -175,3 +181,156 @@ def test_admin_import_needs_add_permission(make_staff):
 
     viewer = User.objects.create_user("viewer", is_staff=True)
     assert login(viewer).get(IMPORT).status_code == 403
+
+
+def test_reporter_import_into_a_new_section_is_refused_naming_it(reporter_user):
+    SectionFactory(slug="world", name="World")
+    client = login(reporter_user)
+    response = preview(client, section="brand-new", status="draft")
+    page = response.content.decode()
+    assert "there is no section “brand-new”, and only editors may create sections" in page
+    assert response.context["result"] is None
+    # A confirmation forged to name a new section is refused the same way.
+    good = preview(client, status="draft")
+    forged = good.content.decode().replace(
+        'name="section" value="world"', 'name="section" value="brand-new"'
+    )
+    refused = confirm(client, good, page=forged)
+    assert "only editors may create sections" in refused.content.decode()
+    assert list(Section.objects.values_list("slug", flat=True)) == ["world"]
+    assert not Story.objects.exists()
+    assert not Byline.objects.exists()
+
+
+def test_editor_import_creates_a_new_section(editor_user):
+    client = login(editor_user)
+    confirm(client, preview(client, section="brand-new"))
+    assert Section.objects.get().name == "Brand New"
+    assert Story.objects.filter(section__slug="brand-new").count() == 2
+
+
+def test_reporter_import_is_undated_whatever_the_file_name_or_a_forged_date(reporter_user):
+    SectionFactory(slug="world", name="World")
+    client = login(reporter_user)
+    assert 'name="date"' in client.get(IMPORT).content.decode()
+    # A date in the file name, and a date posted for the disabled field, are both ignored:
+    # a reporter's draft must not carry a past date that publishing would then keep.
+    response = preview(client, name="2020-01-02-desk.txt", status="draft", date="2020-01-02")
+    assert {outcome.published_at for outcome, _ in response.context["rows"]} == {None}
+    forged = response.content.decode().replace(
+        'name="date" value=""', 'name="date" value="2020-01-02"'
+    )
+    confirm(client, response, page=forged)
+    assert Story.objects.count() == 2
+    assert set(Story.objects.values_list("published_at", flat=True)) == {None}
+    assert not Story.objects.live().exists()
+    today = Story.objects.first().created_at.date()
+    assert Story.objects.first().get_absolute_url().startswith(today.strftime("/%Y/%m/%d/"))
+
+
+def test_editor_may_backdate_an_import_on_purpose(editor_user):
+    client = login(editor_user)
+    confirm(client, preview(client, date="2020-01-02", status="draft"))
+    assert {story.published_at.date().isoformat() for story in Story.objects.all()} == {
+        "2020-01-02"
+    }
+
+
+def test_admin_import_overlong_byline_name_is_a_form_error_naming_file_and_line(editor_user):
+    name = "N" * (Byline._meta.get_field("name").max_length + 1)
+    text = BRIEFING.replace("— Ana Lima\n", f"— {name}\n", 1)
+    response = preview(login(editor_user), text, name="long.txt")
+    page = response.content.decode()
+    assert "long.txt, line 4: byline name “NNN" in page
+    assert "is 101 characters long; at most 100 are allowed" in page
+    assert response.context["result"] is None
+    assert not Story.objects.exists()
+    assert not Byline.objects.exists()
+
+
+def reporter_import_with_a_new_byline(reporter_user):
+    SectionFactory(slug="world", name="World")
+    client = login(reporter_user)
+    confirm(client, preview(client, status="draft"))
+    byline = Byline.objects.get(name="Pedro Ruiz")
+    assert not Story.objects.live().exists()
+    return byline
+
+
+def test_reporter_created_byline_is_on_no_public_list(reporter_user, client):
+    byline = reporter_import_with_a_new_byline(reporter_user)
+    address = byline.get_absolute_url()
+    for url in ("/", "/feed/", "/sitemap.xml", "/sitemap-bylines.xml", "/search/?q=Pedro"):
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert address not in response.content.decode(), url
+        assert "Pedro Ruiz" not in response.content.decode(), url
+
+
+def test_reporter_created_byline_has_no_page_until_an_editor_publishes(
+    reporter_user, editor_user, client
+):
+    byline = reporter_import_with_a_new_byline(reporter_user)
+    assert client.get(byline.get_absolute_url()).status_code == 404
+    assert client.get(reverse("stories:byline_feed", args=[byline.slug])).status_code == 404
+    story = Story.objects.get(headline="Chile elects a new president")
+    story.status, story.published_at = Story.Status.PUBLISHED, story.created_at
+    story.save()  # as an editor publishing it would: a new content generation
+    assert client.get(byline.get_absolute_url()).status_code == 200
+
+
+# --- staged uploads: private, bounded, cleaned up --------------------------------------------
+
+
+def staged(staging):
+    return sorted(staging.glob("*.briefing"))
+
+
+def test_staged_upload_is_private_to_the_server(editor_user, staging):
+    staging.mkdir(mode=0o755)
+    staging.chmod(0o755)  # a folder made before staged uploads were private
+    old_umask = os.umask(0o022)
+    try:
+        preview(login(editor_user))
+    finally:
+        os.umask(old_umask)
+    (path,) = staged(staging)
+    assert stat.S_IMODE(staging.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_staged_uploads_that_can_no_longer_be_confirmed_are_removed(editor_user, staging):
+    client = login(editor_user)
+    first = preview(client)
+    (old,) = staged(staging)
+    expired = time.time() - STAGED_MAX_AGE - 60
+    os.utime(old, (expired, expired))
+    preview(client, name="2024-05-02-desk.txt")
+    assert old not in staged(staging)
+    assert len(staged(staging)) == 1
+    assert "upload it again" in confirm(client, first).content.decode()
+    assert not Story.objects.exists()
+
+
+def test_each_user_keeps_only_their_latest_staged_uploads(editor_user, make_staff, staging):
+    client, other = login(editor_user), login(make_staff("eve", "Editor"))
+    others = preview(other)
+    responses = [preview(client, name=f"2024-05-0{day}-desk.txt") for day in range(1, 6)]
+    assert len(staged(staging)) == STAGED_PER_USER + 1
+    # The latest previews still confirm, and so does the other user's.
+    assert confirm(client, responses[-1]).status_code == 302
+    assert confirm(other, others).status_code == 302
+    assert "upload it again" in confirm(client, responses[0]).content.decode()
+
+
+def test_staged_uploads_are_bounded_in_total_size(editor_user, make_staff, staging, settings):
+    size = len(BRIEFING.encode())
+    settings.BRIEFING_STAGING_MAX_BYTES = 2 * size
+    preview(login(make_staff("eve", "Editor")))
+    preview(login(make_staff("max", "Editor")))
+    refused = preview(login(editor_user))
+    assert "too many imports are waiting for confirmation" in refused.content.decode()
+    assert refused.context["result"] is None
+    assert len(staged(staging)) == 2
+    assert sum(path.stat().st_size for path in staged(staging)) <= 2 * size
+    assert not Story.objects.exists()

@@ -1,7 +1,11 @@
 """Tests for the briefing parser: its rules, its errors and the seed briefing."""
 
 import io
+import random
 import re
+import signal
+import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -12,6 +16,8 @@ from hypothesis import strategies as st
 from stories.briefing import (
     MAX_DECK_LENGTH,
     MAX_HEADLINE_LENGTH,
+    MAX_SIGNOFF_NAMES,
+    SENTENCE_PUNCTUATION,
     Briefing,
     BriefingError,
     ParsedStory,
@@ -444,9 +450,187 @@ def test_parse_briefing_rejects_signoff_before_first_headline():
     assert (error.message, error.line) == ("signoff has no story before it", 1)
 
 
+def test_parse_briefing_signoff_allows_at_most_max_names():
+    names = [f"Writer {chr(ord('A') + number)}" for number in range(MAX_SIGNOFF_NAMES + 1)]
+    story = only_story(f"Headline\nBody.\n— By {', '.join(names[:-1])}")
+    assert len(story.bylines) == MAX_SIGNOFF_NAMES
+    # Repeats count once.
+    assert only_story(f"Headline\nBody.\n— {', '.join(names[:-1] * 5)}") == story
+    error = parse_error(f"Headline\nBody.\n\n— By {', '.join(names)}", source="wire.txt")
+    assert str(error) == (
+        f"wire.txt, line 4: signoff has {MAX_SIGNOFF_NAMES + 1} names; "
+        f"at most {MAX_SIGNOFF_NAMES} are allowed"
+    )
+
+
+def test_parse_briefing_signoff_with_thousands_of_names_is_refused():
+    names = ", ".join(f"Name{number}" for number in range(50_000))
+    error = parse_error(f"Headline\nBody.\n— {names}")
+    assert (error.message, error.line) == ("signoff has 50,000 names; at most 20 are allowed", 3)
+
+
+def test_parse_briefing_records_the_signoff_line_of_each_story():
+    briefing = parse_briefing("One\nBody.\nTwo\nBody.\n\n— Ann Lee\nThree\nBody.")
+    assert [story.bylines_line for story in briefing.stories] == [6, 6, None]
+
+
 def test_parse_briefing_line_starting_with_dash_is_a_signoff():
     error = parse_error("Headline\n- 40 degrees tonight.\nBody.")
     assert error.message == "headline “Headline” has no paragraphs"
+
+
+# --- Unicode normalisation ---------------------------------------------------------------------
+
+
+def test_parse_briefing_reads_nfd_text_as_nfc():
+    nfc = "Café opens in Zürich\nThe café reopened on Monday.\n— By José Núñez\n"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    assert parse_briefing(nfd) == parse_briefing(nfc)
+    story = only_story(nfd)
+    assert story.headline == "Café opens in Zürich"
+    assert all(
+        unicodedata.is_normalized("NFC", text)
+        for text in (story.headline, *story.paragraphs, *story.bylines)
+    )
+    assert read_briefing(io.BytesIO(nfd.encode())) == parse_briefing(nfc)
+
+
+def test_parse_briefing_headline_typed_two_ways_is_a_repeat():
+    text = "Café opens\nIt opened.\n" + unicodedata.normalize("NFD", "Café opens\nAgain.\n")
+    error = parse_error(text)
+    assert (error.message, error.line) == ("headline “Café opens” repeats line 1", 3)
+
+
+def test_parse_briefing_measures_lengths_after_normalising():
+    # 60 letters with a combining accent are 120 characters in NFD and 60 in NFC: a headline.
+    headline = unicodedata.normalize("NFD", "é" * 60 + " opens")
+    assert len(headline) > MAX_HEADLINE_LENGTH
+    assert only_story(f"{headline}\nBody.").headline == "é" * 60 + " opens"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), max_size=40))
+def test_parse_briefing_gives_nfc_for_any_text(words):
+    text = f"Headline {words}\nA body paragraph about {words} that ends.\n— By Ann {words}"
+    try:
+        briefing = parse_briefing(text)
+    except BriefingError:
+        return
+    for story in briefing.stories:
+        for part in (story.headline, story.deck, *story.paragraphs, *story.bylines):
+            assert unicodedata.is_normalized("NFC", part)
+    assert parse_briefing(unicodedata.normalize("NFD", text)) == briefing
+
+
+# --- adversarial lines: the parser is linear ------------------------------------------------
+
+
+@contextmanager
+def time_limit(seconds):
+    """Fail, rather than hang, if the block runs longer than ``seconds``.
+
+    A generous limit, not a timing assertion: a linear parse of the lines below takes well
+    under a second, a quadratic one minutes (a 40 KB run of dots took 6 s). The regex engine
+    checks for signals as it backtracks, so the alarm interrupts it."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: not linear")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+MEGABYTE = 1_000_000
+TRAILER_CHARACTERS = " \u00a0\u3000" + SENTENCE_PUNCTUATION
+ADVERSARIAL_CHARACTERS = TRAILER_CHARACTERS + ",&-—–" + "and "
+
+
+def mixed_run(size, seed):
+    rng = random.Random(seed)
+    return "".join(rng.choice(ADVERSARIAL_CHARACTERS) for _ in range(size))
+
+
+ADVERSARIAL_LINES = {
+    "dots": "— Ann Lee" + "." * MEGABYTE + "x",
+    "dots and spaces": "— Ann Lee" + " ." * (MEGABYTE // 2) + "x",
+    "spaces": "— Ann Lee" + " " * MEGABYTE + "x",
+    "no-break spaces": "— Ann" + "\u00a0\u3000" * (MEGABYTE // 2) + "x",
+    "commas": "— Ann" + "," * MEGABYTE + "x",
+    "ampersands": "— Ann" + "&" * MEGABYTE + "x",
+    "dashes": "— Ann" + "-" * MEGABYTE + "x",
+    "em dashes": "—" * MEGABYTE,
+    "and and and": "— By Ann" + " and" * (MEGABYTE // 4) + " Bo",
+    "andandand": "— Ann " + "and" * (MEGABYTE // 3),
+    "by by by": "— " + "By " * (MEGABYTE // 3),
+    "ellipses": "— Ann" + "…。，" * (MEGABYTE // 3) + "x",
+    "mixed": "— Ann" + mixed_run(MEGABYTE, 1) + "x",
+    "mixed, no names": "—" + mixed_run(MEGABYTE, 2).replace("a", "."),
+    "one enormous name": "— " + "Ann" * (MEGABYTE // 3),
+    "paragraph of dots": "." * MEGABYTE + "x",
+    "paragraph of closing quotes": ".”" * (MEGABYTE // 2) + "x",
+    "paragraph of spaces": "x" + " " * MEGABYTE + "x",
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL_LINES))
+def test_parse_briefing_reads_megabyte_adversarial_lines_in_linear_time(name):
+    text = f"Headline\nBody.\n{ADVERSARIAL_LINES[name]}\nNext\nBody.\n"
+    data = text.encode()
+    with time_limit(10):
+        # Refused (no names, too many) or read: what matters is that it answers, and that
+        # the upload path (read_briefing) answers as the whole-text path does.
+        whole = outcome(lambda: parse_briefing(text))
+        streamed = outcome(lambda: read_briefing(io.BytesIO(data)))
+    assert streamed == whole
+
+
+ADVERSARIAL_UNITS = st.text(alphabet=ADVERSARIAL_CHARACTERS + "xAB", min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    unit=ADVERSARIAL_UNITS,
+    prefix=st.sampled_from(["— ", "— By Ann", "-- Ann, ", "– ", ""]),
+    suffix=st.sampled_from(["", "x", " Bo", ".", " and"]),
+)
+def test_parse_briefing_stays_linear_for_any_repeated_run(unit, prefix, suffix):
+    line = prefix + unit * (200_000 // len(unit)) + suffix
+    with time_limit(10):
+        try:
+            briefing = parse_briefing(f"Headline\nBody.\n{line}")
+        except BriefingError as error:
+            assert error.message
+            return
+    for story in briefing.stories:
+        for name in story.bylines:
+            assert name and name == name.strip() and name[-1] not in TRAILER_CHARACTERS
+
+
+OLD_NAME_TRAILER = re.compile(f"[\\s{re.escape(SENTENCE_PUNCTUATION)}]+\\Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(ADVERSARIAL_CHARACTERS + "AnnLeeBo\t\u2028"), max_size=60))
+def test_parse_briefing_names_are_what_the_trailer_regex_gave(names):
+    # The linear stripping reads names exactly as the (quadratic) regex it replaced did.
+    from stories.briefing import _NAME_SEPARATOR, _signoff_names
+
+    expected = tuple(
+        dict.fromkeys(
+            name
+            for name in (
+                OLD_NAME_TRAILER.sub("", piece.strip()) for piece in _NAME_SEPARATOR.split(names)
+            )
+            if name
+        )
+    )
+    assert _signoff_names(names) == expected
 
 
 # --- other scripts ---------------------------------------------------------------------------

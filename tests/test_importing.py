@@ -356,7 +356,8 @@ def test_a_batch_at_a_time_writes_what_one_batch_writes():
 
 
 def test_each_import_writes_a_revision_that_copies_the_story(django_user_model):
-    user = django_user_model.objects.create_user("importer")
+    # The importer applies its user's permissions; this one may publish.
+    user = django_user_model.objects.create_user("importer", is_superuser=True)
     first, later = timezone.now() - timedelta(hours=1), timezone.now()
     run_import(SMALL, user=user, now=first)
     run_import(SMALL.replace("officials said.", "officials said again."), user=user, now=later)
@@ -370,3 +371,27 @@ def test_each_import_writes_a_revision_that_copies_the_story(django_user_model):
     assert created.body == "Water flowed through the new gates on Monday, officials said."
     for field in Story.history.model.tracked_fields:
         assert getattr(updated, field.attname) == getattr(story, field.attname), field.name
+
+
+def test_slugs_cut_to_make_room_for_a_suffix_never_clash():
+    # Three names that slugify alike at the full 100 characters: the second's slug is cut to
+    # "aaa…a-2", which the third must see although it does not start with the third's slug.
+    names = ["A" * 100, "a" * 100, "aA" + "a" * 98, "Aa" + "a" * 98]
+    for name in names[:3]:
+        Byline.objects.create(name=name)  # one at a time, as the admin saves them
+    run_import(SMALL.replace("— By Ana Lima", f"— By {names[3]}"))  # and in bulk
+    slugs = list(Byline.objects.exclude(name="Jo Park").values_list("slug", flat=True))
+    assert sorted(slugs) == sorted(["a" * 100, "a" * 98 + "-2", "a" * 98 + "-3", "a" * 98 + "-4"])
+
+
+def test_reporter_import_is_an_undated_draft_into_an_existing_section(reporter_user):
+    with pytest.raises(BriefingError, match="only editors may create sections"):
+        run_import(SMALL, user=reporter_user, status="draft")
+    SectionFactory(slug="world", name="World")
+    with pytest.raises(BriefingError, match="only editors may import stories as anything but"):
+        run_import(SMALL, user=reporter_user, status="published")
+    with pytest.raises(BriefingError, match="only editors may give an import a publication date"):
+        run_import(SMALL, user=reporter_user, status="draft", day=date(2020, 1, 2))
+    assert not Story.objects.exists()
+    run_import(SMALL, name="2020-01-02-desk.txt", user=reporter_user, status="draft")
+    assert set(Story.objects.values_list("status", "published_at")) == {("draft", None)}

@@ -177,6 +177,7 @@ def test_reporter_cannot_republish_by_restoring_a_published_revision(reporter_us
 
 
 def test_reporter_cannot_publish_by_crafted_import(reporter_user):
+    SectionFactory(slug="world", name="World")  # reporters import into existing sections
     client = login(reporter_user)
     upload = SimpleUploadedFile("2024-05-01-desk.txt", BRIEFING.encode())
     response = client.post(IMPORT, {"briefing": upload, "section": "world", "status": "published"})
