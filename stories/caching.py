@@ -1,7 +1,8 @@
 """HTTP caching for reader pages: Cache-Control for CDNs, and a server-side page cache.
 
-The page cache keeps whole responses for anonymous readers in the configured cache (local
-memory by default, Redis with ``REDIS_URL``) for ``PAGE_CACHE_SECONDS`` (0 turns it off).
+The page cache keeps whole responses for anonymous readers in the configured cache (a file
+cache in ``var/cache`` that every process on the machine shares by default, Redis with
+``REDIS_URL``) for ``PAGE_CACHE_SECONDS`` (0 turns it off).
 Every key carries a *generation* token. Saving or deleting a story, section, byline, tag,
 correction or one of their links drops the token, so the next request starts a new
 generation and no page rendered before the edit is ever served again. The generation also
@@ -27,8 +28,9 @@ response that is not a 200, says ``private``/``no-store``/``no-cache``, sets a c
 used a CSRF token. A cached page answers ``If-None-Match`` and ``If-Modified-Since`` as the
 uncached page does.
 
-Multi-process deployments need a shared cache (Redis): with local memory every process has
-its own generation, and an edit made in one process would not reach the others' pages.
+Processes must share one cache: the default file cache does on one machine, Redis across
+machines. A per-process memory cache (``CACHE_DIR=""``, as in the tests) gives every process
+its own generation, and an edit made in one would not reach the others' pages.
 """
 
 import hashlib

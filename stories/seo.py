@@ -1,8 +1,10 @@
 """What search engines and social sites read: meta tags and schema.org JSON-LD.
 
 Everything here is built as plain data (dicts and lists) from objects the views already
-loaded, so it adds no queries; templates render it through ``templates/stories/_meta.html``,
-and JSON-LD goes through ``json_ld_script``, which escapes it for a ``<script>`` element.
+loaded, so it adds no queries; ``templates/stories/_meta.html`` renders it, and JSON-LD goes
+through ``json_ld_script``, which escapes it for a ``<script>`` element. The rendered tags are
+cached per content generation with the rest of the page's pieces (``stories/fragments.py``),
+so this runs on the first view after an edit, not on every request.
 """
 
 import json
