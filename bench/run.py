@@ -383,7 +383,7 @@ import json, resource, sys, time
 import django
 django.setup()
 from django.core.management import call_command
-from stories.importing import import_briefings, read_briefing_file
+from stories.importer import import_briefings, read_briefing_file
 call_command("migrate", verbosity=0)
 started = time.perf_counter()
 result = import_briefings([read_briefing_file(sys.argv[1])], section="world")

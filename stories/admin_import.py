@@ -1,7 +1,7 @@
 """Importing a briefing from the admin: upload, see what would happen, confirm.
 
 It runs the same code as ``manage.py import_briefing``: ``parse_briefing_bytes`` and
-``import_briefings`` from ``stories.importing``, first as a dry run for the preview, then for
+``stories.importer.import_briefings``, first as a dry run for the preview, then for
 real. Between the two steps the upload is kept in ``var/imports`` under a random name that
 the confirmation form carries signed, so nobody can make the server import another file.
 Staged uploads are private to the server's user (0600 in a 0700 folder), go once confirmed or
@@ -21,9 +21,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .briefing import BriefingError
 from .forms import ImportBriefingForm
-from .importing import CONFLICT, UPDATED, import_briefings, parse_briefing_bytes
+from .importer import BriefingError, import_briefings, parse_briefing_bytes
+from .importer.importing import CONFLICT, UPDATED
 from .models import Story
 
 STAGED_SALT = "stories.admin-import"

@@ -1,7 +1,7 @@
 """Text people type: control characters refused, Unicode normalised to NFC, and what is
 already stored made safe for XML.
 
-The briefing importer refuses C0 control characters and DEL (``stories.briefing``); the
+The briefing importer refuses C0 control characters and DEL (``stories.importer.parser``); the
 admin refuses the same ones, so nothing typed in either can hold them. Feeds cannot carry
 them at all (XML 1.0 forbids them, and Django's feed writer raises on them), so feeds strip
 them from whatever a row holds, including rows written before these checks or straight to

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stories.briefing import (
+from stories.importer.parser import (
     MAX_DECK_LENGTH,
     MAX_HEADLINE_LENGTH,
     MAX_SIGNOFF_NAMES,
@@ -619,7 +619,7 @@ OLD_NAME_TRAILER = re.compile(f"[\\s{re.escape(SENTENCE_PUNCTUATION)}]+\\Z")
 @given(st.text(alphabet=st.sampled_from(ADVERSARIAL_CHARACTERS + "AnnLeeBo\t\u2028"), max_size=60))
 def test_parse_briefing_names_are_what_the_trailer_regex_gave(names):
     # The linear stripping reads names exactly as the (quadratic) regex it replaced did.
-    from stories.briefing import _NAME_SEPARATOR, _signoff_names
+    from stories.importer.parser import _NAME_SEPARATOR, _signoff_names
 
     expected = tuple(
         dict.fromkeys(
@@ -904,7 +904,7 @@ BRIEFING_BYTES = st.lists(
 @given(BRIEFING_BYTES, st.integers(1, 9))
 def test_read_briefing_gives_what_decode_and_parse_give(data, block_size):
     # Tiny blocks split lines, "\r\n" pairs and UTF-8 characters between reads.
-    with mock.patch("stories.briefing._READ_BLOCK", block_size):
+    with mock.patch("stories.importer.parser._READ_BLOCK", block_size):
         streamed = outcome(lambda: read_briefing(io.BytesIO(data), "f.txt"))
     whole = outcome(lambda: parse_briefing(decode_briefing(data, "f.txt"), "f.txt"))
     assert streamed == whole
@@ -913,7 +913,7 @@ def test_read_briefing_gives_what_decode_and_parse_give(data, block_size):
 @pytest.mark.parametrize("block_size", [1, 2, 3, 1 << 20])
 def test_read_briefing_reads_the_seed_and_every_line_ending(block_size):
     text = seed_text()
-    with mock.patch("stories.briefing._READ_BLOCK", block_size):
+    with mock.patch("stories.importer.parser._READ_BLOCK", block_size):
         for line_break in ("\n", "\r\n", "\r"):
             data = ("\ufeff" + line_break.join(text.splitlines())).encode()
             stream = io.BytesIO(b"skipped" + data)

@@ -1,9 +1,9 @@
-"""stories.bulk.insert_rows: the rows bulk_create would write, without a model per row."""
+"""stories.importer.bulk.insert_rows: the rows bulk_create would write, without a model per row."""
 
 import pytest
 from django.utils import timezone
 
-from stories.bulk import insert_rows
+from stories.importer.bulk import insert_rows
 from stories.models import ImportRecord, Story
 
 from .factories import StoryFactory

@@ -10,9 +10,9 @@ from django.test import RequestFactory
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.briefing import parse_briefing
 from stories.caching import is_cacheable_response
-from stories.importing import import_briefings
+from stories.importer.importing import import_briefings
+from stories.importer.parser import parse_briefing
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 

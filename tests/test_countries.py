@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stories.briefing import parse_briefing
-from stories.countries import COUNTRY_FOR_TERM, COUNTRY_NAMES, find_countries
+from stories.importer.parser import parse_briefing
+from stories.importer.places import COUNTRY_FOR_TERM, COUNTRY_NAMES, find_countries
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CANDIDATES = (

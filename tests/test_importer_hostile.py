@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from taggit.models import Tag
 
-from stories import importing
-from stories.briefing import BriefingError
-from stories.importing import import_briefings, parse_briefing_bytes, read_briefing_file
+from stories.importer import importing
+from stories.importer.importing import import_briefings, parse_briefing_bytes, read_briefing_file
+from stories.importer.parser import BriefingError
 from stories.models import Byline, ImportRecord, Section, Story
 
 from .factories import StoryFactory
@@ -165,7 +165,7 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from stories.importing import import_briefings, read_briefing_file
+from stories.importer.importing import import_briefings, read_briefing_file
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 result = import_briefings([read_briefing_file(sys.argv[1])], section="world")
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

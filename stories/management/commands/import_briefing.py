@@ -4,8 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from stories.briefing import BriefingError
-from stories.importing import import_briefings, read_briefing_file
+from stories.importer import BriefingError, import_briefings, read_briefing_file
 from stories.models import Story
 
 ACTION_LABELS = {

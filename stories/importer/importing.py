@@ -22,17 +22,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from taggit.models import Tag
 
-from .briefing import (
-    BriefingError,
-    ParsedStory,
-    decode_briefing,
-    parse_briefing,
-    read_briefing,
-)
-from .bulk import insert_rows
-from .caching import content_changed
-from .countries import COUNTRY_FOR_TERM, find_countries
-from .models import (
+from stories.caching import content_changed
+from stories.models import (
     Byline,
     ImportRecord,
     Section,
@@ -40,8 +31,18 @@ from .models import (
     StoryByline,
     TaggedStory,
 )
-from .search import search_index_paused
-from .slugs import allocate_slugs
+from stories.search import search_index_paused
+from stories.slugs import allocate_slugs
+
+from .bulk import insert_rows
+from .parser import (
+    BriefingError,
+    ParsedStory,
+    decode_briefing,
+    parse_briefing,
+    read_briefing,
+)
+from .places import COUNTRY_FOR_TERM, find_countries
 
 DATE_IN_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 QUERY_CHUNK = 500

@@ -1,0 +1,1 @@
+"""Editorial: the admin where staff write, review, publish, revise and import stories."""
