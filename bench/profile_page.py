@@ -29,7 +29,7 @@ application = get_wsgi_application()
 
 from django.core.cache import cache  # noqa: E402
 
-from stories.caching import state_key  # noqa: E402
+from stories.delivery.generation import state_key  # noqa: E402
 
 
 def request(url):
@@ -51,7 +51,8 @@ def request(url):
 
 
 def edited():
-    """What an edit does to kept pages and fragments (``stories.caching.content_changed``)."""
+    """What an edit does to kept pages and fragments
+    (``stories.delivery.generation.content_changed``)."""
     cache.delete(state_key())
 
 

@@ -10,7 +10,7 @@ with "_bench" appended to the database name (created if missing), never the data
 itself. Ports: BENCH_PORT (default 8390) for gunicorn and the next one for nginx.
 
 Three gunicorn runs: page cache off (the targets' main case; story cards, counts and the
-section menu are still kept per content generation, see stories/fragments.py), page cache
+section menu are still kept per content generation, see stories/delivery/fragments.py), page cache
 and fragments both off (every page rendered from scratch, for comparison), and page cache on.
 GUNICORN_WORKER_CLASS / GUNICORN_THREADS / WEB_CONCURRENCY pick the serving stack.
 """
@@ -348,7 +348,7 @@ django.setup()
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from stories.caching import content_changed
+from stories.delivery.generation import content_changed
 client = Client(HTTP_HOST="127.0.0.1")
 counts = {}
 
@@ -502,12 +502,13 @@ def report(results):
     add("")
     add(
         "Every response is rendered per request, from pieces kept per content generation "
-        "(`FRAGMENT_CACHE_SECONDS`, stories/fragments.py): story cards, counts, page keys, "
-        "search rankings, the menu, the object an address names, each page's meta tags and "
-        "content, feed entries. Any edit, import or go-live starts a new generation. The "
-        "table shows pages as readers get them between edits; queries are counted for the "
-        "first view after an edit · a view again. The next table has everything rendered "
-        "from scratch (nothing kept), what the first reader after an edit pays."
+        "(`FRAGMENT_CACHE_SECONDS`, stories/delivery/fragments.py): story cards, counts, "
+        "page keys, search rankings, the menu, the object an address names, each page's "
+        "meta tags and content, feed entries. Any edit, import or go-live starts a new "
+        "generation. The table shows pages as readers get them between edits; queries are "
+        "counted for the first view after an edit · a view again. The next table has "
+        "everything rendered from scratch (nothing kept), what the first reader after an "
+        "edit pays."
     )
     add("")
     add(

@@ -75,14 +75,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Kept pages for anonymous readers, answered before sessions, CSRF and the rest.
-    "stories.caching.ReaderPageCacheHitMiddleware",
+    "stories.delivery.page_cache.ReaderPageCacheHitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # ETag on every GET, and 304 for a matching If-None-Match, cached pages included.
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "stories.caching.ReaderPageCacheMiddleware",
+    "stories.delivery.page_cache.ReaderPageCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each story revision saved during a request.
@@ -315,7 +315,7 @@ SITE_LOGO = os.environ.get("SITE_LOGO", "img/logo.png")
 # Anonymous readers' pages are kept whole in the cache this long; 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
 # Story cards, the section menu and listing counts are kept per content generation (see
-# stories/fragments.py) at most this long; 0 turns that off.
+# stories/delivery/fragments.py) at most this long; 0 turns that off.
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
 # How long a CDN or other shared cache may keep a public page (browsers always revalidate).
 CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))

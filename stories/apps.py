@@ -11,7 +11,7 @@ class StoriesConfig(AppConfig):
         from django.db.models.signals import post_delete
         from simple_history.signals import pre_create_historical_record
 
-        from .caching import connect_signals
+        from .delivery.generation import connect_signals
         from .images import IMAGE_FIELDS, delete_image_files
         from .models import Byline, Story
         from .revisions import snapshot_on_save

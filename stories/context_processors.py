@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from . import fragments
+from .delivery import fragments
 from .fasturls import fast_reverse
 
 

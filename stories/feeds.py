@@ -7,7 +7,7 @@ primary key, none of which an edit (a new slug or date) changes, so feed readers
 story twice.
 
 Rendering twenty full entries was nearly all of a feed's server time, and none of it changes
-until content does. So, as story cards are (``stories.fragments``), each story's entry is
+until content does. So, as story cards are (``stories.delivery.fragments``), each story's entry is
 kept as written XML per feed format and content generation, along with each feed's list of
 stories and its section, tag or byline: a feed whose entries are all kept runs no query, and
 an edit starts a new generation, so the next feed already shows it. With
@@ -27,7 +27,7 @@ from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
 from django.utils.xmlutils import SimplerXMLGenerator
 
-from . import fragments
+from .delivery import fragments
 from .models import Story
 from .seo import story_description
 from .text import xml_safe

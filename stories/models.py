@@ -160,8 +160,8 @@ class StoryQuerySet(models.QuerySet):
 
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,
-        no tags. Bylines are read by ``stories.fragments.story_cards`` into a plain list, and
-        only for cards it has to render, not kept ones."""
+        no tags. Bylines are read by ``stories.delivery.fragments.story_cards`` into a plain
+        list, and only for cards it has to render, not kept ones."""
         return self.select_related("section").defer("body")
 
     def for_feed(self):
@@ -449,7 +449,7 @@ class Story(models.Model):
     @property
     def ordered_bylines(self):
         """Bylines in their printed order; uses the rows ``for_listing()`` or
-        ``stories.fragments.render_cards()`` prefetched."""
+        ``stories.delivery.fragments.render_cards()`` prefetched."""
         story_bylines = getattr(self, "card_story_bylines", None)
         if story_bylines is None:
             story_bylines = self.story_bylines.all()
@@ -665,8 +665,9 @@ class TagSlugRedirect(models.Model):
 
 class DatabaseIdentity(models.Model):
     """One row naming this database, made by its migration: every cache key is scoped to it
-    (``stories.caching.database_scope``), so two sites sharing a cache, or a database restored
-    from a backup (which leaves this table out), never see each other's kept pages."""
+    (``stories.delivery.generation.database_scope``), so two sites sharing a cache, or a
+    database restored from a backup (which leaves this table out), never see each other's
+    kept pages."""
 
     token = models.UUIDField(default=uuid.uuid4, editable=False)
 

@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
 
-from . import fragments
+from .delivery import fragments
 from .models import PreviewLink, Story, StorySlugRedirect
 
 

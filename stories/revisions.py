@@ -7,7 +7,7 @@ editor restores that revision.
 
 from django.db import transaction
 
-from .caching import content_changed
+from .delivery.generation import content_changed
 from .models import Byline, StoryByline
 
 

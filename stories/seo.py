@@ -3,8 +3,9 @@
 Everything here is built as plain data (dicts and lists) from objects the views already
 loaded, so it adds no queries; ``templates/stories/_meta.html`` renders it, and JSON-LD goes
 through ``json_ld_script``, which escapes it for a ``<script>`` element. The rendered tags are
-cached per content generation with the rest of the page's pieces (``stories/fragments.py``),
-so this runs on the first view after an edit, not on every request.
+cached per content generation with the rest of the page's pieces
+(``stories/delivery/fragments.py``), so this runs on the first view after an edit, not on
+every request.
 """
 
 import json

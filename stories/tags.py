@@ -3,7 +3,7 @@ addresses redirect to it."""
 
 from django.db import transaction
 
-from .caching import content_changed
+from .delivery.generation import content_changed
 from .models import Story, TaggedStory, TagSlugRedirect
 from .revisions import record_relations
 

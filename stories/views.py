@@ -10,16 +10,16 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 
-from . import caching, fragments
-from .fragments import KeptResults
+from .delivery import fragments, page_cache
+from .delivery.fragments import KeptResults
+from .delivery.pagination import DeferredJoinPaginator
 from .models import Story, TagSlugRedirect, live_tags
-from .pagination import DeferredJoinPaginator
 from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
 
 
 class KeptCountMixin:
-    """Counts the listing once per content generation (``stories.fragments``)."""
+    """Counts the listing once per content generation (``stories.delivery.fragments``)."""
 
     def count_name(self):
         raise NotImplementedError
@@ -45,7 +45,8 @@ class StoryListView(KeptCountMixin, ListView):
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
     context_object_name = "stories"
-    # The query parameters the page depends on (stories.caching keeps one address per page).
+    # The query parameters the page depends on (stories.delivery.page_cache keeps one address
+    # per page).
     canonical_parameters = ("page",)
 
     def get_queryset(self):
@@ -179,7 +180,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
     def get_queryset(self):
         # The row alone, unordered (a slug is unique): the page's section, bylines, tags and
         # corrections are read only when its kept parts have to be rendered
-        # (``stories.fragments.story_page_parts``).
+        # (``stories.delivery.fragments.story_page_parts``).
         return Story.objects.live().order_by()
 
     def get(self, request, *args, **kwargs):
@@ -208,7 +209,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
 class SearchView(ListView):
     """Ranked search over live stories; see ``stories.search``. The ranking is kept for the
-    content generation (``stories.fragments.KeptResults``)."""
+    content generation (``stories.delivery.fragments.KeptResults``)."""
 
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
@@ -237,7 +238,7 @@ class SearchView(ListView):
         response = super().render_to_response(context, **kwargs)
         if not context["paginator"].count:
             # Anyone can make up words: a search that finds nothing takes no cache space.
-            caching.keep_out_of_page_cache(response)
+            page_cache.keep_out_of_page_cache(response)
         return response
 
 

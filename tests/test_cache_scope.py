@@ -1,5 +1,5 @@
 """What a kept page or piece may be reused for: only the database, site address and query it
-was rendered for (stories.caching, stories.fragments).
+was rendered for (stories.delivery.generation, stories.delivery.fragments).
 
 Two databases behind one cache, a restored database, a forged script prefix, scheme or host
 (in process and through gunicorn), a flood of made-up query strings against the real file
@@ -29,7 +29,7 @@ from django.test.utils import override_script_prefix
 from django.utils.http import http_date
 
 from newsroom.filecache import FileCache
-from stories import caching
+from stories.delivery import generation
 from stories.models import DatabaseIdentity, Story
 
 from .factories import StoryFactory
@@ -196,7 +196,7 @@ def test_a_restored_database_starts_a_new_generation(client, discovery_newsroom,
 
 
 def test_the_database_identity_is_read_once(client, discovery_newsroom, page_cache):
-    caching.forget_database_scope()
+    generation.forget_database_scope()
     client.get("/")
     DatabaseIdentity.objects.update(token=uuid.uuid4())
     # Still this process's scope: a page-cache hit runs no query to ask.
@@ -205,8 +205,8 @@ def test_the_database_identity_is_read_once(client, discovery_newsroom, page_cac
 
 def test_a_flushed_identity_row_is_made_again(db):
     DatabaseIdentity.objects.all().delete()
-    caching.forget_database_scope()
-    assert caching.database_scope()
+    generation.forget_database_scope()
+    assert generation.database_scope()
     assert DatabaseIdentity.objects.count() == 1
 
 
@@ -214,10 +214,10 @@ def test_a_process_that_starts_during_an_outage_still_serves_kept_pages(
     client, discovery_newsroom, page_cache, monkeypatch
 ):
     # Some worker read the identity while the database answered, before the outage.
-    caching.forget_database_scope()
+    generation.forget_database_scope()
     client.get("/")
     # A new worker (or one that reconnects) while the database is down cannot ask it.
-    caching.forget_database_scope()
+    generation.forget_database_scope()
 
     def database_down(*args, **kwargs):
         raise OperationalError("connection refused")
@@ -225,10 +225,10 @@ def test_a_process_that_starts_during_an_outage_still_serves_kept_pages(
     monkeypatch.setattr(DatabaseIdentity.objects, "get_or_create", database_down)
     assert from_page_cache(client.get("/"))
     # With nothing left in the cache, the outage is not hidden.
-    caching.forget_database_scope()
+    generation.forget_database_scope()
     cache.clear()
     with pytest.raises(OperationalError):
-        caching.database_scope()
+        generation.database_scope()
 
 
 # --- Script prefix, scheme and host -------------------------------------------------------

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.caching import is_cacheable_response
+from stories.delivery.page_cache import is_cacheable_response
 from stories.importer.importing import import_briefings
 from stories.importer.parser import parse_briefing
 
@@ -103,7 +103,8 @@ def test_reader_pages_are_served_from_the_page_cache(
 
 def test_page_cache_is_off_at_zero_seconds(client, discovery_newsroom, settings):
     settings.PAGE_CACHE_SECONDS = 0
-    # Fragments (stories/fragments.py) have their own switch; with both off, nothing is looked up.
+    # Fragments (stories/delivery/fragments.py) have their own switch; with both off,
+    # nothing is looked up.
     settings.FRAGMENT_CACHE_SECONDS = 0
     client.get("/")
     with mock.patch("django.core.cache.cache.get", side_effect=AssertionError("no lookup")):

@@ -232,7 +232,7 @@ def test_feed_updated_date_moves_for_a_correction_not_a_typo_fix(
     assert calendar.timegm(entry.updated_parsed) == int(corrected_at.timestamp())
 
 
-# --- kept entries (stories.feeds, stories.fragments) ------------------------------------
+# --- kept entries (stories.feeds, stories.delivery.fragments) ------------------------------------
 
 
 def fetch(client, url):

@@ -1,4 +1,4 @@
-"""Kept fragments (stories/fragments.py) with the page cache off, and the page cache's fast
+"""Kept fragments (stories/delivery/fragments.py) with the page cache off, and the page cache's fast
 hit path (ReaderPageCacheHitMiddleware): edits reach readers at once, and nothing kept for
 readers reaches staff, previews or anyone with a session."""
 
@@ -84,7 +84,7 @@ def kept_story_page(story):
     from django.core.cache import cache
     from django.test import RequestFactory
 
-    from stories.fragments import fragment_key
+    from stories.delivery.fragments import fragment_key
 
     key = fragment_key(RequestFactory().get("/"), "story-page", story.pk, "http://testserver/")
     return cache.get(key)

@@ -242,7 +242,7 @@ def test_search_live_definition_is_the_models(client):
     ("query", "expected"),
     [
         # nothing to search: the content generation and the section menu (kept for the
-        # generation, stories/fragments.py)
+        # generation, stories/delivery/fragments.py)
         ({}, 2),
         ({"q": "%%%"}, 2),
         # generation, the ranked keys (kept for the generation; their number is the count),

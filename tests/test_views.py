@@ -360,7 +360,8 @@ def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries
     with django_assert_num_queries(cold):
         first = client.get(url)
     # Warm: what the page shows (its object, count, keys, cards, meta tags, content, menu)
-    # is kept for the content generation (stories/fragments.py), and rendered into the page.
+    # is kept for the content generation (stories/delivery/fragments.py), and rendered into
+    # the page.
     with django_assert_num_queries(0):
         second = client.get(url)
     assert first.status_code == second.status_code == 200

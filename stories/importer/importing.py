@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.caching import content_changed
+from stories.delivery.generation import content_changed
 from stories.models import (
     Byline,
     ImportRecord,

@@ -4,7 +4,7 @@ from django import template
 from django.template import TemplateSyntaxError
 from django.utils.safestring import mark_safe
 
-from .. import fragments
+from ..delivery import fragments
 
 register = template.Library()
 
@@ -13,7 +13,7 @@ register = template.Library()
 def story_cards(context, stories, level=2, lead=False, hide_section=False):
     """Cards for ``stories`` (from ``for_cards()``), one after another. A tag rather than an
     ``{% include %}`` per card: cards are kept per content generation and fetched together
-    (``stories.fragments``), and the include's own cost per card was most of a page's."""
+    (``stories.delivery.fragments``), and the include's own cost per card was most of a page's."""
     request = getattr(context, "request", None)
     cards = fragments.story_cards(
         request, stories, level=level, lead=lead, hide_section=hide_section
@@ -41,7 +41,7 @@ def page_range(page_obj):
 @register.tag
 def kept(parser, token):
     """``{% kept name value… %}…{% endkept %}``: the block's HTML, kept for the content
-    generation under ``name`` and the values given (``stories.fragments.kept_html``), like
+    generation under ``name`` and the values given (``stories.delivery.fragments.kept_html``), like
     Django's ``{% cache %}`` but following every edit at once. Rendered afresh when kept
     fragments are off."""
     bits = token.split_contents()

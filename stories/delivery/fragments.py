@@ -5,17 +5,18 @@ content (the ``{% kept %}`` template tag), and the story page's meta tags and ar
 With the page cache off (or for a page it may not keep), a page's server time went into
 reading rows, building querysets and rendering cards, menus and meta tags through the
 template engine. None of that changes until content does, and every content change starts a
-new generation (``stories.caching``): these pieces are kept under the generation's token,
-so the first page rendered after an edit already shows it, exactly as with the page cache,
-and a page read again between edits runs no query. Each response is still rendered per
-request around them. They are also kept at most ``FRAGMENT_CACHE_SECONDS`` (0 turns them
-off): with a per-process cache (local memory) an edit made in one process does not reach
-the others' generation, and this bounds how long they may lag, as ``PAGE_CACHE_SECONDS``
-does for whole pages. Without Redis, processes share the file cache by default.
+new generation (``stories.delivery.generation``): these pieces are kept under the
+generation's token, so the first page rendered after an edit already shows it, exactly as
+with the page cache, and a page read again between edits runs no query. Each response is
+still rendered per request around them. They are also kept at most
+``FRAGMENT_CACHE_SECONDS`` (0 turns them off): with a per-process cache (local memory) an
+edit made in one process does not reach the others' generation, and this bounds how long
+they may lag, as ``PAGE_CACHE_SECONDS`` does for whole pages. Without Redis, processes share
+the file cache by default.
 
 Only data that every reader sees alike is kept: no user, session or preview state; previews
 render everything afresh. Keys name the database, scheme, host and script prefix
-(``caching.site_scope``) besides the generation.
+(``generation.site_scope``) besides the generation.
 """
 
 import hashlib
@@ -29,7 +30,7 @@ from django.template.loader import get_template, render_to_string
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
-from . import caching
+from . import generation
 
 CARD_TEMPLATE = "stories/_story_card.html"
 STORY_ARTICLE_TEMPLATE = "stories/_story_article.html"
@@ -40,14 +41,14 @@ def enabled(request):
 
 
 def fragment_key(request, *parts):
-    # Scoped to the database, scheme, host and script prefix (``caching.site_scope``):
+    # Scoped to the database, scheme, host and script prefix (``generation.site_scope``):
     # cards, menus and meta tags carry links, and no request may change another reader's.
-    scope, generation = caching.site_scope(request), caching.request_generation(request)
-    return ":".join(["fragments", scope, generation, *map(str, parts)])
+    scope, token = generation.site_scope(request), generation.request_generation(request)
+    return ":".join(["fragments", scope, token, *map(str, parts)])
 
 
 def card_bylines_prefetch():
-    from .models import StoryByline
+    from stories.models import StoryByline
 
     return Prefetch(
         "story_bylines",
@@ -130,8 +131,8 @@ def card_groups(request, groups):
 def render_story_page_parts(request, story):
     """The story page's meta tags (with its JSON-LD) and its ``<article>``, rendered; the
     story's bylines, tags and corrections are read here, for this rendering only."""
-    from .models import listing_relations
-    from .seo import META_TEMPLATE, story_meta
+    from stories.models import listing_relations
+    from stories.seo import META_TEMPLATE, story_meta
 
     prefetch_related_objects([story], "section", *listing_relations(), "corrections")
     return {
@@ -200,7 +201,7 @@ def kept_named(request, kind, slug):
     """The section, byline or tag (``kind``: "section", "byline", "live-tag") whose slug is
     ``slug`` and that has a live story, kept for the generation like any ``kept_lookup``;
     Http404 if there is none. Pages and feeds share it."""
-    from .models import live_bylines, live_sections, live_tags
+    from stories.models import live_bylines, live_sections, live_tags
 
     tables = {"section": live_sections, "byline": live_bylines, "live-tag": live_tags}
     found = kept_lookup(request, f"{kind}:{slug}", lambda: tables[kind]().filter(slug=slug).first())
@@ -211,7 +212,7 @@ def kept_named(request, kind, slug):
 
 def nav_sections(request):
     """The section menu's sections (those with a live story), read once per generation."""
-    from .models import live_sections
+    from stories.models import live_sections
 
     return kept(request, "nav-sections", lambda: list(live_sections()))
 

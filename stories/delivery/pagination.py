@@ -15,7 +15,7 @@ from . import fragments
 
 class KeptCountPaginator(Paginator):
     """``count_name``, with the request, keeps the count for the content generation
-    (``stories.fragments.listing_count``): a COUNT over thousands of rows on every page
+    (``stories.delivery.fragments.listing_count``): a COUNT over thousands of rows on every page
     view was a large part of a listing's cost, and it changes only with content."""
 
     def __init__(self, *args, request=None, count_name=None, **kwargs):

@@ -1,0 +1,153 @@
+"""Content generations: the token every cached page and piece is kept under.
+
+Saving or deleting a story, section, byline, tag, correction or one of their links drops the
+token, so the next request starts a new generation and nothing rendered before the edit is
+ever served again. The generation also remembers when the next scheduled story goes live;
+once that moment passes, a new generation starts, so a scheduled story appears on time with
+no background job.
+
+The generation, and every key, is scoped to the database (``database_scope()``): an
+identity stored in the database, with where it is. Sites sharing one cache (the same
+``CACHE_DIR`` or Redis), a switched ``DATABASE_URL``, a copy of a database elsewhere and a
+restored backup each keep their own pages. Every key also names the scheme, host and script
+prefix a page was rendered for (``site_scope()``), so no request header decides what
+another reader gets.
+
+Processes must share one cache: the default file cache does on one machine, Redis across
+machines. A per-process memory cache (``CACHE_DIR=""``, as in the tests) gives every process
+its own generation, and an edit made in one would not reach the others' pages.
+"""
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import DatabaseError, connection, transaction
+from django.db.backends.signals import connection_created
+from django.db.models import Min
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.urls import get_script_prefix
+from django.utils import timezone
+
+# Database location -> scope, read once per process (and again on a new connection), so a
+# page-cache hit runs no query.
+_scopes = {}
+
+
+def database_scope():
+    """A short token naming this database: the identity row its migration made (a backup
+    leaves it out, so a restored database gets a new one) and where the database is (engine,
+    host, port, name), so copies of one database at other locations are told apart too."""
+    db = connection.settings_dict
+    location = (db["ENGINE"], str(db["HOST"]), str(db["PORT"]), str(db["NAME"]))
+    scope = _scopes.get(location)
+    if scope is None:
+        named = "\x1f".join([database_identity(location), *location])
+        scope = _scopes[location] = hashlib.sha256(named.encode()).hexdigest()[:24]
+    return scope
+
+
+def database_identity(location):
+    """The identity row's token. It is also left in the cache, for a process that starts
+    (or reconnects) while the database is down: it still serves the pages readers saw
+    before the outage, as every other process does. The database's word wins whenever it
+    answers, so a restore is noticed on the next connection."""
+    from stories.models import DatabaseIdentity
+
+    last_known = "database-identity:" + hashlib.sha256(repr(location).encode()).hexdigest()
+    try:
+        # get_or_create: a test run's flush empties the table the migration filled.
+        identity, _ = DatabaseIdentity.objects.get_or_create(pk=1)
+    except DatabaseError:
+        token = cache.get(last_known)
+        if token is None:
+            raise
+        return token
+    cache.set(last_known, identity.token.hex, None)
+    return identity.token.hex
+
+
+def forget_database_scope(**kwargs):
+    """On every new connection: the database may have been replaced (a restore) meanwhile."""
+    _scopes.clear()
+
+
+def state_key():
+    return f"reader-pages:state:{database_scope()}"
+
+
+def content_changed(**kwargs):
+    """Start a new page-cache generation, now and again when the transaction commits.
+
+    Now, so this process never serves an older page; on commit too, because a request that
+    ran between the edit and its commit may have cached pre-edit content under the new
+    generation.
+    """
+    key = state_key()
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def connect_signals():
+    """Called from ``StoriesConfig.ready()``.
+
+    Cache invalidation is not domain logic, so it rides on signals; bulk writes send none,
+    which is why the importer calls ``content_changed()`` itself.
+    """
+    from taggit.models import Tag
+
+    from stories.models import Byline, Correction, Section, Story, StoryByline, TaggedStory
+
+    # A correction is printed on its story's page and moves the story's "updated" date in
+    # feeds; one added outside the story's admin form saves no story.
+    for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag, Correction):
+        post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
+        post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
+    m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")
+    connection_created.connect(forget_database_scope, dispatch_uid="pages-database-scope")
+
+
+def kept_generation(now=None):
+    """The current generation token if the cache holds one still valid, else None (no query)."""
+    state = cache.get(state_key())
+    if state is not None:
+        token, next_go_live = state
+        if next_go_live is None or (now or timezone.now()) < datetime.fromisoformat(next_go_live):
+            return token
+    return None
+
+
+def current_generation(now=None):
+    """The generation token, starting a new one if none exists or a story has gone live."""
+    now = now or timezone.now()
+    token = kept_generation(now)
+    if token is not None:
+        return token
+    from stories.models import Story
+
+    upcoming = Story.objects.scheduled().aggregate(at=Min("published_at"))["at"]
+    token = uuid.uuid4().hex
+    cache.set(state_key(), (token, upcoming.isoformat() if upcoming else None), None)
+    return token
+
+
+def request_generation(request):
+    """``current_generation()``, looked up once per request however many fragments ask."""
+    generation = getattr(request, "_content_generation", None)
+    if generation is None:
+        generation = request._content_generation = current_generation()
+    return generation
+
+
+def site_scope(request):
+    """Everything besides content that a rendering depends on and a request could vary: the
+    database, scheme, host and script prefix (links, canonical URLs, JSON-LD and feeds carry
+    them). Part of every key, page or piece, so a forged ``Host`` that passes
+    ``ALLOWED_HOSTS``, or a ``SCRIPT_NAME``, gets pages of its own that no one else is sent."""
+    scope = getattr(request, "_site_scope", None)
+    if scope is None:
+        site = f"{request.scheme}://{request.get_host()}{get_script_prefix()}"
+        digest = hashlib.sha256(site.encode()).hexdigest()[:24]
+        scope = request._site_scope = f"{database_scope()}:{digest}"
+    return scope
