@@ -104,7 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "stories.context_processors.site",
+                "stories.reader.context_processors.site",
             ],
         },
     },

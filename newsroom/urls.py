@@ -9,14 +9,14 @@ from django.urls import include, path, re_path
 from django.utils.cache import patch_vary_headers
 from django.views.static import serve
 
-from stories.media import PUBLIC_CACHE, media_access
+from stories.reader.media import PUBLIC_CACHE, media_access
 
 from .health import healthz
 
 
 def serve_media(request, path):
     # Only files a story or byline owns, to the readers or staff who may see them (see
-    # stories.media); never a directory listing. `serve` refuses paths outside MEDIA_ROOT
+    # stories.reader.media); never a directory listing. `serve` refuses paths outside MEDIA_ROOT
     # (400); a name the file system cannot even look up (too long, say) is simply not there.
     cache_control = media_access(request.user, path)
     if cache_control is None:

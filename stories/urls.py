@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import feeds, previews, sitemaps, views
+from .reader import feeds, previews, sitemaps, views
 
 
 class UnicodeSlugConverter:

@@ -232,7 +232,7 @@ def test_feed_updated_date_moves_for_a_correction_not_a_typo_fix(
     assert calendar.timegm(entry.updated_parsed) == int(corrected_at.timestamp())
 
 
-# --- kept entries (stories.feeds, stories.delivery.fragments) ------------------------------------
+# --- kept entries (stories.reader.feeds, stories.delivery.fragments) ---------------------
 
 
 def fetch(client, url):
@@ -272,7 +272,7 @@ def test_warm_feed_runs_no_query(client, discovery_newsroom, django_assert_max_n
 
 
 def test_kept_entries_are_reused_across_requests_and_feeds(client, discovery_newsroom):
-    from stories.feeds import StoryAtomFeed, StoryRssFeed
+    from stories.reader.feeds import StoryAtomFeed, StoryRssFeed
 
     with (
         mock.patch.object(
@@ -389,7 +389,7 @@ def test_scheduled_story_reaches_kept_feeds_when_it_goes_live(client):
 
 
 def test_feeds_are_rendered_afresh_at_zero_seconds(client, discovery_newsroom, settings):
-    from stories.feeds import StoryRssFeed
+    from stories.reader.feeds import StoryRssFeed
 
     settings.FRAGMENT_CACHE_SECONDS = 0
     fetch(client, "/sections/world/feed/")

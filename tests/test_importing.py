@@ -11,7 +11,7 @@ from django.utils import timezone
 from stories.importer.importing import import_briefings, read_briefing_file
 from stories.importer.parser import BriefingError, parse_briefing
 from stories.models import Byline, ImportRecord, Section, Story
-from stories.search import search_stories
+from stories.reader.search import search_stories
 
 from .factories import BylineFactory, SectionFactory
 

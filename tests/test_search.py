@@ -9,7 +9,7 @@ from taggit.models import Tag
 from stories.importer.importing import import_briefings
 from stories.importer.parser import parse_briefing
 from stories.models import Story
-from stories.search import MAX_TERMS, search_stories, search_terms
+from stories.reader.search import MAX_TERMS, search_stories, search_terms
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 from .test_views import parse
@@ -314,7 +314,7 @@ def test_the_search_index_pause_holds_reindexing_until_its_end():
     each story handed in is re-indexed once."""
     from django.db import transaction
 
-    from stories.search import search_index_paused
+    from stories.search_index import search_index_paused
 
     story = StoryFactory(headline="Harbour reopens", published=True)
     with transaction.atomic():

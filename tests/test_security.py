@@ -308,7 +308,7 @@ def test_media_traversal_cannot_read_outside_media_root(settings, tmp_path):
     # test client would otherwise raise.
     client = Client(raise_request_exception=False)
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Only files a live story owns are served to readers (stories.media).
+    # Only files a live story owns are served to readers (stories.reader.media).
     inside = "renditions/stories/inside-480w.webp"
     (settings.MEDIA_ROOT / "renditions" / "stories").mkdir(parents=True)
     (settings.MEDIA_ROOT / inside).write_text("inside")

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from django.contrib.staticfiles import finders
 
-from stories import seo
+from stories.reader import meta
 
 from .factories import BylineFactory, StoryFactory
 from .test_views import parse
@@ -103,7 +103,7 @@ def test_json_ld_cannot_be_broken_out_of(client):
 
 
 def test_json_ld_script_escapes_markup_and_line_separators():
-    script = str(seo.json_ld_script({"text": "<a>&\u2028</script>"}))
+    script = str(meta.json_ld_script({"text": "<a>&\u2028</script>"}))
     body = script.removeprefix('<script type="application/ld+json">').removesuffix("</script>")
     assert "<" not in body and ">" not in body and "&" not in body and "\u2028" not in body
     assert json.loads(body) == {"text": "<a>&\u2028</script>"}
@@ -142,10 +142,10 @@ def test_news_article_includes_corrections_image_and_honest_modified_date(client
         {
             "@type": "CorrectionComment",
             "text": "An earlier version misspelt a name.",
-            "datePublished": seo.iso(corrected_at),
+            "datePublished": meta.iso(corrected_at),
         }
     ]
-    assert article["dateModified"] == seo.iso(corrected_at)
+    assert article["dateModified"] == meta.iso(corrected_at)
 
 
 def test_story_page_meta_tags(client, discovery_newsroom):

@@ -90,7 +90,7 @@ def test_news_sitemap_has_recent_live_stories_with_news_fields(client, settings)
 
 
 def test_news_sitemap_stops_at_a_thousand(client, settings):
-    from stories.sitemaps import NewsSitemap
+    from stories.reader.sitemaps import NewsSitemap
 
     # Creating 1,001 stories is slow; the limit is checked on the sitemap itself.
     StoryFactory.create_batch(3, published=True)

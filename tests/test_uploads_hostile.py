@@ -182,7 +182,7 @@ def test_plain_images_still_upload_and_are_served_as_images(
     form["lead_image"] = SimpleUploadedFile(name, image_bytes(image_format, (300, 200), mode))
     assert staff.post(url, form).status_code == 302
     story = Story.objects.get()
-    # Readers get the renditions; the original is for the staff (see stories.media).
+    # Readers get the renditions; the original is for the staff (see stories.reader.media).
     for reader, address in [
         (client, story.responsive_lead_image.src),
         (staff, story.lead_image.url),

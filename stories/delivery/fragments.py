@@ -132,7 +132,7 @@ def render_story_page_parts(request, story):
     """The story page's meta tags (with its JSON-LD) and its ``<article>``, rendered; the
     story's bylines, tags and corrections are read here, for this rendering only."""
     from stories.models import listing_relations
-    from stories.seo import META_TEMPLATE, story_meta
+    from stories.reader.meta import META_TEMPLATE, story_meta
 
     prefetch_related_objects([story], "section", *listing_relations(), "corrections")
     return {

@@ -64,7 +64,7 @@ def canonical_parameters(request, match):
         return None
     pairs = []
     if "q" in request.GET:
-        from stories.search import clean_query
+        from stories.reader.search import clean_query
 
         # As the search page reads it: one printable line, spaces collapsed; NFC, so the
         # same words typed two ways are one page.

@@ -31,7 +31,7 @@ from stories.models import (
     StoryByline,
     TaggedStory,
 )
-from stories.search import search_index_paused
+from stories.search_index import search_index_paused
 from stories.slugs import allocate_slugs
 
 from .bulk import insert_rows

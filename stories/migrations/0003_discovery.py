@@ -8,7 +8,7 @@
 
 from django.db import migrations
 
-# The text search configuration; stories/search.py must use the same one.
+# The text search configuration; stories/search_index.py must use the same one.
 PG_CONFIG = "english"
 
 PG_FORWARD = f"""

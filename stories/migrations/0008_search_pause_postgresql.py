@@ -2,7 +2,7 @@
 # statement for its bylines and again for its tags), each a to_tsvector of the whole body.
 # The triggers now stand aside while the transaction-local setting newsroom.search_paused is
 # 'on'; the importer sets it inside its own transaction, where no other session can see it,
-# and rebuilds the vectors of the stories it touched once (stories.search).
+# and rebuilds the vectors of the stories it touched once (stories.search_index).
 
 from django.db import migrations
 

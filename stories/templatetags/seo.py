@@ -1,23 +1,23 @@
-"""Template tags that put ``stories.seo`` page metadata into the ``meta`` block."""
+"""Template tags that put ``stories.reader.meta`` page metadata into the ``meta`` block."""
 
 from django import template
 
-from .. import seo
+from ..reader import meta
 
 register = template.Library()
-META_TEMPLATE = seo.META_TEMPLATE
+META_TEMPLATE = meta.META_TEMPLATE
 
 
 @register.inclusion_tag(META_TEMPLATE, takes_context=True)
 def story_meta(context, story):
-    return {"meta": seo.story_meta(story, context["request"]), "site_name": context["site_name"]}
+    return {"meta": meta.story_meta(story, context["request"]), "site_name": context["site_name"]}
 
 
 @register.inclusion_tag(META_TEMPLATE, takes_context=True)
 def home_meta(context):
     request = context["request"]
-    meta = seo.home_meta(request, context.get("page_obj"))
-    return {"meta": meta, "site_name": context["site_name"]}
+    page_meta = meta.home_meta(request, context.get("page_obj"))
+    return {"meta": page_meta, "site_name": context["site_name"]}
 
 
 @register.inclusion_tag(META_TEMPLATE, takes_context=True)
@@ -29,7 +29,7 @@ def listing_meta(context, section=None, tag=None, byline=None):
         name, description, kind, slug = tag.name, "", "tag", tag.slug
     else:
         name, description, kind, slug = byline.name, byline.bio, "byline", byline.slug
-    meta = seo.listing_meta(
+    page_meta = meta.listing_meta(
         context["request"],
         name=name,
         description=description,
@@ -38,9 +38,9 @@ def listing_meta(context, section=None, tag=None, byline=None):
         slug=slug,
         page_obj=context.get("page_obj"),
     )
-    return {"meta": meta, "site_name": context["site_name"]}
+    return {"meta": page_meta, "site_name": context["site_name"]}
 
 
 @register.simple_tag
 def publication_language():
-    return seo.publication_language()
+    return meta.publication_language()

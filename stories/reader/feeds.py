@@ -27,10 +27,11 @@ from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
 from django.utils.xmlutils import SimplerXMLGenerator
 
-from .delivery import fragments
-from .models import Story
-from .seo import story_description
-from .text import xml_safe
+from stories.delivery import fragments
+from stories.models import Story
+from stories.text import xml_safe
+
+from .meta import story_description
 
 
 class WrittenEntries:

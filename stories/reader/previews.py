@@ -12,8 +12,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
 
-from .delivery import fragments
-from .models import PreviewLink, Story, StorySlugRedirect
+from stories.delivery import fragments
+from stories.models import PreviewLink, Story, StorySlugRedirect
 
 
 def mark_private(response):

@@ -97,7 +97,7 @@ def story_description(story):
 def story_image(story, request):
     """The absolute URL of the lead image's largest rendition, if the story has one.
 
-    Never the original: it is for the staff only (see ``stories.media``), and the renditions
+    Never the original: it is for the staff only (see ``stories.reader.media``), and the renditions
     are what the page itself shows.
     """
     image = story.responsive_lead_image

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
-from .models import Byline, Section, Story
+from stories.models import Byline, Section, Story
 
 NEWS_WINDOW = timedelta(days=2)
 NEWS_LIMIT = 1000

@@ -10,10 +10,11 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 
-from .delivery import fragments, page_cache
-from .delivery.fragments import KeptResults
-from .delivery.pagination import DeferredJoinPaginator
-from .models import Story, TagSlugRedirect, live_tags
+from stories.delivery import fragments, page_cache
+from stories.delivery.fragments import KeptResults
+from stories.delivery.pagination import DeferredJoinPaginator
+from stories.models import Story, TagSlugRedirect, live_tags
+
 from .previews import PreviewableStoryMixin
 from .search import clean_query, search_stories, search_terms
 
@@ -208,7 +209,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
 
 class SearchView(ListView):
-    """Ranked search over live stories; see ``stories.search``. The ranking is kept for the
+    """Ranked search over live stories; see ``stories.reader.search``. The ranking is kept for the
     content generation (``stories.delivery.fragments.KeptResults``)."""
 
     template_name = "stories/search.html"

@@ -12,20 +12,19 @@ outscores a headline), they differ between the databases, and on SQLite scoring 
 means probing the index once per story, which is slow at 10,000 stories.
 
 The index itself (PostgreSQL's ``search_vector`` column with its GIN index, SQLite's FTS5
-table) is created and kept current by database triggers; see migration 0002.
+table) is created and kept current by database triggers; see migration 0002 and
+``stories.search_index``.
 """
 
 import re
-from contextlib import contextmanager
 
 from django.db import connection
 from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
-from .models import Story
+from stories.models import Story
+from stories.search_index import POSTGRES_CONFIG
 
-# Must match the configuration the migration's triggers index with.
-POSTGRES_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
 WORD = re.compile(r"\w+")
@@ -102,55 +101,3 @@ def _sqlite_search(stories, terms):
             output_field=IntegerField(),
         )
     )
-
-
-@contextmanager
-def search_index_paused():
-    """Bulk writes inside this block leave the search index alone; on the way out the index
-    entries of the stories added to the yielded set are rebuilt once. Use inside a
-    transaction.
-
-    Both databases' triggers would otherwise re-index a story for its row and again for its
-    bylines and tags (migrations 0006 and 0008). On PostgreSQL the pause is a
-    transaction-local setting, which no other session sees; on SQLite a row in
-    stories_search_pause, which SQLite's single writer keeps to this transaction.
-    """
-    touched = set()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('newsroom.search_paused', 'on', true)")
-        yield touched
-        ids = sorted(touched)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('newsroom.search_paused', 'off', true)")
-            for start in range(0, len(ids), 500):
-                cursor.execute(
-                    "UPDATE stories_story s SET search_vector = stories_story_search_document(s) "
-                    "WHERE s.id = ANY(%s)",
-                    [ids[start : start + 500]],
-                )
-        return
-    if connection.vendor != "sqlite":
-        yield touched
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO stories_search_pause (id) VALUES (1)")
-    yield touched
-    ids = sorted(touched)
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM stories_search_pause")
-        # Small batches: FTS5 holds each statement's new terms in memory.
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"DELETE FROM stories_story_fts WHERE rowid IN ({marks})", chunk)
-            cursor.execute(
-                "INSERT INTO stories_story_fts (rowid, headline, deck, body, bylines, tags) "
-                "SELECT s.id, s.headline, s.deck, s.body, "
-                "coalesce((SELECT group_concat(b.name, ' ') FROM stories_storybyline sb "
-                "JOIN stories_byline b ON b.id = sb.byline_id WHERE sb.story_id = s.id), ''), "
-                "coalesce((SELECT group_concat(t.name, ' ') FROM stories_taggedstory ts "
-                "JOIN taggit_tag t ON t.id = ts.tag_id WHERE ts.content_object_id = s.id), '') "
-                f"FROM stories_story s WHERE s.id IN ({marks})",
-                chunk,
-            )

@@ -5,8 +5,8 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from .delivery import fragments
-from .fasturls import fast_reverse
+from stories.delivery import fragments
+from stories.fasturls import fast_reverse
 
 
 @lru_cache(maxsize=8)

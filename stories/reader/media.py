@@ -20,7 +20,7 @@ import re
 
 from django.db.models import Exists, OuterRef
 
-from .models import Byline, Story, StoryByline, is_live_condition
+from stories.models import Byline, Story, StoryByline, is_live_condition
 
 RENDITION = re.compile(r"renditions/(?P<stem>.+)-\d+w(?:_[A-Za-z0-9]{7})?\.webp")
 # Extensions an original may have: the allowed formats', in any case older uploads kept.
