@@ -12,9 +12,9 @@ class StoriesConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from .delivery.generation import connect_signals
+        from .editorial.revisions import snapshot_on_save
         from .images import IMAGE_FIELDS, delete_image_files
         from .models import Byline, Story
-        from .revisions import snapshot_on_save
         from .roles import sync_roles_after_migrate
 
         # Keeps the Reporter and Editor groups equal to stories.roles after every migrate.

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from stories.admin_import import STAGED_MAX_AGE, STAGED_PER_USER
+from stories.editorial.briefing_import import STAGED_MAX_AGE, STAGED_PER_USER
 from stories.models import Byline, Section, Story
 
 from .admin_forms import admin_form_data

@@ -18,7 +18,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from taggit.models import Tag
 
-from stories.forms import ImportBriefingForm
+from stories.editorial.forms import ImportBriefingForm
 from stories.models import (
     Byline,
     Correction,

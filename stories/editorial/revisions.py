@@ -7,8 +7,8 @@ editor restores that revision.
 
 from django.db import transaction
 
-from .delivery.generation import content_changed
-from .models import Byline, StoryByline
+from stories.delivery.generation import content_changed
+from stories.models import Byline, StoryByline
 
 
 def current_relations(story):

@@ -3,8 +3,9 @@ addresses redirect to it."""
 
 from django.db import transaction
 
-from .delivery.generation import content_changed
-from .models import Story, TaggedStory, TagSlugRedirect
+from stories.delivery.generation import content_changed
+from stories.models import Story, TaggedStory, TagSlugRedirect
+
 from .revisions import record_relations
 
 

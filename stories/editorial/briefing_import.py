@@ -21,10 +21,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from stories.importer import BriefingError, import_briefings, parse_briefing_bytes
+from stories.importer.importing import CONFLICT, UPDATED
+from stories.models import Story
+
 from .forms import ImportBriefingForm
-from .importer import BriefingError, import_briefings, parse_briefing_bytes
-from .importer.importing import CONFLICT, UPDATED
-from .models import Story
 
 STAGED_SALT = "stories.admin-import"
 STAGED_MAX_AGE = 60 * 60  # seconds between the preview and the confirmation

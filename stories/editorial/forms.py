@@ -9,8 +9,8 @@ from django.utils.formats import date_format
 from taggit.models import Tag
 from taggit.utils import parse_tags
 
-from .models import Section, Story
-from .text import CleanTextFormMixin
+from stories.models import Section, Story
+from stories.text import CleanTextFormMixin
 
 REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
 
