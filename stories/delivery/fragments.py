@@ -1,6 +1,7 @@
 """Pieces of reader pages kept per content generation: story cards, counts and page keys,
 search rankings, the section menu, the objects addresses name, each page's meta tags and
-content (the ``{% kept %}`` template tag), and the story page's meta tags and article.
+content (the ``{% kept %}`` template tag), and the story page's meta tags and article
+(rendered by ``stories.reader.pieces``): whatever a caller computes, kept opaquely.
 
 With the page cache off (or for a page it may not keep), a page's server time went into
 reading rows, building querysets and rendering cards, menus and meta tags through the
@@ -26,14 +27,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
-from django.template.loader import get_template, render_to_string
+from django.template.loader import get_template
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 from . import generation
 
 CARD_TEMPLATE = "stories/_story_card.html"
-STORY_ARTICLE_TEMPLATE = "stories/_story_article.html"
 
 
 def enabled(request):
@@ -128,34 +128,6 @@ def card_groups(request, groups):
     return [[mark_safe(found[key]) for key, _ in pairs] for pairs in keyed]
 
 
-def render_story_page_parts(request, story):
-    """The story page's meta tags (with its JSON-LD) and its ``<article>``, rendered; the
-    story's bylines, tags and corrections are read here, for this rendering only."""
-    from stories.models import listing_relations
-    from stories.reader.meta import META_TEMPLATE, story_meta
-
-    prefetch_related_objects([story], "section", *listing_relations(), "corrections")
-    return {
-        "meta": render_to_string(
-            META_TEMPLATE, {"meta": story_meta(story, request), "site_name": settings.SITE_NAME}
-        ),
-        "article": render_to_string(STORY_ARTICLE_TEMPLATE, {"story": story}),
-    }
-
-
-def story_page_parts(request, story):
-    """``render_story_page_parts()``, kept per story and generation, so a story page read
-    again renders no relation and runs no query. Meta tags carry absolute addresses,
-    so the site address asked for is part of the key. Never for previews: a story that is
-    not live has no kept parts to share."""
-    site = request.build_absolute_uri("/")
-    parts = kept(
-        request, f"story-page:{story.pk}:{site}", lambda: render_story_page_parts(request, story)
-    )
-    # Rendered (and escaped) by their templates.
-    return {name: mark_safe(html) for name, html in parts.items()}
-
-
 def kept(request, name, compute):
     """``compute()``, kept under ``name`` for this generation (or computed, if off)."""
     value = peek(request, name)
@@ -173,6 +145,17 @@ def peek(request, name):
 def keep(request, name, value):
     if enabled(request):
         cache.set(fragment_key(request, name), value, settings.FRAGMENT_CACHE_SECONDS)
+
+
+def peek_many(keys):
+    """What is kept under each of ``keys`` (made by ``fragment_key()``), as a dict of those
+    found: one cache round trip for many pieces (feed entries)."""
+    return cache.get_many(keys)
+
+
+def keep_many(values):
+    """Keep each value of ``{key: value}`` (keys made by ``fragment_key()``)."""
+    cache.set_many(values, settings.FRAGMENT_CACHE_SECONDS)
 
 
 def kept_html(request, name, values, render):

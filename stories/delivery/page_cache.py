@@ -8,7 +8,8 @@ script prefix (``stories.delivery.generation``), so no page rendered before an e
 for another site, is ever served.
 
 Only a page's one canonical address is kept: a view names the query parameters its content
-depends on (``canonical_parameters``: ``page`` on listings, ``q`` and ``page`` on search);
+depends on, each with the function that writes its value the one way
+(``canonical_parameters``: ``page`` on listings, ``q`` and ``page`` on search);
 any other parameter, or search words not written as the page reads them (stray spaces, not
 NFC), means the response is neither looked up nor stored, and a page number written another
 way (``?page=0001``, ``?page=1``) is redirected to the canonical address, so made-up query
@@ -22,7 +23,6 @@ uncached page does.
 """
 
 import hashlib
-import unicodedata
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -53,34 +53,36 @@ def reader_match(path):
     return match if READER_NAMESPACES.intersection(match.namespaces) else None
 
 
+def page_number(value):
+    """``?page=`` written the one way, for a view's ``canonical_parameters``: as ListView
+    reads it (int()), and "" for page 1, the listing's own address. ValueError for "last",
+    words and numbers below 1: no kept page answers those."""
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"{value!r} is no page number")
+    return str(number) if number > 1 else ""
+
+
 def canonical_parameters(request, match):
     """The query parameters of the one address of the page asked for, as ``(name, value)``
-    pairs, or None if no kept page may answer it: a parameter the view does not name in
-    ``canonical_parameters`` (a preview token, ``utm_source``), or a page that is no number.
-    The view's content depends on these values only, so they are the page's key."""
+    pairs in the order the view names them, or None if no kept page may answer it: a
+    parameter the view does not name in ``canonical_parameters`` (a preview token,
+    ``utm_source``), or a value its function refuses (ValueError: a page that is no number).
+    A parameter whose value is written as "" is left out. The view's content depends on
+    these values only, so they are the page's key."""
     view = getattr(match.func, "view_class", match.func)
-    names = getattr(view, "canonical_parameters", ())
-    if not set(request.GET).issubset(names):
+    canonical = getattr(view, "canonical_parameters", {})
+    if not set(request.GET).issubset(canonical):
         return None
     pairs = []
-    if "q" in request.GET:
-        from stories.reader.search import clean_query
-
-        # As the search page reads it: one printable line, spaces collapsed; NFC, so the
-        # same words typed two ways are one page.
-        words = unicodedata.normalize("NFC", clean_query(request.GET["q"]))
-        if words:
-            pairs.append(("q", words))
-    if "page" in request.GET:
-        # As ListView reads it (int()); "last" and words are not kept.
-        try:
-            number = int(request.GET["page"])
-        except ValueError:
-            return None
-        if number < 1:
-            return None
-        if number > 1:
-            pairs.append(("page", str(number)))
+    for name, write in canonical.items():
+        if name in request.GET:
+            try:
+                value = write(request.GET[name])
+            except ValueError:
+                return None
+            if value:
+                pairs.append((name, value))
     return pairs
 
 

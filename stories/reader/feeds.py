@@ -21,7 +21,6 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed, add_domain
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
@@ -165,7 +164,7 @@ class LatestStoriesFeed(Feed):
             pk: fragments.fragment_key(request, "feed-entry", self.feed_type.__name__, origin, pk)
             for pk in keys
         }
-        found = cache.get_many(entry_key.values())
+        found = fragments.peek_many(entry_key.values())
         missing = [pk for pk, key in entry_key.items() if key not in found]
         # Django's get_feed() writes the feed's head and makes items of the stories still to
         # render; this view is shared by concurrent requests, so a copy is told which.
@@ -179,7 +178,7 @@ class LatestStoriesFeed(Feed):
             for story, item in zip(renderer.items, feed.items, strict=True)
         }
         if written:
-            cache.set_many(written, settings.FRAGMENT_CACHE_SECONDS)
+            fragments.keep_many(written)
             found.update(written)
         # A story in neither has stopped being live since the list was kept.
         feed.items = [

@@ -17,6 +17,7 @@ table) is created and kept current by database triggers; see migration 0002 and
 """
 
 import re
+import unicodedata
 
 from django.db import connection
 from django.db.models import BooleanField, IntegerField
@@ -34,6 +35,13 @@ def clean_query(text):
     """The query as the page echoes it: one printable line, at most MAX_QUERY_LENGTH long."""
     printable = "".join(char if char.isprintable() else " " for char in text or "")
     return " ".join(printable.split())[:MAX_QUERY_LENGTH]
+
+
+def canonical_query(text):
+    """The search words as the one address of their results page has them (the page cache's
+    ``canonical_parameters``): as the page reads them, and NFC, so the same words typed two
+    ways are one page."""
+    return unicodedata.normalize("NFC", clean_query(text))
 
 
 def search_terms(text):

@@ -12,11 +12,13 @@ from django.views.generic import DetailView, ListView
 
 from stories.delivery import fragments, page_cache
 from stories.delivery.fragments import KeptResults
+from stories.delivery.page_cache import page_number
 from stories.delivery.pagination import DeferredJoinPaginator
 from stories.models import Story, TagSlugRedirect, live_tags
 
+from . import pieces
 from .previews import PreviewableStoryMixin
-from .search import clean_query, search_stories, search_terms
+from .search import canonical_query, clean_query, search_stories, search_terms
 
 
 class KeptCountMixin:
@@ -46,9 +48,9 @@ class StoryListView(KeptCountMixin, ListView):
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
     context_object_name = "stories"
-    # The query parameters the page depends on (stories.delivery.page_cache keeps one address
-    # per page).
-    canonical_parameters = ("page",)
+    # The query parameters the page depends on, each with the function that writes its value
+    # the one way (stories.delivery.page_cache keeps one address per page).
+    canonical_parameters = {"page": page_number}
 
     def get_queryset(self):
         return LazyListing(self.listing)
@@ -181,7 +183,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
     def get_queryset(self):
         # The row alone, unordered (a slug is unique): the page's section, bylines, tags and
         # corrections are read only when its kept parts have to be rendered
-        # (``stories.delivery.fragments.story_page_parts``).
+        # (``stories.reader.pieces.story_page_parts``).
         return Story.objects.live().order_by()
 
     def get(self, request, *args, **kwargs):
@@ -204,7 +206,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if not self.is_preview:
-            context["story_parts"] = fragments.story_page_parts(self.request, self.object)
+            context["story_parts"] = pieces.story_page_parts(self.request, self.object)
         return context
 
 
@@ -215,7 +217,7 @@ class SearchView(ListView):
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
     context_object_name = "stories"
-    canonical_parameters = ("q", "page")
+    canonical_parameters = {"q": canonical_query, "page": page_number}
 
     def get_queryset(self):
         self.query = clean_query(self.request.GET.get("q", ""))
