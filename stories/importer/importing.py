@@ -1,8 +1,9 @@
 """Saving parsed briefings as stories: planning what would change, then writing it atomically.
 
-Parsing lives in ``stories.briefing`` (text in, dataclasses out). This module reads briefing
-files, decides for each parsed story whether it is new, unchanged, corrected or in conflict
-with an edit made since the importer wrote it, and writes everything in one transaction.
+Parsing lives in ``stories.importer.parser`` (text in, dataclasses out). This module reads
+briefing files, decides for each parsed story whether it is new, unchanged, corrected or in
+conflict with an edit made since the importer wrote it, and writes everything in one
+transaction.
 """
 
 import hashlib
