@@ -100,7 +100,8 @@ BACKUP ?= var/backup-$(shell date +%Y%m%d-%H%M%S).json.gz
 backup: export DEBUG ?= 1
 backup: $(STAMP)
 	@mkdir -p $(dir $(BACKUP))
-	$(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
+	@# The dump holds every account's password hash: readable by this account only.
+	umask 077 && $(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
 		--exclude=auth.permission --exclude=sessions --exclude=axes --exclude=admin.logentry \
 		--exclude=stories.databaseidentity \
 		--output $(BACKUP)

@@ -397,3 +397,21 @@ def test_stored_media_is_readable_by_the_app_alone(editor_user, media_root):
     for rendition in story.lead_image_renditions:
         assert (media_root / rendition["name"]).stat().st_mode & 0o777 == 0o600
     assert (media_root / story.lead_image.name).parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_shared_preview_shows_no_image_it_could_not_load(client, editor_user, media_root):
+    from stories.models import PreviewLink
+
+    story = story_with_image(editor_user)
+    link = PreviewLink.objects.create(story=story, created_by=editor_user)
+    page = client.get(link.get_absolute_url()).content.decode()
+    assert story.headline in page
+    # Whoever holds the link has no login, and a draft's media answers them 404: no <img>,
+    # og:image or JSON-LD image pointing at files they cannot load.
+    for address in media_urls(story):
+        assert address not in page, address
+    assert "<img" not in page.split("<main", 1)[1]
+    assert 'property="og:image"' not in page
+    # Staff previewing the same draft see the image.
+    staff_page = login(editor_user).get(story.get_absolute_url()).content.decode()
+    assert any(address in staff_page for address in media_urls(story))

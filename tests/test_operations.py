@@ -246,3 +246,23 @@ def test_a_misconfigured_trusted_proxy_list_stops_the_site_at_start(tmp_path):
     completed = manage(tmp_path, "check", DEBUG="1", TRUSTED_PROXIES="10.0.0.0/8,not-an-address")
     assert completed.returncode != 0
     assert "TRUSTED_PROXIES" in completed.stderr and "not-an-address" in completed.stderr
+
+
+def test_make_backup_writes_a_file_only_this_account_reads(tmp_path):
+    assert manage(tmp_path, "migrate", "--noinput", DEBUG="1").returncode == 0
+    backup = tmp_path / "backup.json.gz"
+    old_umask = os.umask(0o022)
+    try:
+        completed = subprocess.run(
+            ["make", "--no-print-directory", "backup", f"BACKUP={backup}"],
+            cwd=ROOT,
+            env=environment(tmp_path, DEBUG="1"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.umask(old_umask)
+    assert completed.returncode == 0, completed.stderr
+    # It holds every account's password hash.
+    assert mode(backup) == 0o600

@@ -373,6 +373,19 @@ def test_byline_account_lookup_works_for_editors_only(editor_user, reporter_user
     ).status_code == (403)
 
 
+def test_byline_account_lookup_does_not_match_email_addresses(editor_user, make_staff):
+    boss = make_staff("boss", "Editor")
+    boss.email = "the.boss@example.com"
+    boss.save()
+    lookup = {**ACCOUNT_LOOKUP, "term": "the.boss@example.com"}
+    response = login(editor_user).get(reverse("admin:autocomplete"), lookup)
+    # Otherwise an editor could test which addresses belong to staff, one guess at a time.
+    assert response.json()["results"] == []
+    by_name = {**ACCOUNT_LOOKUP, "term": "boss"}
+    results = login(editor_user).get(reverse("admin:autocomplete"), by_name).json()["results"]
+    assert [result["text"] for result in results] == ["boss"]
+
+
 def test_byline_account_lookup_opens_nothing_else_about_accounts(editor_user):
     client = login(editor_user)
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403

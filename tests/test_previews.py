@@ -31,6 +31,8 @@ def assert_private_preview(response):
     assert response["Cache-Control"] == "private, no-store"
     assert response["X-Robots-Tag"] == "noindex"
     assert '<meta name="robots" content="noindex">' in response.content.decode()
+    # A story that is not live may have no date yet: no meta tag says "None".
+    assert 'content="None"' not in response.content.decode()
 
 
 @pytest.mark.parametrize("trait", ["draft", "scheduled", "unpublished"])

@@ -76,6 +76,13 @@ class UserAdmin(DjangoUserAdmin):
         # The admin's autocomplete asks this of the admin it searches, with obj=None.
         return obj is None and is_byline_account_lookup(request)
 
+    def get_search_fields(self, request):
+        if is_byline_account_lookup(request) and not super().has_view_permission(request):
+            # Editors find an account by the name they know; matching on e-mail addresses
+            # would let them test which addresses belong to staff.
+            return ["username", "first_name", "last_name"]
+        return super().get_search_fields(request)
+
 
 def is_byline_account_lookup(request):
     match = request.resolver_match

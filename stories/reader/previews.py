@@ -94,6 +94,9 @@ class SharedPreviewView(DetailView):
         self.object = get_object_or_404(story_page_queryset(), pk=link.story_id)
         if self.object.is_live():  # published since the link was made
             return redirect(self.object)
+        # Media of a story that is not live is served to staff only (stories.reader.media),
+        # and whoever holds the link has no login: show the text without a broken image.
+        self.object.lead_image = None
         return self.render_to_response(self.get_context_data(object=self.object))
 
     def get_context_data(self, **kwargs):
