@@ -461,7 +461,8 @@ class Story(models.Model):
         Uses the rows ``for_listing()`` or ``for_feed()`` prefetched."""
         tagged_items = getattr(self, "listed_tagged_items", None)
         tags = self.tags.all() if tagged_items is None else [item.tag for item in tagged_items]
-        return sorted(tags, key=lambda tag: tag.name.casefold())
+        # A tag stored without a slug (taggit makes "" from "!!!") has no address to link.
+        return sorted((tag for tag in tags if tag.slug), key=lambda tag: tag.name.casefold())
 
 
 class StoryByline(models.Model):
@@ -630,7 +631,7 @@ def live_tags():
     """
     from taggit.models import Tag
 
-    return Tag.objects.filter(
+    return Tag.objects.exclude(slug="").filter(
         Exists(
             TaggedStory.objects.filter(is_live_condition("content_object__"), tag=OuterRef("pk"))
         )

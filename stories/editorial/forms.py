@@ -102,7 +102,20 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
         return published_at
 
     def clean_new_tags(self):
-        return parse_tags(self.cleaned_data.get("new_tags", ""))
+        names = parse_tags(self.cleaned_data.get("new_tags", ""))
+        limit = Tag._meta.get_field("name").max_length
+        for name in names:
+            if len(name) > limit:
+                raise forms.ValidationError(
+                    f"The tag “{name[:40]}…” is {len(name)} characters long; tags are limited "
+                    f"to {limit}."
+                )
+            # The tag's address is made from its letters and digits (taggit's slugify).
+            if not Tag().slugify(name):
+                raise forms.ValidationError(
+                    f"The tag “{name}” has no letter or digit, so it could have no address."
+                )
+        return names
 
     def clean(self):
         cleaned_data = super().clean()

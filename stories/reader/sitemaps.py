@@ -87,7 +87,9 @@ class TagSitemap(Sitemap):
             Tag.objects.annotate(
                 last_change=latest_change_of(Story.objects.live(), "tagged_items__tag")
             )
+            # A tag stored without a slug has no address (see Story.sorted_tags).
             .filter(last_change__isnull=False)
+            .exclude(slug="")
             .order_by("name")
         )
 
