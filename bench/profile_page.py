@@ -5,7 +5,7 @@
 Uses DATABASE_URL if set, else bench/work/newsroom.sqlite3 (built by `make bench`).
 Calls the WSGI application directly, so the figures are the page's own cost, without the
 test client's instrumentation or a network. With ``--cold`` every request is the first after
-an edit: a new content generation starts before each, so no kept fragment can be used.
+an edit: a new content generation starts before each, so no cached fragment can be used.
 """
 
 import io
@@ -51,7 +51,7 @@ def request(url):
 
 
 def edited():
-    """What an edit does to kept pages and fragments
+    """What an edit does to cached pages and fragments
     (``stories.delivery.generation.content_changed``)."""
     cache.delete(state_key())
 

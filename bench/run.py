@@ -10,7 +10,7 @@ with "_bench" appended to the database name (created if missing), never the data
 itself. Ports: BENCH_PORT (default 8390) for gunicorn and the next one for nginx.
 
 Three gunicorn runs: page cache off (the targets' main case; story cards, counts and the
-section menu are still kept per content generation, see stories/delivery/fragments.py), page cache
+section menu are still cached per content generation, see stories/delivery/fragments.py), page cache
 and fragments both off (every page rendered from scratch, for comparison), and page cache on.
 GUNICORN_WORKER_CLASS / GUNICORN_THREADS / WEB_CONCURRENCY pick the serving stack.
 """
@@ -501,13 +501,14 @@ def report(results):
     add("## Pages, page cache off (`PAGE_CACHE_SECONDS=0`)")
     add("")
     add(
-        "Every response is rendered per request, from pieces kept per content generation "
-        "(`FRAGMENT_CACHE_SECONDS`, stories/delivery/fragments.py): story cards, counts, "
-        "page keys, search rankings, the menu, the object an address names, each page's "
-        "meta tags and content, feed entries. Any edit, import or go-live starts a new "
+        "Every response is rendered per request, from pieces cached per content generation "
+        "(`FRAGMENT_CACHE_SECONDS`, stories/delivery/fragments.py and the templates' "
+        "`{% cache %}` blocks): story cards, counts, search rankings, the menu, the object "
+        "an address names, each page's meta tags and content, whole feeds. Any edit, import "
+        "or go-live starts a new "
         "generation. The table shows pages as readers get them between edits; queries are "
         "counted for the first view after an edit · a view again. The next table has "
-        "everything rendered from scratch (nothing kept), what the first reader after an "
+        "everything rendered from scratch (nothing cached), what the first reader after an "
         "edit pays."
     )
     add("")
@@ -544,7 +545,7 @@ def report(results):
     add(f"Peak memory of a gunicorn worker (VmHWM): {fmt(results['worker_peak_mb'], '{:.0f}')} MB.")
     add("")
     if results.get("cold"):
-        add("## Pages rendered from scratch (page cache and kept fragments off)")
+        add("## Pages rendered from scratch (page cache and cached fragments off)")
         add("")
         add("| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz |")
         add("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -729,7 +730,7 @@ def main():
 
     server = start_gunicorn(big_db, port, CACHE_OFF, fragments=CACHE_OFF)
     try:
-        log("page cache and kept fragments off: every page rendered from scratch")
+        log("page cache and cached fragments off: every page rendered from scratch")
         results["cold"] = load_pages(server, port, urls, args)
     finally:
         server.stop()

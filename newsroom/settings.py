@@ -74,7 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Kept pages for anonymous readers, answered before sessions, CSRF and the rest.
+    # Cached pages for anonymous readers, answered before sessions, CSRF and the rest.
     "stories.delivery.page_cache.ReaderPageCacheHitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "stories.reader.context_processors.site",
+                "stories.delivery.context_processors.fragment_cache",
             ],
         },
     },
@@ -137,8 +138,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     private_sqlite_file(DATABASES["default"]["NAME"])
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# Pages, cards, feed entries and lookups are kept per content generation, so a real site
-# keeps thousands of entries; Django's default of 300 would evict them as fast as they come.
+# Pages, cards, feeds and lookups are cached per content generation, so a real site
+# stores thousands of entries; Django's default of 300 would evict them as fast as they come.
 # (Redis has no such limit: give it a maxmemory policy instead.)
 CACHE_MAX_ENTRIES = int(os.environ.get("CACHE_MAX_ENTRIES", "5000"))
 if REDIS_URL:
@@ -151,7 +152,7 @@ if REDIS_URL:
     }
 elif CACHE_DIR := os.environ.get("CACHE_DIR", str(VAR_DIR / "cache")):
     # Without Redis, every process on this machine (server workers, `manage.py` imports,
-    # the shell) must share one cache, or an edit made in one would invalidate kept pages
+    # the shell) must share one cache, or an edit made in one would invalidate cached pages
     # in that process only; a folder of files does that with no setup. CACHE_DIR="" gives
     # a per-process memory cache (the tests use it).
     CACHES = {
@@ -168,6 +169,10 @@ else:
             "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
         }
     }
+# The templates' {% cache %} blocks use this alias when FRAGMENT_CACHE_SECONDS is 0: with a
+# timeout of 0 Django's tag still looks each key up and stores the rendering
+# (stories/delivery/context_processors.py).
+CACHES["fragments_off"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 # With Redis, sessions live there too: any app server can read any reader's session and
 # no session table grows in the database. Without it, the database keeps them.
 SESSION_ENGINE = os.environ.get(
@@ -312,10 +317,11 @@ FEED_ITEMS = 20
 SITE_DOMAIN = os.environ.get("SITE_DOMAIN", "localhost")
 # The publisher logo in structured data; a static path or an absolute URL.
 SITE_LOGO = os.environ.get("SITE_LOGO", "img/logo.png")
-# Anonymous readers' pages are kept whole in the cache this long; 0 turns the page cache off.
+# Anonymous readers' pages are cached whole this long; 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
-# Story cards, the section menu and listing counts are kept per content generation (see
-# stories/delivery/fragments.py) at most this long; 0 turns that off.
+# Story cards, the section menu, listing counts, feeds and each page's meta tags and content
+# are cached per content generation (see stories/delivery/fragments.py and the templates'
+# {% cache %} blocks) at most this long; 0 turns that off.
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
 # How long a CDN or other shared cache may keep a public page (browsers always revalidate).
 CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))

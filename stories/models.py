@@ -161,13 +161,13 @@ class StoryQuerySet(models.QuerySet):
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,
         no tags. Bylines are read by ``stories.delivery.fragments.story_cards`` into a plain
-        list, and only for cards it has to render, not kept ones."""
+        list, and only for cards it has to render, not cached ones."""
         return self.select_related("section").defer("body")
 
     def for_feed(self):
         """Everything a feed entry renders (bylines, tags, corrections), in the same number
         of queries as ``for_listing()`` but held in plain lists: Django builds a related
-        manager and a filtered queryset per story for each prefetch kept in a manager,
+        manager and a filtered queryset per story for each prefetch held in a manager,
         which was half a feed's server time."""
         return self.select_related("section").prefetch_related(
             Prefetch(
@@ -668,7 +668,7 @@ class DatabaseIdentity(models.Model):
     """One row naming this database, made by its migration: every cache key is scoped to it
     (``stories.delivery.generation.database_scope``), so two sites sharing a cache, or a
     database restored from a backup (which leaves this table out), never see each other's
-    kept pages."""
+    cached pages."""
 
     token = models.UUIDField(default=uuid.uuid4, editable=False)
 

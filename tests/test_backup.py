@@ -209,7 +209,7 @@ def test_dumpdata_then_loaddata_into_a_fresh_database_gives_the_same_site(newsro
             )
             raise AssertionError(f"{url}: " + "\n".join(list(diff)[:20]))
     assert json.loads(restored["dump"]) == json.loads(first_dump.getvalue())
-    # So kept pages of the backed-up site are never served for the restored one.
+    # So cached pages of the backed-up site are never served for the restored one.
     assert restored["identity"] != str(DatabaseIdentity.objects.get().token)
     reimport = json.loads(restored["reimport"])
     assert reimport["unchanged"] == 2 and reimport["conflicts"] == 0, reimport

@@ -1,4 +1,4 @@
-"""What a kept page or piece may be reused for: only the database, site address and query it
+"""What a cached page or piece may be reused for: only the database, site address and query it
 was rendered for (stories.delivery.generation, stories.delivery.fragments).
 
 Two databases behind one cache, a restored database, a forged script prefix, scheme or host
@@ -145,7 +145,7 @@ def test_two_databases_sharing_one_cache_never_see_each_others_pages(
     story_url = discovery_newsroom["live"].get_absolute_url()
     urls = [address(url, discovery_newsroom) for url in PAGES]
     urls += ["/sections/world/feed/atom/", "/bylines/william-roberts/feed/"]
-    for url in urls * 2:  # every page, piece, lookup and feed entry of site A kept
+    for url in urls * 2:  # every page, piece, lookup and feed of site A cached
         assert client.get(url).status_code == 200, url
     assert from_page_cache(client.get("/"))
 
@@ -210,7 +210,7 @@ def test_a_flushed_identity_row_is_made_again(db):
     assert DatabaseIdentity.objects.count() == 1
 
 
-def test_a_process_that_starts_during_an_outage_still_serves_kept_pages(
+def test_a_process_that_starts_during_an_outage_still_serves_cached_pages(
     client, discovery_newsroom, page_cache, monkeypatch
 ):
     # Some worker read the identity while the database answered, before the outage.
@@ -247,7 +247,7 @@ def test_a_script_prefix_never_reaches_other_readers(
     assert forged.status_code == 200
     if not url.startswith("/search/"):  # the search page has no link that names the prefix
         assert "/evil/" in forged.content.decode()
-    for _ in range(2):  # rendered, then kept
+    for _ in range(2):  # rendered, then cached
         plain = client.get(url)
         assert plain.status_code == 200
         assert "/evil" not in plain.content.decode()
@@ -406,14 +406,14 @@ def flood_addresses(rng, story_url, count):
         lambda: f"/sitemap.xml?p={rng.randint(2, 10**6)}",
         lambda: f"/search/?q={random_word(rng)}&utm_source={random_word(rng)}",
         lambda: f"/search/?q=++{random_word(rng)}++",
-        # Canonical, but words nobody wrote about: nothing found, nothing kept.
+        # Canonical, but words nobody wrote about: nothing found, nothing cached.
         lambda: f"/search/?q={random_word(rng)}",
         lambda: f"/search/?q={random_word(rng)}&page={rng.randint(2, 9)}",
     ]
     return [rng.choice(makers)() for _ in range(count)]
 
 
-def test_random_query_strings_never_evict_kept_pages(client, page_cache, settings, tmp_path):
+def test_random_query_strings_never_evict_cached_pages(client, page_cache, settings, tmp_path):
     """With the default cache (newsroom.filecache.FileCache), made small so that 1,000 stored
     pages would overflow it several times, and culling on every write past the limit."""
     settings.CACHES = {
@@ -426,18 +426,18 @@ def test_random_query_strings_never_evict_kept_pages(client, page_cache, setting
     FileCache.CULL_INTERVAL, interval = 0.0, FileCache.CULL_INTERVAL
     try:
         for number in range(25):  # two pages of the section
-            story = StoryFactory(published=True, section__slug="world", headline=f"Kept {number}")
-        kept = ["/", "/?page=2", "/sections/world/", "/sections/world/?page=2", "/feed/"]
-        kept.append(story.get_absolute_url())
-        for url in kept * 2:
+            story = StoryFactory(published=True, section__slug="world", headline=f"Cached {number}")
+        cached = ["/", "/?page=2", "/sections/world/", "/sections/world/?page=2", "/feed/"]
+        cached.append(story.get_absolute_url())
+        for url in cached * 2:
             assert client.get(url).status_code == 200
         rng = random.Random(11)
         flood = flood_addresses(rng, story.get_absolute_url(), 1000)
         for url in flood:
             assert client.get(url).status_code in (200, 301, 404), url
-        for url in kept:
+        for url in cached:
             assert from_page_cache(client.get(url)), f"{url} was evicted"
-        for url in flood[:100]:  # none of them was kept
+        for url in flood[:100]:  # none of them was cached
             assert not from_page_cache(client.get(url)), url
     finally:
         FileCache.CULL_INTERVAL = interval
@@ -468,7 +468,7 @@ def test_page_numbers_written_another_way_redirect_to_the_canonical_address(
     [
         "/?q=harbours",  # no search on the front page
         "/?utm_source=mail",
-        "/search/?q=%20harbours",  # rendered as typed, but not kept
+        "/search/?q=%20harbours",  # rendered as typed, but not cached
         "/search/?q=harbours%20%20ships",
         "/search/?q=cafe%CC%81",  # not NFC
         "/search/?q=harbours&q=ships",
@@ -476,7 +476,7 @@ def test_page_numbers_written_another_way_redirect_to_the_canonical_address(
         "/sitemap.xml?p=1",
     ],
 )
-def test_addresses_that_are_not_canonical_are_never_kept(
+def test_addresses_that_are_not_canonical_are_never_cached(
     client, discovery_newsroom, page_cache, url
 ):
     first = client.get(url)
@@ -484,7 +484,7 @@ def test_addresses_that_are_not_canonical_are_never_kept(
     assert not from_page_cache(client.get(url))
 
 
-def test_search_words_and_page_key_the_kept_search_page(client, discovery_newsroom, page_cache):
+def test_search_words_and_page_key_the_cached_search_page(client, discovery_newsroom, page_cache):
     client.get("/search/?q=harbours")
     assert from_page_cache(client.get("/search/?q=harbours"))
     assert not from_page_cache(client.get("/search/?q=ships"))

@@ -170,7 +170,7 @@ def test_database_outage_gives_503_and_500_pages_then_recovers_by_itself(postgre
             assert status == 500
             assert "Something went wrong" in body
             assert "Traceback" not in body and "OperationalError" not in body
-            # ...while what readers saw before the outage is kept for the content
+            # ...while what readers saw before the outage is cached for the content
             # generation (stories/delivery/fragments.py) and still served.
             status, body = get(base + story_url)
             assert status == 200 and "Still here after the outage" in body

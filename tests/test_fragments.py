@@ -1,18 +1,22 @@
-"""Kept fragments (stories/delivery/fragments.py) with the page cache off, and the page cache's fast
-hit path (ReaderPageCacheHitMiddleware): edits reach readers at once, and nothing kept for
-readers reaches staff, previews or anyone with a session."""
+"""Cached fragments (stories/delivery/fragments.py, the templates' {% cache %} blocks) with
+the page cache off, and the page cache's fast hit path (ReaderPageCacheHitMiddleware): edits
+reach readers at once, and nothing cached for readers reaches staff, previews or anyone with
+a session."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from stories.importer.importing import import_briefings
 from stories.importer.parser import parse_briefing
 
-from .cachekeys import cache_keys
 from .factories import SectionFactory, StoryFactory
 from .test_caching import (
     add_byline,
@@ -33,7 +37,7 @@ def warm(client, url, django_assert_max_num_queries):
     """Fetch ``url`` twice: the second time everything it shows comes from the cache."""
     first = client.get(url)
     assert first.status_code == 200
-    # Its object, count, page keys, cards, meta tags, content and menu are all kept.
+    # Its object, count, page keys, cards, meta tags, content and menu are all cached.
     with django_assert_max_num_queries(0):
         second = client.get(url)
     assert second.content == first.content
@@ -52,7 +56,7 @@ def warm(client, url, django_assert_max_num_queries):
         (publish_draft, "/sections/world/"),
     ],
 )
-def test_edits_reach_kept_story_cards_at_once(
+def test_edits_reach_cached_story_cards_at_once(
     client, discovery_newsroom, django_assert_max_num_queries, edit, url
 ):
     warm(client, url, django_assert_max_num_queries)
@@ -70,38 +74,38 @@ def add_correction(objects):
     "edit",
     [edit_headline, rename_section, rename_byline, add_byline, add_correction, add_tag],
 )
-def test_edits_reach_the_kept_story_article_at_once(
+def test_edits_reach_the_cached_story_article_at_once(
     client, discovery_newsroom, django_assert_max_num_queries, edit
 ):
     url = discovery_newsroom["live"].get_absolute_url()
-    # Warm, the live row, meta tags, JSON-LD and article are all kept.
+    # Warm, the live row, meta tags, JSON-LD and article are all cached.
     warm(client, url, django_assert_max_num_queries)
     expected = edit(discovery_newsroom)
     assert expected in client.get(url).content.decode()
 
 
-def kept_story_page(story):
+def cached_story_page(story):
     from django.core.cache import cache
     from django.test import RequestFactory
 
     from stories.delivery.fragments import fragment_key
 
-    key = fragment_key(RequestFactory().get("/"), "story-page", story.pk, "http://testserver/")
-    return cache.get(key)
+    # The key the story page's parts are cached under, for http://testserver/.
+    return cache.get(fragment_key(RequestFactory().get("/"), "story-page", story.pk))
 
 
-def test_previews_never_fill_the_kept_story_page(client, discovery_newsroom):
+def test_previews_never_fill_the_cached_story_page(client, discovery_newsroom):
     from stories.models import PreviewLink
 
     story = discovery_newsroom["hidden"]["draft"]
     assert client.get(PreviewLink.objects.create(story=story).get_absolute_url()).status_code == 200
-    assert kept_story_page(story) is None
+    assert cached_story_page(story) is None
     live = discovery_newsroom["live"]
     client.get(live.get_absolute_url())
-    assert set(kept_story_page(live)) == {"meta", "article"}
+    assert set(cached_story_page(live)) == {"meta", "article"}
 
 
-def test_kept_story_page_follows_the_address_asked_for(client, discovery_newsroom, settings):
+def test_cached_story_page_follows_the_address_asked_for(client, discovery_newsroom, settings):
     """Meta tags carry absolute addresses: a page asked for under another host name must
     not show the first one's."""
     settings.ALLOWED_HOSTS = ["testserver", "news.example.org"]
@@ -112,7 +116,7 @@ def test_kept_story_page_follows_the_address_asked_for(client, discovery_newsroo
     assert "http://testserver/" not in other
 
 
-def test_kept_counts_follow_new_stories(client, django_assert_max_num_queries):
+def test_cached_counts_follow_new_stories(client, django_assert_max_num_queries):
     section = SectionFactory(slug="world")
     for _ in range(21):
         StoryFactory(published=True, section=section)
@@ -122,7 +126,7 @@ def test_kept_counts_follow_new_stories(client, django_assert_max_num_queries):
     assert "Page 1 of 3" in client.get("/").content.decode()
 
 
-def test_kept_section_menu_follows_new_sections(client, django_assert_max_num_queries):
+def test_cached_section_menu_follows_new_sections(client, django_assert_max_num_queries):
     StoryFactory(published=True)
     warm(client, "/", django_assert_max_num_queries)
     section = SectionFactory(name="Brand new section")
@@ -132,14 +136,14 @@ def test_kept_section_menu_follows_new_sections(client, django_assert_max_num_qu
     assert "Brand new section" in client.get("/").content.decode()
 
 
-def test_imports_reach_kept_story_cards(client, django_assert_max_num_queries):
+def test_imports_reach_cached_story_cards(client, django_assert_max_num_queries):
     StoryFactory(published=True, headline="Before the import")
     warm(client, "/", django_assert_max_num_queries)
     import_briefings([parse_briefing("Imported in bulk\nBody.\n", source="bulk.txt")])
     assert "Imported in bulk" in client.get("/").content.decode()
 
 
-def test_scheduled_story_reaches_kept_listings_when_it_goes_live(
+def test_scheduled_story_reaches_cached_listings_when_it_goes_live(
     client, django_assert_max_num_queries
 ):
     start = timezone.now()
@@ -214,7 +218,7 @@ def test_logged_in_users_never_get_a_fast_hit(client, discovery_newsroom, page_c
     assert "private" in response["Cache-Control"]
 
 
-def test_preview_links_are_never_kept(client, discovery_newsroom, page_cache, editor_user):
+def test_preview_links_are_never_cached(client, discovery_newsroom, page_cache, editor_user):
     from stories.models import PreviewLink
 
     link = PreviewLink.objects.create(story=discovery_newsroom["hidden"]["draft"])
@@ -243,7 +247,7 @@ def test_edits_reach_readers_past_fast_hits(
     assert expected in response.content.decode()
 
 
-def test_kept_page_keys_follow_new_stories(client, django_assert_max_num_queries):
+def test_cached_page_keys_follow_new_stories(client, django_assert_max_num_queries):
     section = SectionFactory(slug="world")
     start = timezone.now() - timedelta(days=1)
     for number in range(45):
@@ -262,8 +266,8 @@ def test_kept_page_keys_follow_new_stories(client, django_assert_max_num_queries
     assert "Story number 05" not in page
 
 
-def test_kept_lookups_follow_unpublishing_at_once(client, discovery_newsroom):
-    """The story, tag and byline an address names are kept for the content generation; a
+def test_cached_lookups_follow_unpublishing_at_once(client, discovery_newsroom):
+    """The story, tag and byline an address names are cached for the content generation; a
     story taken down takes its page, and the page of a tag only it carried, with it."""
     from stories.models import Story
 
@@ -280,18 +284,97 @@ def test_kept_lookups_follow_unpublishing_at_once(client, discovery_newsroom):
     assert client.get(tag_url).status_code == 404
 
 
-def test_addresses_that_name_nothing_are_not_kept(client, db):
-    from django.core.cache import cache
-
-    cache.clear()
-    for url in (
-        "/bylines/nobody/",
-        "/tags/nothing/",
-        "/sections/nowhere/",
-        "/2025/01/02/no-such-story/",
-        "/bylines/nobody/feed/",
-        "/tags/nothing/feed/atom/",
-        "/sections/nowhere/feed/",
-    ):
+@pytest.mark.parametrize(
+    ("url", "table"),
+    [
+        ("/bylines/nobody/", "stories_byline"),
+        ("/tags/nothing/", "taggit_tag"),
+        ("/sections/nowhere/", "stories_section"),
+        ("/2025/01/02/no-such-story/", "stories_story"),
+        ("/bylines/nobody/feed/", "stories_byline"),
+        ("/tags/nothing/feed/atom/", "taggit_tag"),
+        ("/sections/nowhere/feed/", "stories_section"),
+    ],
+)
+def test_addresses_that_name_nothing_are_not_cached(client, db, url, table):
+    assert client.get(url).status_code == 404
+    # Asked again, the address is looked up again: a miss takes no cache space.
+    with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 404
-    assert not cache_keys(":lookup:")
+    assert any(f'FROM "{table}"' in query["sql"] for query in queries.captured_queries), url
+
+
+# --- the templates' {% cache %} blocks -------------------------------------------------
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CACHE_TAG = re.compile(r"{%\s*cache\s+(.*?)\s*%}")
+
+
+def cache_blocks():
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        for arguments in CACHE_TAG.findall(path.read_text()):
+            yield path.relative_to(TEMPLATES), arguments.split()
+
+
+def test_every_cache_block_is_keyed_by_the_cache_scope():
+    """Django's {% cache %} turns a vary-on variable missing from the context into "", and a
+    block keyed without the scope would be shared by every database, site address and
+    content generation. So each block takes its timeout, scope and cache from
+    stories.delivery.context_processors, and its name is its own."""
+    blocks = list(cache_blocks())
+    assert len(blocks) >= 8  # the menu, listings' meta tags and content, search results
+    names = {}
+    for path, (timeout, name, *vary_on) in blocks:
+        assert timeout == "fragment_seconds", path
+        assert vary_on[0] == "cache_scope", path
+        assert vary_on[-1] == "using=fragment_cache", path
+        assert len(vary_on) > 1 or name == "section_menu", path
+        names.setdefault(name, set()).add(tuple(vary_on))
+    # A name used by several templates keys its blocks by the same values (the listing's
+    # cache_name tells them apart).
+    assert all(len(keys) == 1 for keys in names.values()), names
+
+
+@pytest.mark.parametrize(
+    "other",
+    [{"HTTP_HOST": "mirror.example.org"}, {"SCRIPT_NAME": "/mirror"}, {"secure": True}],
+)
+def test_cache_blocks_differ_by_host_scheme_and_script_prefix(
+    client, discovery_newsroom, settings, other
+):
+    from django.test.utils import override_script_prefix
+
+    settings.ALLOWED_HOSTS = ["testserver", "mirror.example.org"]
+    for _ in range(2):  # rendered, then from the cache
+        plain = client.get("/sections/world/").content.decode()
+        if "SCRIPT_NAME" in other:
+            with override_script_prefix("/mirror/"):
+                mirrored = client.get("/sections/world/", **other).content.decode()
+        else:
+            mirrored = client.get("/sections/world/", **other).content.decode()
+        assert 'href="http://testserver/sections/world/"' in plain  # meta block
+        assert 'href="/sections/world/"' in plain  # menu block
+        assert "mirror" not in plain and "https://testserver" not in plain
+        if "HTTP_HOST" in other:
+            assert 'href="http://mirror.example.org/sections/world/"' in mirrored
+        elif "SCRIPT_NAME" in other:
+            assert 'href="/mirror/sections/world/"' in mirrored
+            assert 'href="http://testserver/mirror/sections/world/"' in mirrored
+        else:
+            assert 'href="https://testserver/sections/world/"' in mirrored
+
+
+def test_the_cache_scope_names_the_site_and_the_generation(rf, db):
+    from stories.delivery.generation import CacheScope, request_generation, site_scope
+
+    scopes = {
+        str(CacheScope(request))
+        for request in (
+            rf.get("/"),
+            rf.get("/", HTTP_HOST="localhost"),
+            rf.get("/", secure=True),
+        )
+    }
+    assert len(scopes) == 3
+    request = rf.get("/")
+    assert str(CacheScope(request)) == f"{site_scope(request)}:{request_generation(request)}"

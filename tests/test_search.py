@@ -241,11 +241,11 @@ def test_search_live_definition_is_the_models(client):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        # nothing to search: the content generation and the section menu (kept for the
+        # nothing to search: the content generation and the section menu (cached for the
         # generation, stories/delivery/fragments.py)
         ({}, 2),
         ({"q": "%%%"}, 2),
-        # generation, the ranked keys (kept for the generation; their number is the count),
+        # generation, the ranked keys (cached for the generation; their number is the count),
         # the page's stories with sections, bylines (cards show no tags), menu
         ({"q": "volcano"}, 5),
         ({"q": "volcano", "page": "2"}, 5),
@@ -296,11 +296,11 @@ def test_imports_pause_the_sqlite_index_and_rebuild_each_story_once(tmp_path):
     assert list(search_stories("Callao")) == [story]
 
 
-def test_search_read_again_is_kept_until_content_changes(client, django_assert_num_queries):
+def test_search_read_again_is_cached_until_content_changes(client, django_assert_num_queries):
     section = SectionFactory()
     StoryFactory(headline="Meteor over the bay", published=True, section=section)
     first = client.get("/search/", {"q": "meteor"})
-    # Ranking, count and rendered results are kept for the content generation.
+    # Ranking, count and rendered results are cached for the content generation.
     with django_assert_num_queries(0):
         second = client.get("/search/", {"q": "meteor"})
     assert first.content == second.content

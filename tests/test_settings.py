@@ -99,8 +99,8 @@ def test_database_url_and_redis_url_are_read(tmp_path):
     assert settings["ALLOWED_HOSTS"] == ["news.example", "www.news.example"]
 
 
-def test_local_caches_hold_thousands_of_kept_pieces(tmp_path):
-    """Kept pages, cards and feed entries would be evicted at Django's default of 300."""
+def test_local_caches_hold_thousands_of_cached_pieces(tmp_path):
+    """Cached pages, cards and feed entries would be evicted at Django's default of 300."""
     for cache_dir in ("", str(tmp_path)):
         settings = json.loads(load_settings(tmp_path, DEBUG="1", CACHE_DIR=cache_dir).stdout)
         assert settings["CACHE_MAX_ENTRIES"] == 5000

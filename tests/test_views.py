@@ -359,9 +359,9 @@ def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries
         url = newsroom["live"].get_absolute_url()
     with django_assert_num_queries(cold):
         first = client.get(url)
-    # Warm: what the page shows (its object, count, keys, cards, meta tags, content, menu)
-    # is kept for the content generation (stories/delivery/fragments.py), and rendered into
-    # the page.
+    # Warm: what the page shows (its object, count, cards, meta tags, content, menu) is
+    # cached for the content generation (stories/delivery/fragments.py, {% cache %}), and
+    # rendered into the page.
     with django_assert_num_queries(0):
         second = client.get(url)
     assert first.status_code == second.status_code == 200
@@ -376,7 +376,7 @@ def test_front_page_query_count_does_not_grow_with_its_sections(
     for number in range(8):
         section = SectionFactory(name=f"Desk {number}", slug=f"desk-{number}", position=number)
         StoryFactory.create_batch(3, published=True, section=section, bylines=[BylineFactory()])
-    # Cold: generation (if fragments are kept), count, menu, stories, all the cards' bylines
+    # Cold: generation (if fragments are cached), count, menu, stories, all the cards' bylines
     # in one query, the lead story's body; eight sections on the page change none of it.
     with django_assert_num_queries(6 if fragment_seconds else 5):
         page = client.get("/").content.decode()

@@ -1,34 +1,33 @@
-"""Pieces of reader pages kept per content generation: story cards, counts and page keys,
-search rankings, the section menu, the objects addresses name, each page's meta tags and
-content (the ``{% kept %}`` template tag), and the story page's meta tags and article
-(rendered by ``stories.reader.pieces``): whatever a caller computes, kept opaquely.
+"""Pieces of reader pages cached per content generation: story cards, the objects addresses
+name, whole feed responses and whatever else a caller computes (``cached()``), cached
+opaquely. Counts and search rankings are cached by ``stories.delivery.pagination``; each
+page's meta tags, content and the section menu by Django's ``{% cache %}`` tag in the
+templates, keyed by ``cache_scope`` (``stories.delivery.context_processors``).
 
-With the page cache off (or for a page it may not keep), a page's server time went into
+With the page cache off (or for a page it may not store), a page's server time went into
 reading rows, building querysets and rendering cards, menus and meta tags through the
 template engine. None of that changes until content does, and every content change starts a
-new generation (``stories.delivery.generation``): these pieces are kept under the
+new generation (``stories.delivery.generation``): these pieces are cached under the
 generation's token, so the first page rendered after an edit already shows it, exactly as
 with the page cache, and a page read again between edits runs no query. Each response is
-still rendered per request around them. They are also kept at most
+still rendered per request around them. They are also cached at most
 ``FRAGMENT_CACHE_SECONDS`` (0 turns them off): with a per-process cache (local memory) an
 edit made in one process does not reach the others' generation, and this bounds how long
 they may lag, as ``PAGE_CACHE_SECONDS`` does for whole pages. Without Redis, processes share
 the file cache by default.
 
-Only data that every reader sees alike is kept: no user, session or preview state; previews
-render everything afresh. Keys name the database, scheme, host and script prefix
+Only data that every reader sees alike is cached: no user, session or preview state;
+previews render everything afresh. Keys name the database, scheme, host and script prefix
 (``generation.site_scope``) besides the generation.
 """
 
 import hashlib
-from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import HttpResponse
 from django.template.loader import get_template
-from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 
 from . import generation
@@ -76,7 +75,7 @@ def render_cards(stories, *, level=2, lead=False, hide_section=False):
 def story_cards(request, stories, *, level=2, lead=False, hide_section=False):
     """The HTML of each story's card, in order: from the cache, rendering only those it
     lacks. Stories come from ``StoryQuerySet.for_cards()``; their bylines are read only if
-    some card has to be rendered, so a page whose cards are all kept costs one query less."""
+    some card has to be rendered, so a page whose cards are all cached costs one query less."""
     options = {"level": level, "lead": lead, "hide_section": hide_section}
     return card_groups(request, [(stories, options)])[0]
 
@@ -128,113 +127,43 @@ def card_groups(request, groups):
     return [[mark_safe(found[key]) for key, _ in pairs] for pairs in keyed]
 
 
-def kept(request, name, compute):
-    """``compute()``, kept under ``name`` for this generation (or computed, if off)."""
-    value = peek(request, name)
-    if value is None:
-        value = compute()
-        keep(request, name, value)
-    return value
+def cached(request, name, compute):
+    """``compute()``, cached under ``name`` for this generation (or computed, if off)."""
+    if not enabled(request):
+        return compute()
+    return cache.get_or_set(fragment_key(request, name), compute, settings.FRAGMENT_CACHE_SECONDS)
 
 
-def peek(request, name):
-    """What is kept under ``name`` for this generation, or None."""
-    return cache.get(fragment_key(request, name)) if enabled(request) else None
-
-
-def keep(request, name, value):
-    if enabled(request):
-        cache.set(fragment_key(request, name), value, settings.FRAGMENT_CACHE_SECONDS)
-
-
-def peek_many(keys):
-    """What is kept under each of ``keys`` (made by ``fragment_key()``), as a dict of those
-    found: one cache round trip for many pieces (feed entries)."""
-    return cache.get_many(keys)
-
-
-def keep_many(values):
-    """Keep each value of ``{key: value}`` (keys made by ``fragment_key()``)."""
-    cache.set_many(values, settings.FRAGMENT_CACHE_SECONDS)
-
-
-def kept_html(request, name, values, render):
-    """The HTML ``render()`` makes, kept under ``name`` and ``values`` for this generation
-    (the ``{% kept %}`` template tag)."""
-    digest = hashlib.sha256("\x1f".join(map(str, values)).encode()).hexdigest()[:32]
-    return mark_safe(kept(request, f"html:{name}:{digest}", render))  # escaped by its template
-
-
-def kept_lookup(request, name, find):
-    """``find()``, an object or None, kept for this generation when it finds one. Misses are
-    not kept: any address may be asked for, and only real objects should take cache space."""
+def cached_lookup(request, name, find):
+    """``find()``, an object or None, cached for this generation when it finds one. Misses
+    are not cached (``get_or_set`` would store the None): any address may be asked for, and
+    only real objects should take cache space."""
     if not enabled(request):
         return find()
     # Hashed: slugs may be long and unicode, and cache keys should not be.
-    name = f"lookup:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
-    found = peek(request, name)
+    key = fragment_key(request, f"lookup:{hashlib.sha256(name.encode()).hexdigest()[:32]}")
+    found = cache.get(key)
     if found is None:
         found = find()
         if found is not None:
-            keep(request, name, found)
+            cache.set(key, found, settings.FRAGMENT_CACHE_SECONDS)
     return found
 
 
-def kept_named(request, kind, slug):
-    """The section, byline or tag (``kind``: "section", "byline", "live-tag") whose slug is
-    ``slug`` and that has a live story, kept for the generation like any ``kept_lookup``;
-    Http404 if there is none. Pages and feeds share it."""
-    from stories.models import live_bylines, live_sections, live_tags
-
-    tables = {"section": live_sections, "byline": live_bylines, "live-tag": live_tags}
-    found = kept_lookup(request, f"{kind}:{slug}", lambda: tables[kind]().filter(slug=slug).first())
-    if found is None:
-        raise Http404(f"No {kind.replace('-', ' ')} has this address.")
-    return found
-
-
-def nav_sections(request):
-    """The section menu's sections (those with a live story), read once per generation."""
-    from stories.models import live_sections
-
-    return kept(request, "nav-sections", lambda: list(live_sections()))
-
-
-class KeptResults(Sequence):
-    """Search results as the ranked list of their stories' keys, kept for the content
-    generation: ranking every match is most of a search's cost, and a reader paging through
-    results, or the next reader asking the same words, needs only a page's stories read.
-    The list holds keys only, so it stays small. ``ranked`` and ``stories`` are functions
-    giving querysets, built only if needed; stories are read a page at a time, when the
-    page is first used (``live()`` still applies), so a page whose rendered results are
-    kept reads none."""
-
-    def __init__(self, request, name, ranked, stories):
-        name = f"results:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
-        self.keys = peek(request, name)
-        if self.keys is None:
-            self.keys = list(ranked().values_list("pk", flat=True))
-            # A search that finds nothing keeps nothing: anyone can make up words, and
-            # only real results should take cache space.
-            if self.keys:
-                keep(request, name, self.keys)
-        self.stories = stories
-
-    def __len__(self):
-        return len(self.keys)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return SimpleLazyObject(lambda: self.read(self.keys[index]))
-        return self.read([self.keys[index]])[0]
-
-    def read(self, keys):
-        found = self.stories().in_bulk(keys) if keys else {}
-        return [found[key] for key in keys if key in found]
-
-
-def listing_count(request, name, queryset):
-    """``queryset.count()`` for a listing, counted once per generation. ``name`` must say
-    everything the queryset depends on (the section, tag, byline or search words)."""
-    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-    return kept(request, f"count:{digest}", lambda: queryset.count())
+def cached_response(request, name, view):
+    """``view()``'s response, cached whole for this generation when it is a 200 (its body
+    and headers): feeds, whose XML depends on nothing but content and the site's address.
+    Anything else (a 404 for an address naming nothing) is made afresh every time."""
+    if not enabled(request):
+        return view()
+    key = fragment_key(
+        request, f"response:{name}:{hashlib.sha256(request.path.encode()).hexdigest()[:32]}"
+    )
+    stored = cache.get(key)
+    if stored is not None:
+        content, headers = stored
+        return HttpResponse(content, headers=headers)
+    response = view()
+    if response.status_code == 200 and not response.streaming:
+        cache.set(key, (response.content, dict(response.items())), settings.FRAGMENT_CACHE_SECONDS)
+    return response

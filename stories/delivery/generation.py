@@ -1,4 +1,4 @@
-"""Content generations: the token every cached page and piece is kept under.
+"""Content generations: the token every cached page and piece is stored under.
 
 Saving or deleting a story, section, byline, tag, correction or one of their links drops the
 token, so the next request starts a new generation and nothing rendered before the edit is
@@ -9,7 +9,7 @@ no background job.
 The generation, and every key, is scoped to the database (``database_scope()``): an
 identity stored in the database, with where it is. Sites sharing one cache (the same
 ``CACHE_DIR`` or Redis), a switched ``DATABASE_URL``, a copy of a database elsewhere and a
-restored backup each keep their own pages. Every key also names the scheme, host and script
+restored backup each cache their own pages. Every key also names the scheme, host and script
 prefix a page was rendered for (``site_scope()``), so no request header decides what
 another reader gets.
 
@@ -108,7 +108,7 @@ def connect_signals():
     connection_created.connect(forget_database_scope, dispatch_uid="pages-database-scope")
 
 
-def kept_generation(now=None):
+def cached_generation(now=None):
     """The current generation token if the cache holds one still valid, else None (no query)."""
     state = cache.get(state_key())
     if state is not None:
@@ -121,7 +121,7 @@ def kept_generation(now=None):
 def current_generation(now=None):
     """The generation token, starting a new one if none exists or a story has gone live."""
     now = now or timezone.now()
-    token = kept_generation(now)
+    token = cached_generation(now)
     if token is not None:
         return token
     from stories.models import Story
@@ -151,3 +151,22 @@ def site_scope(request):
         digest = hashlib.sha256(site.encode()).hexdigest()[:24]
         scope = request._site_scope = f"{database_scope()}:{digest}"
     return scope
+
+
+class CacheScope:
+    """What a ``{% cache %}`` block's key must name besides its own values: the site
+    (``site_scope()``: database, scheme, host and script prefix) and the content generation.
+    Templates pass it as the first vary-on argument; the tag calls ``str()`` on it, which
+    works both out once per request. A page with no such block (the admin) never does, so
+    it never looks up the generation."""
+
+    def __init__(self, request):
+        self.request = request
+
+    def __str__(self):
+        scope = getattr(self.request, "_cache_scope", None)
+        if scope is None:
+            scope = self.request._cache_scope = (
+                f"{site_scope(self.request)}:{request_generation(self.request)}"
+            )
+        return scope

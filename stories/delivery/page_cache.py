@@ -7,7 +7,7 @@ Every key carries the content generation's token and names the database, scheme,
 script prefix (``stories.delivery.generation``), so no page rendered before an edit, or
 for another site, is ever served.
 
-Only a page's one canonical address is kept: a view names the query parameters its content
+Only a page's one canonical address is cached: a view names the query parameters its content
 depends on, each with the function that writes its value the one way
 (``canonical_parameters``: ``page`` on listings, ``q`` and ``page`` on search);
 any other parameter, or search words not written as the page reads them (stray spaces, not
@@ -36,7 +36,7 @@ from django.utils.cache import (
 )
 from django.utils.http import parse_http_date_safe
 
-from .generation import kept_generation, request_generation, site_scope
+from .generation import cached_generation, request_generation, site_scope
 
 UNCACHEABLE_DIRECTIVES = {"private", "no-store", "no-cache"}
 # Reader-facing URL namespaces; the admin and anything else are left alone.
@@ -56,7 +56,7 @@ def reader_match(path):
 def page_number(value):
     """``?page=`` written the one way, for a view's ``canonical_parameters``: as ListView
     reads it (int()), and "" for page 1, the listing's own address. ValueError for "last",
-    words and numbers below 1: no kept page answers those."""
+    words and numbers below 1: no cached page answers those."""
     number = int(value)
     if number < 1:
         raise ValueError(f"{value!r} is no page number")
@@ -65,7 +65,7 @@ def page_number(value):
 
 def canonical_parameters(request, match):
     """The query parameters of the one address of the page asked for, as ``(name, value)``
-    pairs in the order the view names them, or None if no kept page may answer it: a
+    pairs in the order the view names them, or None if no cached page may answer it: a
     parameter the view does not name in ``canonical_parameters`` (a preview token,
     ``utm_source``), or a value its function refuses (ValueError: a page that is no number).
     A parameter whose value is written as "" is left out. The view's content depends on
@@ -189,7 +189,7 @@ def stored_response(stored):
 class ReaderPageCacheHitMiddleware:
     """Answers an anonymous reader from the page cache before the rest of the stack runs.
 
-    Sits right after SecurityMiddleware and WhiteNoise. A kept page already carries the
+    Sits right after SecurityMiddleware and WhiteNoise. A cached page already carries the
     headers the inner middleware gave it (CSP, X-Frame-Options, Cache-Control, ETag), so a
     hit needs no session, CSRF, authentication, messages or URL resolution: it costs about
     what ``/healthz`` costs. Only requests without a session cookie are answered here: a
@@ -211,9 +211,9 @@ class ReaderPageCacheHitMiddleware:
             and (pairs := canonical_parameters(request, match)) is not None
             and is_canonical(request, pairs)
         ):
-            # No query here: without a valid generation in the cache, nothing is kept yet,
+            # No query here: without a valid generation in the cache, nothing is cached yet,
             # and the view's path below starts one.
-            generation = kept_generation()
+            generation = cached_generation()
             if generation is None:
                 return self.get_response(request)
             request._content_generation = generation
@@ -249,7 +249,7 @@ class ReaderPageCacheMiddleware:
         pairs = canonical_parameters(request, request.resolver_match)
         if pairs is not None and not is_canonical(request, pairs):
             # A page number written another way (0001, +2, or 1) goes to its one address.
-            # Search words are shown as typed, so they are not redirected, only not kept.
+            # Search words are shown as typed, so they are not redirected, only not cached.
             if request.method in ("GET", "HEAD") and only_the_page_differs(request, pairs):
                 return canonical_redirect(request, pairs)
             return None

@@ -1,4 +1,5 @@
-"""Page numbers without the OFFSET cliff.
+"""Listing counts and search rankings cached per content generation, and page numbers
+without the OFFSET cliff.
 
 A plain ``LIMIT 20 OFFSET 1980`` makes the database build (join, fetch) and throw away
 1,980 full rows, so deep pages cost far more than the first. Here the offset runs on a
@@ -7,51 +8,104 @@ the table, and only the page's 20 rows are fetched in full ("deferred join"). Pa
 numbers, counts and links stay as Django's ``Paginator`` makes them.
 """
 
+import hashlib
+from collections.abc import Sequence
+
 from django.core.paginator import Paginator
+from django.db.models import Case, When
 from django.utils.functional import SimpleLazyObject, cached_property
 
 from . import fragments
 
 
-class KeptCountPaginator(Paginator):
-    """``count_name``, with the request, keeps the count for the content generation
-    (``stories.delivery.fragments.listing_count``): a COUNT over thousands of rows on every page
-    view was a large part of a listing's cost, and it changes only with content."""
+def cached_count(request, name, queryset):
+    """``queryset.count()`` for a listing, counted once per generation. ``name`` must say
+    everything the queryset depends on (the section, tag, byline or search words)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return fragments.cached(request, f"count:{digest}", lambda: queryset.count())
 
-    def __init__(self, *args, request=None, count_name=None, **kwargs):
+
+class CachedCountPaginator(Paginator):
+    """``cache_name``, with the request, caches the count for the content generation
+    (``cached_count``): a COUNT over thousands of rows on every page view was a large part
+    of a listing's cost, and it changes only with content."""
+
+    def __init__(self, *args, request=None, cache_name=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.request, self.count_name = request, count_name
+        self.request, self.cache_name = request, cache_name
 
     @cached_property
     def count(self):
-        if self.count_name is None:
+        if self.cache_name is None:
             return super().count
-        return fragments.listing_count(self.request, self.count_name, self.object_list)
+        return cached_count(self.request, self.cache_name, self.object_list)
 
 
-class DeferredJoinPaginator(KeptCountPaginator):
+class CachedCountMixin:
+    """For a ``ListView``: the listing is counted once per content generation, under the
+    name ``cache_name()`` gives (it must say everything the listing depends on)."""
+
+    def cache_name(self):
+        raise NotImplementedError
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return super().get_paginator(
+            queryset, per_page, request=self.request, cache_name=self.cache_name(), **kwargs
+        )
+
+
+class DeferredJoinPaginator(CachedCountPaginator):
     def page(self, number):
         number = self.validate_number(number)
-        # The stories are read when first used: a page whose rendered content is kept for
-        # the content generation (``{% cache %}`` in the listing templates) never reads them.
+        # The stories are read when first used: a page whose rendered content is cached for
+        # the content generation (``{% cache %}`` in the listing templates) never reads them,
+        # and the listing (``stories.reader.views.LazyListing``) is not even built.
         stories = SimpleLazyObject(lambda: self.page_stories(number))
         return self._get_page(stories, number, self)
 
     def page_stories(self, number):
         listing = self.object_list
-        # With a count name, the page's keys are kept for the content generation too, so
-        # page 100 read again costs what page 1 does (no OFFSET at all).
-        keys_name = None if self.count_name is None else f"keys:{self.count_name}:{number}"
-        keys = fragments.peek(self.request, keys_name) if keys_name else None
-        if keys is not None:
-            return list(listing.filter(pk__in=keys))
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
         page_keys = listing.prefetch_related(None).values("pk")[bottom:top]
         # One query still: the keys are a subquery of the row query.
-        objects = list(listing.filter(pk__in=page_keys))
-        if keys_name:
-            fragments.keep(self.request, keys_name, [story.pk for story in objects])
-        return objects
+        return list(listing.filter(pk__in=page_keys))
+
+
+class CachedRanking(Sequence):
+    """Search results as the ranked list of their stories' keys, cached for the content
+    generation: ranking every match is most of a search's cost, and a reader paging through
+    results, or the next reader asking the same words, needs only a page's stories read.
+    The list holds keys only, so it stays small. ``ranked`` and ``stories`` are functions
+    giving querysets, built only if needed. A slice is a queryset of the page's stories in
+    rank order (``live()`` still applies), read only when a template uses it, so a page
+    whose rendered results are cached (``{% cache %}``) reads none."""
+
+    def __init__(self, request, name, ranked, stories):
+        # A search that finds nothing caches nothing (a lookup's miss): anyone can make up
+        # words, and only real results should take cache space.
+        self.keys = (
+            fragments.cached_lookup(
+                request,
+                f"ranking:{name}",
+                lambda: list(ranked().values_list("pk", flat=True)) or None,
+            )
+            or []
+        )
+        self.stories = stories
+
+    def __len__(self):
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.read(self.keys[index])
+        return list(self.read([self.keys[index]]))[0]
+
+    def read(self, keys):
+        if not keys:
+            return self.stories().none()
+        order = Case(*(When(pk=key, then=position) for position, key in enumerate(keys)))
+        return self.stories().filter(pk__in=keys).order_by(order)

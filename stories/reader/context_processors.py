@@ -3,9 +3,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.templatetags.static import static
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 
-from stories.delivery import fragments
 from stories.fasturls import fast_reverse
 
 
@@ -17,8 +15,8 @@ def asset_urls(static_url, storage, static_root):
 
 
 def site(request):
-    """The site's name and its section menu, on every page (read once per content
-    generation, and only when a page shows it)."""
+    """The site's name, masthead links and assets, on every page. (The section menu is read
+    inside its cached block in ``base.html``, by ``{% live_sections %}``.)"""
     return {
         "site_name": settings.SITE_NAME,
         "language_code": settings.LANGUAGE_CODE,
@@ -33,7 +31,4 @@ def site(request):
             str(settings.STATIC_ROOT),
         ),
         "current_year": timezone.localdate().year,
-        "nav_sections": SimpleLazyObject(lambda: fragments.nav_sections(request)),
-        # Kept meta tags carry absolute addresses: they vary with the address asked for.
-        "site_address": SimpleLazyObject(lambda: request.build_absolute_uri("/")),
     }

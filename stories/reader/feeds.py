@@ -7,68 +7,42 @@ primary key, none of which an edit (a new slug or date) changes, so feed readers
 story twice.
 
 Rendering twenty full entries was nearly all of a feed's server time, and none of it changes
-until content does. So, as story cards are (``stories.delivery.fragments``), each story's entry is
-kept as written XML per feed format and content generation, along with each feed's list of
-stories and its section, tag or byline: a feed whose entries are all kept runs no query, and
-an edit starts a new generation, so the next feed already shows it. With
-``FRAGMENT_CACHE_SECONDS = 0`` everything is rendered afresh by Django's ``Feed``.
+until content does. So each feed's whole response is cached per content generation and site
+address (``stories.delivery.fragments.cached_response``): a feed read again between edits
+runs no query, and an edit starts a new generation, so the next feed already shows it. With
+``FRAGMENT_CACHE_SECONDS = 0`` every feed is rendered afresh by Django's ``Feed``.
 """
 
-import copy
-import io
+from functools import partial
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.contrib.sites.shortcuts import get_current_site
-from django.contrib.syndication.views import Feed, add_domain
+from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape, format_html_join
-from django.utils.xmlutils import SimplerXMLGenerator
 
 from stories.delivery import fragments
 from stories.models import Story
 from stories.text import xml_safe
 
+from .lookups import byline_or_404, live_tag_or_404, section_or_404
 from .meta import story_description
 
 
-class WrittenEntries:
-    """Feed generator mixin: each entry can be written alone (to be kept), and an item that
-    carries its entry already written (``xml``) is output as it is."""
+class XmlSafe:
+    """Feed generator mixin: rows may hold characters XML 1.0 cannot carry (written before
+    the forms refused them, or straight to the database); Django's writer raises on them,
+    so they are dropped from everything a feed is made of, channel and entries alike."""
 
-    entry_element = "item"
-
-    # Rows may hold characters XML 1.0 cannot carry (written before the forms refused them,
-    # or straight to the database); Django's writer raises on them, so they are dropped
-    # from everything a feed is made of, channel and entries alike.
     def __init__(self, *args, **kwargs):
         super().__init__(*xml_safe(args), **xml_safe(kwargs))
 
     def add_item(self, *args, **kwargs):
         super().add_item(*xml_safe(args), **xml_safe(kwargs))
 
-    def entry_xml(self, item):
-        out = io.StringIO()
-        # As Django's write() makes its handler, so the entry's bytes are the same.
-        self.write_entry(SimplerXMLGenerator(out, "utf-8", short_empty_elements=True), item)
-        return out.getvalue()
 
-    def write_entry(self, handler, item):
-        handler.startElement(self.entry_element, self.item_attributes(item))
-        self.add_item_elements(handler, item)
-        handler.endElement(self.entry_element)
-
-    def write_items(self, handler):
-        for item in self.items:
-            if "xml" in item:
-                # The one SAX call that writes text unescaped; it was escaped when written.
-                handler.ignorableWhitespace(item["xml"])
-            else:
-                self.write_entry(handler, item)
-
-
-class StoryRssFeed(WrittenEntries, feedgenerator.Rss201rev2Feed):
+class StoryRssFeed(XmlSafe, feedgenerator.Rss201rev2Feed):
     """RSS 2.0 with every byline as ``dc:creator`` and the body as ``content:encoded``.
 
     Feed readers take RSS titles and the channel's description as HTML, so the plain text
@@ -102,10 +76,8 @@ class StoryRssFeed(WrittenEntries, feedgenerator.Rss201rev2Feed):
         handler.addQuickElement("content:encoded", item["content"])
 
 
-class StoryAtomFeed(WrittenEntries, feedgenerator.Atom1Feed):
+class StoryAtomFeed(XmlSafe, feedgenerator.Atom1Feed):
     """Atom with one ``author`` per byline and the body as HTML ``content``."""
-
-    entry_element = "entry"
 
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)
@@ -146,48 +118,11 @@ class LatestStoriesFeed(Feed):
         # Corrections feed the honest updated date.
         return self.stories(obj).for_feed()[: settings.FEED_ITEMS]
 
-    def get_feed(self, obj, request):
-        if not fragments.enabled(request):
-            return super().get_feed(obj, request)
-        # The feed's stories, as keys; RSS and Atom share them. stories() depends only on
-        # the object, named here by its model and key.
-        scope = "site" if obj is None else f"{obj._meta.label_lower}:{obj.pk}"
-        keys = fragments.kept(
-            request,
-            f"feed-items:{scope}",
-            lambda: list(self.stories(obj).values_list("pk", flat=True)[: settings.FEED_ITEMS]),
-        )
-        # Entries hold absolute links, so the scheme and host count; every feed of one
-        # format writes a story's entry alike, so they share it.
-        origin = add_domain(get_current_site(request).domain, "/", request.is_secure())
-        entry_key = {
-            pk: fragments.fragment_key(request, "feed-entry", self.feed_type.__name__, origin, pk)
-            for pk in keys
-        }
-        found = fragments.peek_many(entry_key.values())
-        missing = [pk for pk, key in entry_key.items() if key not in found]
-        # Django's get_feed() writes the feed's head and makes items of the stories still to
-        # render; this view is shared by concurrent requests, so a copy is told which.
-        renderer = copy.copy(self)
-        renderer.items = (
-            list(Story.objects.live().for_feed().filter(pk__in=missing)) if missing else []
-        )
-        feed = Feed.get_feed(renderer, obj, request)
-        written = {
-            entry_key[story.pk]: (feed.entry_xml(item), item["pubdate"], item["updateddate"])
-            for story, item in zip(renderer.items, feed.items, strict=True)
-        }
-        if written:
-            fragments.keep_many(written)
-            found.update(written)
-        # A story in neither has stopped being live since the list was kept.
-        feed.items = [
-            {"xml": xml, "pubdate": pubdate, "updateddate": updateddate}
-            for xml, pubdate, updateddate in (
-                found[entry_key[pk]] for pk in keys if entry_key[pk] in found
-            )
-        ]
-        return feed
+    def __call__(self, request, *args, **kwargs):
+        # The whole response (XML and Last-Modified), per feed address, site address and
+        # content generation; the object is looked up, and the feed rendered, on a miss only.
+        render = partial(super().__call__, request, *args, **kwargs)
+        return fragments.cached_response(request, "feed", render)
 
     # Titles are plain text here: StoryRssFeed escapes them for RSS. Both formats'
     # summaries are HTML, so plain text is escaped once here.
@@ -236,7 +171,7 @@ class LatestStoriesAtomFeed(AtomTitles, LatestStoriesFeed):
 
 class SectionFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return fragments.kept_named(request, "section", slug)
+        return section_or_404(request, slug)
 
     def title(self, section):
         return f"{section.name} · {settings.SITE_NAME}"
@@ -259,7 +194,7 @@ class SectionAtomFeed(AtomTitles, SectionFeed):
 
 class TagFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return fragments.kept_named(request, "live-tag", slug)
+        return live_tag_or_404(request, slug)
 
     def title(self, tag):
         return f"{tag.name} · {settings.SITE_NAME}"
@@ -282,7 +217,7 @@ class TagAtomFeed(AtomTitles, TagFeed):
 
 class BylineFeed(LatestStoriesFeed):
     def get_object(self, request, slug):
-        return fragments.kept_named(request, "byline", slug)
+        return byline_or_404(request, slug)
 
     def title(self, byline):
         return f"{byline.name} · {settings.SITE_NAME}"

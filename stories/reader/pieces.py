@@ -1,6 +1,7 @@
 """Pieces of reader pages rendered once per content generation: the story page's meta tags
-(with its JSON-LD) and its article. Delivery (``stories.delivery.fragments``) keeps what
-these functions render; what they say is the reader's business."""
+(with its JSON-LD) and its article, and the front page's layout. Delivery
+(``stories.delivery.fragments``) caches what these functions render; what they say is the
+reader's business."""
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
@@ -28,13 +29,40 @@ def render_story_page_parts(request, story):
 
 
 def story_page_parts(request, story):
-    """``render_story_page_parts()``, kept per story and generation, so a story page read
-    again renders no relation and runs no query. Meta tags carry absolute addresses,
-    so the site address asked for is part of the key. Never for previews: a story that is
-    not live has no kept parts to share."""
-    site = request.build_absolute_uri("/")
-    parts = fragments.kept(
-        request, f"story-page:{story.pk}:{site}", lambda: render_story_page_parts(request, story)
+    """``render_story_page_parts()``, cached per story and generation, so a story page read
+    again renders no relation and runs no query. Meta tags carry absolute addresses: the
+    key names the scheme, host and script prefix (``stories.delivery.generation.site_scope``).
+    Never for previews: a story that is not live has no cached parts to share."""
+    parts = fragments.cached(
+        request, f"story-page:{story.pk}", lambda: render_story_page_parts(request, story)
     )
     # Rendered (and escaped) by their templates.
     return {name: mark_safe(html) for name, html in parts.items()}
+
+
+def front_page(request, stories):
+    """The newest story leads, the rest of the page is grouped by section in menu order.
+    Grouping the page already fetched costs no queries. Called by ``{% front_page %}``
+    inside the home page's cached content block, so only when that block is rendered."""
+    stories = list(stories)
+    groups = {}
+    for story in stories[1:]:
+        groups.setdefault(story.section, []).append(story)
+    sections = sorted(groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk))
+    # All the page's cards in one cache lookup and at most one bylines query, however many
+    # sections the page shows.
+    lead_cards, *section_cards = fragments.card_groups(
+        request,
+        [
+            (stories[:1], {"lead": True}),
+            *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
+        ],
+    )
+    return {
+        "lead_story": stories[0] if stories else None,
+        "lead_cards": mark_safe("\n".join(lead_cards)),
+        "section_groups": [
+            {"section": section, "stories": grouped, "cards": mark_safe("\n".join(cards))}
+            for (section, grouped), cards in zip(sections, section_cards, strict=True)
+        ],
+    }

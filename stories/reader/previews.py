@@ -49,7 +49,7 @@ class PreviewableStoryMixin:
 
     def get_story(self, slug):
         """The live story with this slug or, for staff who may edit it, any story."""
-        story = fragments.kept_lookup(
+        story = fragments.cached_lookup(
             self.request,
             f"live-story:{slug}",
             lambda: next(iter(self.get_queryset().filter(slug=slug)[:1]), None),

@@ -7,43 +7,31 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
-from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView
 
-from stories.delivery import fragments, page_cache
-from stories.delivery.fragments import KeptResults
+from stories.delivery import page_cache
 from stories.delivery.page_cache import page_number
-from stories.delivery.pagination import DeferredJoinPaginator
+from stories.delivery.pagination import CachedCountMixin, CachedRanking, DeferredJoinPaginator
 from stories.models import Story, TagSlugRedirect, live_tags
 
 from . import pieces
+from .lookups import byline_or_404, live_tag_or_404, section_or_404
 from .previews import PreviewableStoryMixin
 from .search import canonical_query, clean_query, search_stories, search_terms
 
 
-class KeptCountMixin:
-    """Counts the listing once per content generation (``stories.delivery.fragments``)."""
-
-    def count_name(self):
-        raise NotImplementedError
-
-    def get_paginator(self, queryset, per_page, **kwargs):
-        return super().get_paginator(
-            queryset, per_page, request=self.request, count_name=self.count_name(), **kwargs
-        )
-
-
 class LazyListing(SimpleLazyObject):
-    """A listing's queryset, built when first used: with its count, page keys and content
-    kept for the content generation a page never uses it, and building the ``live()``
-    filter was a fifth of such a page's time."""
+    """A listing's queryset, built when first used: with its count and content cached for
+    the content generation a page never uses it, and building the ``live()`` filter was a
+    fifth of such a page's time. (With ``DeferredJoinPaginator``'s lazy page it stays until
+    ``make bench`` says a plain queryset costs a warm listing less than 10 %.)"""
 
     # Listings keep the model's ordering; saying so spares the paginator's check from
     # building the queryset.
     ordered = True
 
 
-class StoryListView(KeptCountMixin, ListView):
+class StoryListView(CachedCountMixin, ListView):
     paginate_by = settings.STORIES_PER_PAGE
     paginator_class = DeferredJoinPaginator
     template_name = "stories/story_list.html"
@@ -59,7 +47,7 @@ class StoryListView(KeptCountMixin, ListView):
         """The stories listed, newest first."""
         return Story.objects.live().for_cards()
 
-    def count_name(self):
+    def cache_name(self):
         return "home"
 
     def get_template_names(self):
@@ -68,60 +56,27 @@ class StoryListView(KeptCountMixin, ListView):
         return [self.template_name]
 
     def get_context_data(self, **kwargs):
-        # The listing's name keys its kept meta tags and content (``{% kept %}`` in the
+        # The listing's name keys its cached meta tags and content (``{% cache %}`` in the
         # templates) with the page number; the page's stories are read only when the
         # content has to be rendered.
-        return super().get_context_data(listing_name=self.count_name(), **kwargs)
+        return super().get_context_data(cache_name=self.cache_name(), **kwargs)
 
 
 class HomeView(StoryListView):
+    # The front page (lead story, sections) is laid out by ``{% front_page %}`` inside the
+    # template's cached content block (``stories.reader.pieces.front_page``).
     template_name = "stories/home.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if context["page_obj"].number == 1:
-            # Worked out only if the page's content is not kept (see StoryListView).
-            context["front_page"] = SimpleLazyObject(lambda: self.front_page(context["stories"]))
-        return context
-
-    def front_page(self, stories):
-        """The newest story leads, the rest of the page is grouped by section in menu
-        order. Grouping the page already fetched costs no queries."""
-        stories = list(stories)
-        groups = {}
-        for story in stories[1:]:
-            groups.setdefault(story.section, []).append(story)
-        sections = sorted(
-            groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk)
-        )
-        # All the page's cards in one cache lookup and at most one bylines query, however
-        # many sections the page shows.
-        lead_cards, *section_cards = fragments.card_groups(
-            self.request,
-            [
-                (stories[:1], {"lead": True}),
-                *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
-            ],
-        )
-        return {
-            "lead_story": stories[0] if stories else None,
-            "lead_cards": mark_safe("\n".join(lead_cards)),
-            "section_groups": [
-                {"section": section, "stories": grouped, "cards": mark_safe("\n".join(cards))}
-                for (section, grouped), cards in zip(sections, section_cards, strict=True)
-            ],
-        }
 
 
 class SectionView(StoryListView):
     def get_queryset(self):
-        self.section = fragments.kept_named(self.request, "section", self.kwargs["slug"])
+        self.section = section_or_404(self.request, self.kwargs["slug"])
         return super().get_queryset()
 
     def listing(self):
         return super().listing().in_section(self.section)
 
-    def count_name(self):
+    def cache_name(self):
         return f"section:{self.section.pk}"
 
     def get_context_data(self, **kwargs):
@@ -140,20 +95,20 @@ class TagView(StoryListView):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            # A tag merged into another: its address leads to the tag kept, if live.
+            # A tag merged into another: its address leads to the tag it was merged into, if live.
             moved = TagSlugRedirect.objects.filter(slug=self.kwargs["slug"]).first()
             if moved is None or not live_tags().filter(pk=moved.tag_id).exists():
                 raise
             return redirect("stories:tag", moved.tag.slug, permanent=True)
 
     def get_queryset(self):
-        self.tag = fragments.kept_named(self.request, "live-tag", self.kwargs["slug"])
+        self.tag = live_tag_or_404(self.request, self.kwargs["slug"])
         return super().get_queryset()
 
     def listing(self):
         return super().listing().tagged(self.tag)
 
-    def count_name(self):
+    def cache_name(self):
         return f"tag:{self.tag.pk}"
 
     def get_context_data(self, **kwargs):
@@ -164,13 +119,13 @@ class BylineView(StoryListView):
     template_name = "stories/byline_detail.html"
 
     def get_queryset(self):
-        self.byline = fragments.kept_named(self.request, "byline", self.kwargs["slug"])
+        self.byline = byline_or_404(self.request, self.kwargs["slug"])
         return super().get_queryset()
 
     def listing(self):
         return super().listing().by_byline(self.byline)
 
-    def count_name(self):
+    def cache_name(self):
         return f"byline:{self.byline.pk}"
 
     def get_context_data(self, **kwargs):
@@ -182,7 +137,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
     def get_queryset(self):
         # The row alone, unordered (a slug is unique): the page's section, bylines, tags and
-        # corrections are read only when its kept parts have to be rendered
+        # corrections are read only when its cached parts have to be rendered
         # (``stories.reader.pieces.story_page_parts``).
         return Story.objects.live().order_by()
 
@@ -211,8 +166,8 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
 
 class SearchView(ListView):
-    """Ranked search over live stories; see ``stories.reader.search``. The ranking is kept for the
-    content generation (``stories.delivery.fragments.KeptResults``)."""
+    """Ranked search over live stories; see ``stories.reader.search``. The ranking is cached for
+    the content generation (``stories.delivery.pagination.CachedRanking``)."""
 
     template_name = "stories/search.html"
     paginate_by = settings.SEARCH_RESULTS_PER_PAGE
@@ -225,7 +180,7 @@ class SearchView(ListView):
         if not terms:
             return Story.objects.none()
         # The words are what the results depend on: "Volcano!" and "volcano" rank alike.
-        return KeptResults(
+        return CachedRanking(
             self.request,
             "search:" + " ".join(terms),
             lambda: search_stories(self.query),

@@ -1,0 +1,26 @@
+"""What the templates' ``{% cache %}`` blocks are keyed by (``stories.delivery.fragments``).
+
+Every block reads ``{% cache fragment_seconds <name> cache_scope <values…> using=fragment_cache %}``
+(``tests/test_fragments.py`` checks each template says so). Django's tag resolves a missing
+vary-on variable to "" without a word, so the scope (database, site address and content
+generation) comes from here, on every request, and never from a view.
+"""
+
+from django.conf import settings
+
+from .generation import CacheScope
+
+# FRAGMENT_CACHE_SECONDS = 0 turns fragments off. ``{% cache %}`` with a timeout of 0 still
+# looks the key up and stores the rendering (an expired entry, a file, a Redis delete), so
+# the blocks then use this alias, a DummyCache that settings always define.
+FRAGMENTS_OFF = "fragments_off"
+
+
+def fragment_cache(request):
+    on = settings.FRAGMENT_CACHE_SECONDS > 0
+    return {
+        "fragment_seconds": settings.FRAGMENT_CACHE_SECONDS,
+        "fragment_cache": "default" if on else FRAGMENTS_OFF,
+        # Off, the key is never looked up: no need to look up the generation for it.
+        "cache_scope": CacheScope(request) if on else FRAGMENTS_OFF,
+    }

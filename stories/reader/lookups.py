@@ -1,0 +1,29 @@
+"""The section, byline or tag an address names, cached for the content generation
+(``stories.delivery.fragments.cached_lookup``): pages and feeds share them. Each has a live
+story, or the address names nothing (Http404; misses are not cached)."""
+
+from django.http import Http404
+
+from stories.delivery import fragments
+from stories.models import live_bylines, live_sections, live_tags
+
+
+def _live_or_404(request, kind, table, slug):
+    found = fragments.cached_lookup(
+        request, f"{kind}:{slug}", lambda: table().filter(slug=slug).first()
+    )
+    if found is None:
+        raise Http404(f"No {kind.replace('-', ' ')} has this address.")
+    return found
+
+
+def section_or_404(request, slug):
+    return _live_or_404(request, "section", live_sections, slug)
+
+
+def byline_or_404(request, slug):
+    return _live_or_404(request, "byline", live_bylines, slug)
+
+
+def live_tag_or_404(request, slug):
+    return _live_or_404(request, "live-tag", live_tags, slug)
