@@ -443,6 +443,63 @@ def test_random_query_strings_never_evict_cached_pages(client, page_cache, setti
         FileCache.CULL_INTERVAL = interval
 
 
+def odd_host_spellings(rng, count):
+    """Spellings of the test client's allowed host that ALLOWED_HOSTS lets through."""
+    makers = [
+        lambda: f"testserver:{rng.randrange(81, 65536)}",
+        lambda: "".join(rng.choice([c, c.upper()]) for c in "testserver").replace(
+            "testserver", "TESTSERVER"
+        ),
+        lambda: "testserver.",
+        lambda: f"TestServer.:{rng.randrange(81, 65536)}",
+    ]
+    return [rng.choice(makers)() for _ in range(count)]
+
+
+def test_host_spellings_never_evict_cached_pages(client, page_cache, settings, tmp_path):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.filecache.FileCache",
+            "LOCATION": str(tmp_path / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 300},
+        },
+        "fragments_off": django_settings.CACHES["fragments_off"],
+    }
+    FileCache.CULL_INTERVAL, interval = 0.0, FileCache.CULL_INTERVAL
+    try:
+        story = StoryFactory(published=True, section__slug="world", tags=["Peru"])
+        cached = ["/", "/sections/world/", "/feed/", story.get_absolute_url()]
+        for url in cached * 2:
+            assert client.get(url).status_code == 200
+        spellings = odd_host_spellings(random.Random(5), 1000)
+        for number, host in enumerate(spellings):
+            url = cached[number % len(cached)]
+            assert client.get(url, HTTP_HOST=host).status_code == 200, host
+        for url in cached:
+            assert from_page_cache(client.get(url)), f"{url} was evicted"
+        for host in spellings[:20]:
+            assert not from_page_cache(client.get("/", HTTP_HOST=host)), host
+    finally:
+        FileCache.CULL_INTERVAL = interval
+
+
+def test_host_spellings_store_no_pieces(client, discovery_newsroom, django_assert_num_queries):
+    url = discovery_newsroom["live"].get_absolute_url()
+    client.get(url)
+    with django_assert_num_queries(0):  # the canonical host: pieces cached
+        client.get(url)
+    for host in ["TESTSERVER", "testserver.", "testserver:8080"]:
+        # Rendered afresh every time, nothing stored (and no generation to look up).
+        with django_assert_num_queries(6):
+            assert client.get(url, HTTP_HOST=host).status_code == 200
+        with django_assert_num_queries(6):
+            assert client.get(url, HTTP_HOST=host).status_code == 200
+    # With the port the server listens on, it is a spelling of its own that is cached.
+    client.get(url, HTTP_HOST="testserver:80")
+    with django_assert_num_queries(0):
+        client.get(url, HTTP_HOST="testserver:80")
+
+
 @pytest.mark.parametrize(
     ("asked", "canonical"),
     [

@@ -8,7 +8,7 @@ generation) comes from here, on every request, and never from a view.
 
 from django.conf import settings
 
-from .generation import CacheScope
+from .generation import CacheScope, is_canonical_host
 
 # FRAGMENT_CACHE_SECONDS = 0 turns fragments off. ``{% cache %}`` with a timeout of 0 still
 # looks the key up and stores the rendering (an expired entry, a file, a Redis delete), so
@@ -17,7 +17,8 @@ FRAGMENTS_OFF = "fragments_off"
 
 
 def fragment_cache(request):
-    on = settings.FRAGMENT_CACHE_SECONDS > 0
+    # Not for odd spellings of the host either (``generation.is_canonical_host``).
+    on = settings.FRAGMENT_CACHE_SECONDS > 0 and is_canonical_host(request)
     return {
         "fragment_seconds": settings.FRAGMENT_CACHE_SECONDS,
         "fragment_cache": "default" if on else FRAGMENTS_OFF,

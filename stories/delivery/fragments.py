@@ -36,7 +36,11 @@ CARD_TEMPLATE = "stories/_story_card.html"
 
 
 def enabled(request):
-    return request is not None and settings.FRAGMENT_CACHE_SECONDS > 0
+    return (
+        request is not None
+        and settings.FRAGMENT_CACHE_SECONDS > 0
+        and generation.is_canonical_host(request)
+    )
 
 
 def fragment_key(request, *parts):

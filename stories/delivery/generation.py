@@ -27,6 +27,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http.request import split_domain_port
 from django.urls import get_script_prefix
 from django.utils import timezone
 
@@ -151,6 +152,20 @@ def site_scope(request):
         digest = hashlib.sha256(site.encode()).hexdigest()[:24]
         scope = request._site_scope = f"{database_scope()}:{digest}"
     return scope
+
+
+def is_canonical_host(request):
+    """Whether the ``Host`` header is written the one way: lower case, no trailing dot, and
+    no port but the one the server listens on. Every other spelling of an allowed host
+    (``LOCALHOST``, ``localhost.``, ``127.0.0.1:301``) passes ``ALLOWED_HOSTS`` as well, and
+    its pages carry it in their links, so it would need pages and pieces of its own: such
+    requests are rendered afresh and never cached, or a flood of spellings would evict
+    every real page."""
+    host = request.get_host()
+    domain, port = split_domain_port(host)
+    return host == (f"{domain}:{port}" if port else domain) and (
+        not port or port == str(request.META.get("SERVER_PORT", ""))
+    )
 
 
 class CacheScope:

@@ -36,7 +36,7 @@ from django.utils.cache import (
 )
 from django.utils.http import parse_http_date_safe
 
-from .generation import cached_generation, request_generation, site_scope
+from .generation import cached_generation, is_canonical_host, request_generation, site_scope
 
 UNCACHEABLE_DIRECTIVES = {"private", "no-store", "no-cache"}
 # Reader-facing URL namespaces; the admin and anything else are left alone.
@@ -120,6 +120,7 @@ def is_cacheable_request(request):
         settings.PAGE_CACHE_SECONDS > 0
         and request.method in ("GET", "HEAD")
         and is_anonymous(request)
+        and is_canonical_host(request)
     )
 
 
@@ -207,6 +208,7 @@ class ReaderPageCacheHitMiddleware:
             settings.PAGE_CACHE_SECONDS > 0
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and request.method in ("GET", "HEAD")
+            and is_canonical_host(request)
             and (match := reader_match(request.path_info)) is not None
             and (pairs := canonical_parameters(request, match)) is not None
             and is_canonical(request, pairs)
