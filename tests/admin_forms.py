@@ -43,7 +43,7 @@ def admin_form_data(response, **changes):
 
 def page_form(html):
     """The fields a browser would post from the admin page's main form, as [name, value]s."""
-    from htmlforms import FormFields
+    from .htmlforms import FormFields
 
     form_id = re.search(r'<form[^>]*\sid="(\w+_form)"', html)
     assert form_id, "no admin form on the page"
