@@ -1,3 +1,4 @@
+import signal
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -286,3 +287,27 @@ def cache_writes():
             yield written
 
     return recording
+
+
+@contextmanager
+def _time_limit(seconds):
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: not linear")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="session")  # stateless, so Hypothesis tests may use it too
+def time_limit():
+    """``with time_limit(seconds):`` fail, rather than hang, if the block runs longer.
+
+    A generous limit, not a timing assertion: a linear parse of hostile lines takes well
+    under a second, a quadratic one minutes (a 40 KB run of dots took 6 s). The regex engine
+    checks for signals as it backtracks, so the alarm interrupts it."""
+    return _time_limit
