@@ -39,10 +39,12 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from htmlforms import FormFields  # bench/ is on the path: this file runs as a script
-
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+# The soak's editor fills admin forms as the two-servers test does (tests/htmlforms.py).
+sys.path.insert(0, str(ROOT))
+from tests.htmlforms import FormFields  # noqa: E402
+
 WORK = BENCH_DIR / "work" / "soak"
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))

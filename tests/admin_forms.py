@@ -1,9 +1,12 @@
-"""Turn a rendered admin change form back into the POST body a browser would send."""
+"""Turn a rendered admin change form back into the POST body a browser would send, and post
+briefings to the admin import as its two steps (preview, confirm) do."""
 
 import re
 from urllib.parse import urlencode
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import CheckboxInput, FileInput
+from django.urls import reverse
 
 
 def form_fields(form):
@@ -43,7 +46,7 @@ def admin_form_data(response, **changes):
 
 def page_form(html):
     """The fields a browser would post from the admin page's main form, as [name, value]s."""
-    from htmlforms import FormFields
+    from .htmlforms import FormFields
 
     form_id = re.search(r'<form[^>]*\sid="(\w+_form)"', html)
     assert form_id, "no admin form on the page"
@@ -81,3 +84,31 @@ def browser_post(client, url, changes=None, *, add_rows=()):
             fields.append([name, item])
     body = urlencode([(name, value) for name, value in fields])
     return client.post(url, body, content_type="application/x-www-form-urlencoded")
+
+
+# --- the admin's briefing import (test_admin_import, test_admin_write_paths) -------------
+
+IMPORT = reverse("admin:stories_story_import")
+BRIEFING = (
+    "Port of Odesa reopens\n"
+    "Grain ships sail again\n"
+    "Ships left Odesa in Ukraine on Monday for the first time since March.\n"
+    "— Ana Lima\n"
+    "Chile elects a new president\n"
+    "Voters in Santiago chose a new leader.\n"
+    "— Pedro Ruiz and Ana Lima\n"
+)
+
+
+def preview(client, text=BRIEFING, name="2024-05-01-desk.txt", **options):
+    data = {"section": "world", "date": "", "status": "published", **options}
+    data["briefing"] = SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text)
+    return client.post(IMPORT, data)
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"')
+
+
+def confirm(client, response, page=None):
+    fields = dict(HIDDEN.findall(page or response.content.decode()))
+    return client.post(IMPORT, {**fields, "confirm": "Confirm import"})

@@ -1,12 +1,10 @@
 """Importing a briefing from the admin: preview first, then confirm; same code as the command."""
 
 import os
-import re
 import stat
 import time
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
@@ -14,21 +12,10 @@ from django.urls import reverse
 from stories.editorial.briefing_import import STAGED_MAX_AGE, STAGED_PER_USER
 from stories.models import Byline, Section, Story
 
-from .admin_forms import admin_form_data
+from .admin_forms import BRIEFING, IMPORT, admin_form_data, confirm, preview
 from .factories import SectionFactory
 
 pytestmark = pytest.mark.django_db
-
-IMPORT = reverse("admin:stories_story_import")
-BRIEFING = (
-    "Port of Odesa reopens\n"
-    "Grain ships sail again\n"
-    "Ships left Odesa in Ukraine on Monday for the first time since March.\n"
-    "— Ana Lima\n"
-    "Chile elects a new president\n"
-    "Voters in Santiago chose a new leader.\n"
-    "— Pedro Ruiz and Ana Lima\n"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -41,20 +28,6 @@ def login(user):
     client = Client()
     client.force_login(user)
     return client
-
-
-def preview(client, text=BRIEFING, name="2024-05-01-desk.txt", **options):
-    data = {"section": "world", "date": "", "status": "published", **options}
-    data["briefing"] = SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text)
-    return client.post(IMPORT, data)
-
-
-HIDDEN = re.compile(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"')
-
-
-def confirm(client, response, page=None):
-    fields = dict(HIDDEN.findall(page or response.content.decode()))
-    return client.post(IMPORT, {**fields, "confirm": "Confirm import"})
 
 
 def rows(response):

@@ -18,9 +18,8 @@ from taggit.models import Tag
 
 from stories.models import Correction, PreviewLink, Story
 
-from .admin_forms import browser_post, page_form
+from .admin_forms import browser_post, confirm, page_form, preview
 from .factories import BylineFactory, SectionFactory, StoryFactory
-from .test_admin_import import confirm, preview
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

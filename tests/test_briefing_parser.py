@@ -3,9 +3,7 @@
 import io
 import random
 import re
-import signal
 import unicodedata
-from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -526,26 +524,6 @@ def test_parse_briefing_gives_nfc_for_any_text(words):
 # --- adversarial lines: the parser is linear ------------------------------------------------
 
 
-@contextmanager
-def time_limit(seconds):
-    """Fail, rather than hang, if the block runs longer than ``seconds``.
-
-    A generous limit, not a timing assertion: a linear parse of the lines below takes well
-    under a second, a quadratic one minutes (a 40 KB run of dots took 6 s). The regex engine
-    checks for signals as it backtracks, so the alarm interrupts it."""
-
-    def expired(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s: not linear")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 MEGABYTE = 1_000_000
 TRAILER_CHARACTERS = " \u00a0\u3000" + SENTENCE_PUNCTUATION
 ADVERSARIAL_CHARACTERS = TRAILER_CHARACTERS + ",&-—–" + "and "
@@ -579,7 +557,7 @@ ADVERSARIAL_LINES = {
 
 
 @pytest.mark.parametrize("name", list(ADVERSARIAL_LINES))
-def test_parse_briefing_reads_megabyte_adversarial_lines_in_linear_time(name):
+def test_parse_briefing_reads_megabyte_adversarial_lines_in_linear_time(name, time_limit):
     text = f"Headline\nBody.\n{ADVERSARIAL_LINES[name]}\nNext\nBody.\n"
     data = text.encode()
     with time_limit(10):
@@ -599,7 +577,7 @@ ADVERSARIAL_UNITS = st.text(alphabet=ADVERSARIAL_CHARACTERS + "xAB", min_size=1,
     prefix=st.sampled_from(["— ", "— By Ann", "-- Ann, ", "– ", ""]),
     suffix=st.sampled_from(["", "x", " Bo", ".", " and"]),
 )
-def test_parse_briefing_stays_linear_for_any_repeated_run(unit, prefix, suffix):
+def test_parse_briefing_stays_linear_for_any_repeated_run(unit, prefix, suffix, time_limit):
     line = prefix + unit * (200_000 // len(unit)) + suffix
     with time_limit(10):
         try:

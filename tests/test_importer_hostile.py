@@ -31,7 +31,6 @@ from stories.importer.parser import BriefingError
 from stories.models import Byline, ImportRecord, Section, Story
 
 from .factories import StoryFactory
-from .test_briefing_parser import time_limit
 
 pytestmark = pytest.mark.django_db
 
@@ -544,7 +543,9 @@ def alike(prefix, count):
     raise ValueError(count)
 
 
-def test_allocate_slugs_for_thousands_of_alike_texts_is_linear(django_assert_max_num_queries):
+def test_allocate_slugs_for_thousands_of_alike_texts_is_linear(
+    django_assert_max_num_queries, time_limit
+):
     from stories.slugs import allocate_slugs
 
     headlines = alike("Budget vote", 20_000)
@@ -555,7 +556,7 @@ def test_allocate_slugs_for_thousands_of_alike_texts_is_linear(django_assert_max
     assert len(set(slugs)) == 20_000
 
 
-def test_importing_thousands_of_alike_headlines_and_names_is_linear(tmp_path):
+def test_importing_thousands_of_alike_headlines_and_names_is_linear(tmp_path, time_limit):
     headlines, names = alike("Budget vote", 5000), alike("Ana Lima", 5000)
     text = "".join(
         f"{headline}\n{PARAGRAPH}\n— By {name}\n\n"

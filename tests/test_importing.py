@@ -243,14 +243,14 @@ def test_past_date_publishes_at_noon_site_time(settings):
     assert Story.objects.live().count() == 2
 
 
-def test_future_date_schedules_stories():
+def test_future_date_schedules_stories(time_machine):
     future = timezone.localdate() + timedelta(days=3)
     run_import(SMALL, day=future)
     assert Story.objects.filter(status="published").count() == 2
     assert not Story.objects.live().exists()
     noon_then = timezone.make_aware(datetime(future.year, future.month, future.day, 12))
-    with mock.patch("django.utils.timezone.now", return_value=noon_then):
-        assert Story.objects.live().count() == 2
+    time_machine.move_to(noon_then, tick=False)
+    assert Story.objects.live().count() == 2
 
 
 def test_today_as_explicit_date_publishes_now():

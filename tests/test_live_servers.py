@@ -18,9 +18,9 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Permission, User
 from django.db import connection
-from htmlforms import FormFields
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
+from .htmlforms import FormFields
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")

@@ -1,5 +1,4 @@
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import pytest
 from django.db import IntegrityError
@@ -35,15 +34,15 @@ def test_live_excludes_stories_readers_may_not_see(status, offset):
     assert not story.is_live()
 
 
-def test_live_scheduled_story_becomes_live_exactly_on_time():
+def test_live_scheduled_story_becomes_live_exactly_on_time(time_machine):
     go_live = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
     story = StoryFactory(status=Story.Status.PUBLISHED, published_at=go_live)
-    with mock.patch("django.utils.timezone.now", return_value=go_live - timedelta(seconds=1)):
-        assert not Story.objects.live().exists()
-        assert not story.is_live()
-    with mock.patch("django.utils.timezone.now", return_value=go_live):
-        assert list(Story.objects.live()) == [story]
-        assert story.is_live()
+    time_machine.move_to(go_live - timedelta(seconds=1), tick=False)
+    assert not Story.objects.live().exists()
+    assert not story.is_live()
+    time_machine.move_to(go_live, tick=False)
+    assert list(Story.objects.live()) == [story]
+    assert story.is_live()
 
 
 def test_story_published_without_date_is_refused_by_the_database():
@@ -101,12 +100,3 @@ def test_section_and_byline_have_natural_keys():
     assert section.natural_key() == ("world",)
     assert type(section).objects.get_by_natural_key("world") == section
     assert Byline.objects.get_by_natural_key("william-roberts") == byline
-
-
-def test_story_absolute_urls_match_get_absolute_url_for_each_story(db):
-    stories = [
-        StoryFactory(published=True, slug="plain-slug"),
-        StoryFactory(published=True, slug="kyiv-київ"),
-        StoryFactory(status="draft", published_at=None),
-    ]
-    assert Story.absolute_urls(stories) == [story.get_absolute_url() for story in stories]

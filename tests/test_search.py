@@ -12,7 +12,6 @@ from stories.models import Story
 from stories.reader.search import MAX_TERMS, search_stories, search_terms
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
-from .test_views import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +20,13 @@ def headlines(query):
     return [story.headline for story in search_stories(query)]
 
 
-def result_headlines(response):
-    return [h["text"].strip() for h in parse(response).find_all("h2")]
+@pytest.fixture
+def result_headlines(parse_html):
+    """The headlines a search results page lists, in order."""
+    return lambda response: [h["text"].strip() for h in parse_html(response).find_all("h2")]
 
 
-def test_search_ranks_headline_then_deck_then_bylines_and_tags_then_body(client):
+def test_search_ranks_headline_then_deck_then_bylines_and_tags_then_body(client, result_headlines):
     now = timezone.now()
     section = SectionFactory()
     # The body-only match is the newest and says the word most often; it still comes last.
@@ -98,7 +99,7 @@ def test_search_needs_every_word(client):
     assert sorted(headlines("rain")) == ["Rain in Peru", "Rain in Spain"]
 
 
-def test_search_shows_only_live_stories(client, discovery_newsroom):
+def test_search_shows_only_live_stories(client, discovery_newsroom, result_headlines):
     response = client.get("/search/", {"q": "harbours"})
     assert result_headlines(response) == ["Live story about harbours"]
     assert "secretword" not in response.content.decode().casefold()
@@ -143,14 +144,14 @@ def test_search_index_follows_bulk_imports(client, settings):
     assert headlines("bloggs") == ["Quokka census completed"]
 
 
-def test_search_paginates_and_keeps_the_query(client):
+def test_search_paginates_and_keeps_the_query(client, result_headlines, parse_html):
     section = SectionFactory()
     for number in range(25):
         StoryFactory(headline=f"Meteor {number}", published=True, section=section)
     first = client.get("/search/", {"q": "meteor"})
     assert len(result_headlines(first)) == 20
     assert "25 stories found" in first.content.decode()
-    [more] = parse(first).find_all("a", rel="next")
+    [more] = parse_html(first).find_all("a", rel="next")
     assert more["attrs"]["href"] == "?q=meteor&page=2"
     second = client.get("/search/", {"q": "meteor", "page": "2"})
     assert len(result_headlines(second)) == 5
@@ -203,12 +204,12 @@ def test_search_survives_any_query(client, query):
     assert "\x00" not in content
 
 
-def test_search_echoes_the_query_escaped(client):
+def test_search_echoes_the_query_escaped(client, parse_html):
     response = client.get("/search/", {"q": '<b>"bold"</b> & co'})
     content = response.content.decode()
     assert "&lt;b&gt;&quot;bold&quot;&lt;/b&gt; &amp; co" in content
     assert "<b>" not in content
-    [field] = parse(response).find_all("input", name="q", id="search-page-q")
+    [field] = parse_html(response).find_all("input", name="q", id="search-page-q")
     assert field["attrs"]["value"] == '<b>"bold"</b> & co'
 
 

@@ -10,7 +10,6 @@ from django.contrib.staticfiles import finders
 from stories.reader import meta
 
 from .factories import BylineFactory, StoryFactory
-from .test_views import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +24,19 @@ def by_type(response):
     return {data["@type"]: data for data in json_ld(response)}
 
 
-def meta_tags(response):
-    page = parse(response)
-    tags = {}
-    for element in page.find_all("meta"):
-        key = element["attrs"].get("property") or element["attrs"].get("name")
-        if key:
-            tags.setdefault(key, []).append(element["attrs"].get("content"))
-    return tags
+@pytest.fixture
+def meta_tags(parse_html):
+    """``meta_tags(response)``: each meta tag's property (or name) → its contents."""
+
+    def read(response):
+        tags = {}
+        for element in parse_html(response).find_all("meta"):
+            key = element["attrs"].get("property") or element["attrs"].get("name")
+            if key:
+                tags.setdefault(key, []).append(element["attrs"].get("content"))
+        return tags
+
+    return read
 
 
 def is_iso_with_zone(text):
@@ -148,7 +152,7 @@ def test_news_article_includes_corrections_image_and_honest_modified_date(client
     assert article["dateModified"] == meta.iso(corrected_at)
 
 
-def test_story_page_meta_tags(client, discovery_newsroom):
+def test_story_page_meta_tags(client, discovery_newsroom, meta_tags, parse_html):
     story = discovery_newsroom["live"]
     response = client.get(story.get_absolute_url())
     url = f"http://testserver{story.get_absolute_url()}"
@@ -164,13 +168,13 @@ def test_story_page_meta_tags(client, discovery_newsroom):
     assert is_iso_with_zone(tags["article:published_time"][0])
     assert tags["twitter:card"] == ["summary"]
     assert tags["twitter:title"] == ["Live story about harbours"]
-    [canonical] = parse(response).find_all("link", rel="canonical")
+    [canonical] = parse_html(response).find_all("link", rel="canonical")
     assert canonical["attrs"]["href"] == url
-    [title] = parse(response).find_all("title")
+    [title] = parse_html(response).find_all("title")
     assert title["text"] == "Live story about harbours · Newsroom"
 
 
-def test_description_falls_back_to_the_first_paragraph(client):
+def test_description_falls_back_to_the_first_paragraph(client, meta_tags):
     story = StoryFactory(published=True, deck="", body="The opening paragraph.\n\nMore.")
     tags = meta_tags(client.get(story.get_absolute_url()))
     assert tags["description"] == ["The opening paragraph."]
@@ -179,12 +183,12 @@ def test_description_falls_back_to_the_first_paragraph(client):
     )
 
 
-def test_home_has_website_and_organization_data(client, discovery_newsroom):
+def test_home_has_website_and_organization_data(client, discovery_newsroom, parse_html):
     response = client.get("/")
     data = by_type(response)
     assert data["WebSite"]["url"] == "http://testserver/"
     assert data["NewsMediaOrganization"]["logo"]["url"].endswith("/static/img/logo.png")
-    [canonical] = parse(response).find_all("link", rel="canonical")
+    [canonical] = parse_html(response).find_all("link", rel="canonical")
     assert canonical["attrs"]["href"] == "http://testserver/"
     assert "secretword" not in response.content.decode().casefold()
 
@@ -198,7 +202,7 @@ def test_home_has_website_and_organization_data(client, discovery_newsroom):
     ],
 )
 def test_listing_pages_have_page_data_and_breadcrumbs(
-    client, discovery_newsroom, url, page_type, name
+    client, discovery_newsroom, url, page_type, name, meta_tags
 ):
     response = client.get(url)
     data = by_type(response)
@@ -218,13 +222,13 @@ def test_listing_pages_have_page_data_and_breadcrumbs(
     assert tags["description"][0]
 
 
-def test_listing_canonical_keeps_the_page_number_only(client):
+def test_listing_canonical_keeps_the_page_number_only(client, parse_html):
     for _ in range(21):
         StoryFactory(published=True)
     response = client.get("/", {"page": "2", "utm_source": "x"})
-    [canonical] = parse(response).find_all("link", rel="canonical")
+    [canonical] = parse_html(response).find_all("link", rel="canonical")
     assert canonical["attrs"]["href"] == "http://testserver/?page=2"
 
 
-def test_search_page_is_not_indexed(client):
+def test_search_page_is_not_indexed(client, meta_tags):
     assert meta_tags(client.get("/search/", {"q": "x"}))["robots"] == ["noindex"]

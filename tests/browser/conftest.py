@@ -137,13 +137,20 @@ def seeded(transactional_db):
     call_command("import_briefing", str(SEED), stdout=StringIO())
 
 
-def printed(text):
-    """``text`` as reader pages print it: exactly as written, whitespace aside."""
+def _printed(text):
     return " ".join(text.split())
 
 
-def reader_pages():
-    """One address of each reader page type, from the live stories in the database."""
+@pytest.fixture(scope="session")
+def printed():
+    """``printed(text)``: ``text`` as reader pages print it: exactly as written, whitespace
+    aside."""
+    return _printed
+
+
+@pytest.fixture
+def reader_pages(seeded):
+    """One address of each reader page type, from the seeded live stories."""
     from stories.models import Story
 
     story = Story.objects.live().for_listing().first()
@@ -155,3 +162,15 @@ def reader_pages():
         "story": story.get_absolute_url(),
         "not-found": "/no/such/page/",
     }
+
+
+@pytest.fixture(scope="session")
+def axe_script():
+    """axe-core's source, to evaluate in a page (tests marked ``axe`` only run if it is there)."""
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """Where browser tests leave screenshots (``artifacts/``, next to ``docs/``)."""
+    return ARTIFACTS

@@ -4,17 +4,15 @@ import pytest
 
 from stories.models import Story
 
-from .conftest import AXE, reader_pages
-
 pytestmark = [pytest.mark.browser, pytest.mark.axe]
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
-def run_axe(page):
+def run_axe(page, axe_script):
     # Evaluated through the DevTools protocol, not as a <script> tag: the site's Content
     # Security Policy (rightly) refuses inline scripts, and must stay on while axe looks.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
+    page.evaluate(axe_script)
     return page.evaluate(
         """async tags => {
           const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
@@ -27,8 +25,8 @@ def run_axe(page):
     )
 
 
-def assert_accessible(page, name):
-    violations = run_axe(page)
+def assert_accessible(page, axe_script, name):
+    violations = run_axe(page, axe_script)
     blocking = [v for v in violations if v["impact"] in {"serious", "critical"}]
     assert blocking == [], f"{name}: {blocking}"
     assert page.locator("h1").count() == 1, f"{name}: one <h1> per page"
@@ -40,15 +38,15 @@ def assert_accessible(page, name):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("page_type", ["home", "section", "tag", "byline", "story", "not-found"])
 def test_reader_pages_have_no_serious_accessibility_violations(
-    seeded, open_page, page_type, scheme
+    reader_pages, open_page, page_type, scheme, axe_script
 ):
-    page = open_page(reader_pages()[page_type], color_scheme=scheme)
-    assert_accessible(page, f"{page_type} ({scheme})")
+    page = open_page(reader_pages[page_type], color_scheme=scheme)
+    assert_accessible(page, axe_script, f"{page_type} ({scheme})")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_paginated_listing_has_no_serious_accessibility_violations(
-    transactional_db, open_page, scheme
+    transactional_db, open_page, scheme, axe_script
 ):
     from ..factories import SectionFactory, StoryFactory
 
@@ -57,13 +55,13 @@ def test_paginated_listing_has_no_serious_accessibility_violations(
         StoryFactory(published=True, section=section)
     page = open_page("/?page=2", color_scheme=scheme)
     assert page.get_by_role("navigation", name="Pages").is_visible()
-    assert_accessible(page, f"home page 2 ({scheme})")
+    assert_accessible(page, axe_script, f"home page 2 ({scheme})")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_search_page_has_no_serious_accessibility_violations(seeded, open_page, scheme):
+def test_search_page_has_no_serious_accessibility_violations(seeded, open_page, scheme, axe_script):
     story = Story.objects.live().first()
     word = max(story.headline.split(), key=len)
     for query in (word, "zzzz-no-such-thing"):
         page = open_page(f"/search/?q={query}", color_scheme=scheme)
-        assert_accessible(page, f"search for {query!r} ({scheme})")
+        assert_accessible(page, axe_script, f"search for {query!r} ({scheme})")

@@ -16,7 +16,6 @@ from django.utils import timezone
 from stories.models import ImportRecord, Story
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
-from .conftest import printed
 
 pytestmark = [pytest.mark.browser]
 
@@ -83,7 +82,7 @@ def save(page):
     page.wait_for_load_state()
 
 
-def assert_reader_sees(open_page, story):
+def assert_reader_sees(open_page, printed, story):
     """A reader (no cookies) finds ``story`` on the home, section, tag and story pages."""
     story.refresh_from_db()
     url, headline = story.get_absolute_url(), printed(story.headline)
@@ -106,7 +105,7 @@ def assert_reader_cannot_see(open_page, story):
     assert reader.locator(f'main a[href="{story.get_absolute_url()}"]').count() == 0
 
 
-def test_editor_logs_in_fixes_a_headline_and_publishes_a_draft(editor, open_page):
+def test_editor_logs_in_fixes_a_headline_and_publishes_a_draft(editor, open_page, printed):
     section = SectionFactory(name="Americas", slug="americas")
     story = StoryFactory(
         headline="Peru and Chile sing a fishing accord",
@@ -126,7 +125,7 @@ def test_editor_logs_in_fixes_a_headline_and_publishes_a_draft(editor, open_page
     story.refresh_from_db()
     assert story.headline == "Peru and Chile sign a fishing accord"
     assert story.is_live()
-    assert_reader_sees(open_page, story)
+    assert_reader_sees(open_page, printed, story)
 
 
 BRIEFING = """Lima and Santiago agree on shared fishing patrols
@@ -142,7 +141,7 @@ Bolivia's president said access to the sea remained the country's first foreign-
 
 
 def test_editor_imports_a_briefing_in_the_admin_fixes_a_headline_and_publishes(
-    editor, open_page, tmp_path
+    editor, open_page, tmp_path, printed
 ):
     SectionFactory(name="World", slug="world")
     briefing = tmp_path / "browser-briefing.txt"
@@ -183,8 +182,8 @@ def test_editor_imports_a_briefing_in_the_admin_fixes_a_headline_and_publishes(
     story.refresh_from_db()
     assert story.headline == "Lima and Santiago agree on joint fishing patrols"
     assert story.is_live()
-    assert_reader_sees(open_page, story)
-    assert_reader_finds_through_search(open_page, "joint fishing patrols", story)
+    assert_reader_sees(open_page, printed, story)
+    assert_reader_finds_through_search(open_page, printed, "joint fishing patrols", story)
 
 
 def test_reporter_attempt_to_publish_is_refused(reporter, open_page):
@@ -206,7 +205,7 @@ def test_reporter_attempt_to_publish_is_refused(reporter, open_page):
     assert_reader_cannot_see(open_page, story)
 
 
-def assert_reader_finds_through_search(open_page, query, story):
+def assert_reader_finds_through_search(open_page, printed, query, story):
     reader = open_page("/")
     box = reader.get_by_role("search").get_by_role("searchbox")
     box.fill(query)
@@ -217,7 +216,7 @@ def assert_reader_finds_through_search(open_page, query, story):
     assert link.inner_text().strip() == printed(story.headline)
 
 
-def test_reader_finds_a_published_story_through_search(seeded, open_page):
+def test_reader_finds_a_published_story_through_search(seeded, open_page, printed):
     story = Story.objects.live().first()
     word = max(re.findall(r"\w+", story.headline), key=len)
-    assert_reader_finds_through_search(open_page, word, story)
+    assert_reader_finds_through_search(open_page, printed, word, story)

@@ -8,8 +8,6 @@ from django.urls import reverse
 
 from stories.models import Story
 
-from .conftest import ARTIFACTS, printed, reader_pages
-
 pytestmark = [pytest.mark.browser]
 
 
@@ -23,7 +21,7 @@ def story_links(page):
     )
 
 
-def test_reader_sees_imported_stories_on_home_section_and_tag_pages(seeded, open_page):
+def test_reader_sees_imported_stories_on_home_section_and_tag_pages(seeded, open_page, printed):
     stories = live_stories()
     assert stories, "the seed briefing should give live stories"
     page = open_page("/")
@@ -54,7 +52,7 @@ def test_reader_sees_imported_stories_on_home_section_and_tag_pages(seeded, open
         assert [other.get_absolute_url(), printed(other.headline)] in listed
 
 
-def test_keyboard_alone_reaches_a_story_from_the_home_page(seeded, open_page):
+def test_keyboard_alone_reaches_a_story_from_the_home_page(seeded, open_page, printed):
     urls = {story.get_absolute_url(): story for story in live_stories()}
     page = open_page("/")
 
@@ -89,7 +87,7 @@ def assert_focus_is_visible(page):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("page_type", ["home", "story"])
-def test_screenshots_of_home_and_story(seeded, open_page, page_type, width, scheme):
+def test_screenshots_of_home_and_story(seeded, open_page, page_type, width, scheme, artifacts):
     # The story with the most to show: a deck, then the longest body.
     story = max(live_stories(), key=lambda story: (bool(story.deck), len(story.body)))
     path = "/" if page_type == "home" else story.get_absolute_url()
@@ -97,17 +95,16 @@ def test_screenshots_of_home_and_story(seeded, open_page, page_type, width, sche
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert is_dark(background) == (scheme == "dark"), background
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    target = ARTIFACTS / "screenshots" / f"{page_type}-{width}-{scheme}.png"
+    target = artifacts / "screenshots" / f"{page_type}-{width}-{scheme}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 0
     if os.environ.get("NEWSROOM_DOCS_SCREENSHOTS") and (page_type, width, scheme) in README_SHOTS:
-        save_for_readme(page, DOCS / f"{page_type}.png")
+        save_for_readme(page, artifacts.parent / "docs" / f"{page_type}.png")
 
 
 # `make docs-screenshots` refreshes the two pictures in the README from these.
 README_SHOTS = {("home", 1280, "light"), ("story", 390, "dark")}
-DOCS = ARTIFACTS.parent / "docs"
 
 
 def save_for_readme(page, target):
@@ -125,8 +122,8 @@ def is_dark(css_color):
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.4
 
 
-def test_every_page_fits_a_320_px_phone_without_sideways_scrolling(seeded, open_page):
-    for name, path in reader_pages().items():
+def test_every_page_fits_a_320_px_phone_without_sideways_scrolling(seeded, open_page, reader_pages):
+    for name, path in reader_pages.items():
         page = open_page(path, width=320, height=640)
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= 320, f"{name} is {overflow} px wide at 320 px"
@@ -159,12 +156,14 @@ def test_story_text_keeps_a_readable_measure_on_wide_screens(seeded, open_page):
 
 
 @pytest.mark.parametrize("page_type", ["home", "story"])
-def test_pages_load_only_first_party_assets_and_size_their_images(seeded, open_page, page_type):
+def test_pages_load_only_first_party_assets_and_size_their_images(
+    seeded, open_page, page_type, reader_pages
+):
     page = open_page(None)
     requests, sizes = [], {}
     page.on("request", lambda request: requests.append(request.url))
     page.on("response", lambda response: sizes.__setitem__(response.url, len(response.body())))
-    page.goto(reader_pages()[page_type], wait_until="load")
+    page.goto(reader_pages[page_type], wait_until="load")
     origin = page.evaluate("location.origin")
     assert requests and all(url.startswith(origin) for url in requests), requests
     assert page.locator("script[src]").count() == 0
