@@ -10,8 +10,8 @@ import pytest
 from django.db import connection, connections
 from taggit.models import Tag
 
-from stories.importer.importing import CREATED, UNCHANGED, Importer, import_briefings
 from stories.importer.parser import parse_briefing
+from stories.importer.service import CREATED, UNCHANGED, Importer, import_briefings
 from stories.models import Byline, ImportRecord, Story
 
 pytestmark = [

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from taggit.models import Tag
 
-from stories.importer import importing
-from stories.importer.importing import import_briefings, parse_briefing_bytes, read_briefing_file
+from stories.importer import service
 from stories.importer.parser import BriefingError
+from stories.importer.service import import_briefings, parse_briefing_bytes, read_briefing_file
 from stories.models import Byline, ImportRecord, Section, Story
 
 from .factories import StoryFactory
@@ -165,7 +165,7 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from stories.importer.importing import import_briefings, read_briefing_file
+from stories.importer.service import import_briefings, read_briefing_file
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 result = import_briefings([read_briefing_file(sys.argv[1])], section="world")
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -267,7 +267,7 @@ def test_import_failing_while_writing_leaves_the_database_exactly_as_it_was(
     path.write_text(story_block(1, names="New Person") + story_block(2))
     with (
         mock.patch.object(
-            importing.Importer, "write_relations", side_effect=RuntimeError("disk full")
+            service.Importer, "write_relations", side_effect=RuntimeError("disk full")
         ),
         pytest.raises(RuntimeError),
     ):
@@ -287,7 +287,7 @@ def test_failed_admin_import_confirmation_leaves_the_database_exactly_as_it_was(
     preview = client.post(url, {"briefing": upload, "section": "world", "status": "published"})
     staged = preview.context["staged"]
     with mock.patch.object(
-        importing.Importer, "write_relations", side_effect=RuntimeError("disk full")
+        service.Importer, "write_relations", side_effect=RuntimeError("disk full")
     ):
         client.raise_request_exception = False
         response = client.post(

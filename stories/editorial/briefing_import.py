@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from stories.importer import BriefingError, import_briefings, parse_briefing_bytes
-from stories.importer.importing import CONFLICT, UPDATED
+from stories.importer.service import CONFLICT, UPDATED
 from stories.models import Story
 
 from .forms import ImportBriefingForm

@@ -200,7 +200,7 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         if not user.has_perm("stories.publish_story"):
             self.fields["status"].choices = [(Story.Status.DRAFT, Story.Status.DRAFT.label)]
             self.fields["status"].help_text = "Reporters import drafts; editors publish them."
-            # The importer refuses a date from them too: see stories.importer.importing.Importer.
+            # The importer refuses a date from them too: see stories.importer.service.Importer.
             self.fields["date"].disabled = True
             self.fields["date"].help_text = "Reporters import undated drafts; editors date them."
         if not user.has_perm("stories.add_section"):

@@ -8,9 +8,9 @@ parser and the place tagger stay plain Python, importable with no Django set up.
 
 def __getattr__(name):
     if name in {"import_briefings", "parse_briefing_bytes", "read_briefing_file"}:
-        from . import importing
+        from . import service
 
-        return getattr(importing, name)
+        return getattr(service, name)
     if name == "BriefingError":
         from .parser import BriefingError
 
