@@ -239,7 +239,7 @@ def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
 
     from django.apps import apps
 
-    from stories.importer.service import import_briefings, read_briefing_file
+    from stories.importer import import_briefings, read_briefing_file
     from stories.models import ImportRecord
 
     migration = importlib.import_module("stories.migrations.0005_import_checksums_by_slug")
@@ -269,7 +269,8 @@ def test_migration_moves_unedited_import_records_from_json_to_hashed_checksums(n
 
     from django.apps import apps
 
-    from stories.importer.service import import_briefings, read_briefing_file, state_checksum
+    from stories.importer import import_briefings, read_briefing_file
+    from stories.importer.plan import state_checksum
     from stories.models import ImportRecord
 
     migration = importlib.import_module("stories.migrations.0007_import_state_checksums_hashed")

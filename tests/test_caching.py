@@ -11,8 +11,8 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from stories.delivery.page_cache import is_cacheable_response
+from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
-from stories.importer.service import import_briefings
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 

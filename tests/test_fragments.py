@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
-from stories.importer.service import import_briefings
 
 from .cachekeys import cache_keys
 from .factories import SectionFactory, StoryFactory

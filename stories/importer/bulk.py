@@ -14,6 +14,14 @@ from itertools import chain
 from django.db import DEFAULT_DB_ALIAS, connections
 
 INSERT_BATCH = 1000
+# Values named in one ``IN (...)`` filter or written by one bulk statement.
+QUERY_CHUNK = 500
+
+
+def chunks(items, size=QUERY_CHUNK):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def insert_rows(model, rows):

@@ -2,7 +2,7 @@
 
 A record whose checksum matches its story under the old formula (ids) is rewritten under
 the new one (slugs); a record that did not match (the story was edited since its import)
-is left as it is, and still does not match. See stories.importer.service.state_checksum.
+is left as it is, and still does not match. See stories.importer.plan.state_checksum.
 """
 
 import hashlib
