@@ -264,6 +264,42 @@ def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
     assert actions[edited.story_id] == "conflict"
 
 
+def test_migration_back_to_the_id_checksum_moves_unedited_import_records_back(newsroom):
+    import importlib
+
+    from django.apps import apps
+
+    from stories.models import ImportRecord
+
+    migration = importlib.import_module("stories.migrations.0005_import_checksums_by_slug")
+    unedited, edited = ImportRecord.objects.select_related("story__section")[:2]
+    states = {}
+    for record in (unedited, edited):
+        story = record.story
+        bylines = list(story.story_bylines.order_by("position", "pk").select_related("byline"))
+        tags = list(story.tagged_items.order_by("pk").values_list("tag__name", flat=True))
+        states[record.pk] = {
+            "id": migration.story_checksum(
+                story, story.section_id, [b.byline_id for b in bylines], tags
+            ),
+            "slug": migration.story_checksum(
+                story, story.section.slug, [b.byline.slug for b in bylines], tags
+            ),
+        }
+        # As 0005 left it, before 0007 hashed it another way.
+        record.state_checksum = states[record.pk]["slug"]
+        record.save()
+    Story.objects.filter(pk=edited.story_id).update(headline="Edited by hand")
+    migration.by_id(apps, None)
+    unedited.refresh_from_db()
+    edited.refresh_from_db()
+    assert unedited.state_checksum == states[unedited.pk]["id"]
+    assert edited.state_checksum == states[edited.pk]["slug"]  # left alone
+    migration.by_slug(apps, None)  # and forwards again
+    unedited.refresh_from_db()
+    assert unedited.state_checksum == states[unedited.pk]["slug"]
+
+
 def test_migration_moves_unedited_import_records_from_json_to_hashed_checksums(newsroom):
     import importlib
 
