@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
+from .changes import announce
 from .fasturls import fast_reverse, url_formatter
 from .images import (
     CheckedImageField,
@@ -31,7 +32,34 @@ from .text import multiline_text, single_line_text
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
-class SlugNaturalKeyManager(models.Manager):
+class ContentQuerySet(models.QuerySet):
+    """The queryset of every model readers see: its bulk writes, which send no model signals,
+    announce themselves (``stories.changes``), so no write path can forget to start a new
+    content generation. Saves and deletes of single rows send Django's signals as usual.
+
+    ``bulk_update()`` writes through ``update()``, so it announces too.
+    """
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            announce(self.model)
+        return created
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            announce(self.model)
+        return rows
+
+    def delete(self):
+        deleted, by_model = super().delete()
+        if deleted:
+            announce(self.model)
+        return deleted, by_model
+
+
+class SlugNaturalKeyManager(models.Manager.from_queryset(ContentQuerySet)):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
@@ -145,7 +173,7 @@ def address_date(published_at, created_at, zone=None):
     return timezone.localdate(published_at or created_at or timezone.now(), zone)
 
 
-class StoryQuerySet(models.QuerySet):
+class StoryQuerySet(ContentQuerySet):
     def live(self):
         """What readers may see: published, and its time has come."""
         return self.filter(is_live_condition())
@@ -469,6 +497,8 @@ class StoryByline(models.Model):
     byline = models.ForeignKey(Byline, models.CASCADE, related_name="story_bylines")
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = ContentQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "pk"]
         verbose_name = "byline"
@@ -487,6 +517,8 @@ class TaggedStory(TaggedItemBase):
     # (dumpdata --natural-primary) names a tagging by its story and tag. The tag id is the
     # restored database's own by then: loaddata resolves the tag's name first.
     natural_key_fields = ["content_object_id", "tag_id"]
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "tagged story"
@@ -534,6 +566,8 @@ class Correction(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
     )
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         ordering = ["published_at", "pk"]

@@ -2,7 +2,8 @@
 revisions, in one transaction.
 
 The search index is paused meanwhile and rebuilt once per story (``stories.search_index``).
-Bulk writes send no signals, so the reader page cache is told once at the end.
+Every bulk write here announces itself (``stories.changes``), so readers get a new content
+generation, as they do after any other edit.
 """
 
 from functools import cached_property
@@ -10,7 +11,6 @@ from functools import cached_property
 from django.db import transaction
 from taggit.models import Tag
 
-from stories.delivery.generation import content_changed
 from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
 from stories.search_index import search_index_paused
 from stories.slugs import allocate_slugs
@@ -56,8 +56,6 @@ class Writer:
                         )
                         self.write_relations(batch, stories, bylines, tags)
                     touched.update(p.story_id for p in changing)
-                # Bulk writes send no signals, so tell the reader page cache here.
-                content_changed()
         return Story.absolute_urls(self.plan.planned)
 
     def get_or_create_section(self):
