@@ -22,7 +22,6 @@ from .images import (
     CheckedImageField,
     byline_photo_name,
     loaded_image,
-    refresh_image,
     responsive_image,
     story_image_name,
 )
@@ -128,11 +127,10 @@ class Byline(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        # The photo's renditions are made by the editorial save (stories.editorial.saving).
         if not self.slug:
             self.slug = unique_slug(Byline, self.name, max_length=100, exclude_pk=self.pk)
-        image_change = refresh_image(self, "photo", "photo_renditions")
         super().save(*args, **kwargs)
-        image_change.saved()
 
     def get_absolute_url(self):
         return fast_reverse("stories:byline", self.slug)
@@ -348,18 +346,14 @@ class Story(models.Model):
         return self.headline
 
     def save(self, *args, **kwargs):
+        # Only this row: the image's renditions and the old address's redirect are made by
+        # the editorial save (stories.editorial.saving).
         if not self.slug:
             self.slug = unique_slug(Story, self.headline, max_length=200, exclude_pk=self.pk)
-        image_change = refresh_image(self, "lead_image", "lead_image_renditions")
         if not self._state.adding:
             self.version += 1
-        moved_from = self.moved_from()
         super().save(*args, **kwargs)
-        if moved_from is not None:
-            # Old addresses keep working: the old slug now answers with a redirect here.
-            StorySlugRedirect.objects.update_or_create(slug=moved_from, defaults={"story": self})
         self._loaded_address = (self.slug, self.status)
-        image_change.saved()
 
     def get_absolute_url(self):
         day = self.url_date()
@@ -399,7 +393,8 @@ class Story(models.Model):
         return story
 
     def moved_from(self):
-        """The slug a published story had before this save, if the slug is changing."""
+        """The slug a published story had before this save, if the slug is changing (asked
+        by ``stories.editorial.saving`` before it saves)."""
         if self._state.adding:
             return None
         loaded = getattr(self, "_loaded_address", (None, None))

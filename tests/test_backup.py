@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from stories.editorial.saving import save_story
 from stories.models import Correction, DatabaseIdentity, PreviewLink, Story
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -79,7 +80,7 @@ def newsroom(tmp_path, settings):
     )
     story.headline = "Bylines in printed order, edited"
     story.slug = "printed-order-edited"  # leaves a redirect from the old address
-    story.save()
+    save_story(story)
     Correction.objects.create(story=story, text="An earlier version misspelled a name.")
     # A story moved out of a section that was then deleted: its old revisions still name it.
     gone = SectionFactory(name="Gone", slug="gone")
