@@ -155,14 +155,15 @@ def is_live_condition(through=""):
     )
 
 
-def listing_relations():
-    """The related rows a story renders with its section: ordered bylines, and tags."""
-    return (
-        Prefetch(
-            "story_bylines",
-            queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
-        ),
-        "tags",
+def bylines_prefetch():
+    """The one prefetch of a story's bylines: its byline rows in printed order
+    (``StoryByline.Meta.ordering``) with their bylines, in a plain list that
+    ``Story.ordered_bylines`` reads. For a queryset, ``StoryQuerySet.with_bylines()``; for
+    stories already read, ``prefetch_related_objects(stories, bylines_prefetch())``."""
+    return Prefetch(
+        "story_bylines",
+        queryset=StoryByline.objects.select_related("byline"),
+        to_attr="ordered_story_bylines",
     )
 
 
@@ -180,9 +181,13 @@ class StoryQuerySet(ContentQuerySet):
         """Published but not yet live: each goes live on its own, with no job to run."""
         return self.filter(status=Story.Status.PUBLISHED, published_at__gt=timezone.now())
 
+    def with_bylines(self):
+        """Each story's bylines in printed order, read in one query (``bylines_prefetch()``)."""
+        return self.prefetch_related(bylines_prefetch())
+
     def for_listing(self):
         """Everything a story card renders, in a fixed number of queries."""
-        return self.select_related("section").prefetch_related(*listing_relations())
+        return self.select_related("section").with_bylines().prefetch_related("tags")
 
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,
@@ -195,18 +200,17 @@ class StoryQuerySet(ContentQuerySet):
         of queries as ``for_listing()`` but held in plain lists: Django builds a related
         manager and a filtered queryset per story for each prefetch kept in a manager,
         which was half a feed's server time."""
-        return self.select_related("section").prefetch_related(
-            Prefetch(
-                "story_bylines",
-                queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
-                to_attr="card_story_bylines",
-            ),
-            Prefetch(
-                "tagged_items",
-                queryset=TaggedStory.objects.select_related("tag"),
-                to_attr="listed_tagged_items",
-            ),
-            Prefetch("corrections", to_attr="listed_corrections"),
+        return (
+            self.select_related("section")
+            .with_bylines()
+            .prefetch_related(
+                Prefetch(
+                    "tagged_items",
+                    queryset=TaggedStory.objects.select_related("tag"),
+                    to_attr="listed_tagged_items",
+                ),
+                Prefetch("corrections", to_attr="listed_corrections"),
+            )
         )
 
     def in_section(self, section):
@@ -471,9 +475,9 @@ class Story(models.Model):
 
     @property
     def ordered_bylines(self):
-        """Bylines in their printed order; uses the rows ``for_listing()`` or
-        ``stories.delivery.fragments.render_cards()`` prefetched."""
-        story_bylines = getattr(self, "card_story_bylines", None)
+        """Bylines in their printed order; uses the rows ``bylines_prefetch()`` read, when it
+        did (``for_listing()``, ``for_feed()``, the admin's list, the cards rendered)."""
+        story_bylines = getattr(self, "ordered_story_bylines", None)
         if story_bylines is None:
             story_bylines = self.story_bylines.all()
         return [story_byline.byline for story_byline in story_bylines]

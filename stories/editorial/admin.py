@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -274,18 +274,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     editing_fields = {None: ["new_tags"], "Publishing": ["is_substantive", "loaded_version"]}
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(
-                Prefetch(
-                    "story_bylines",
-                    queryset=StoryByline.objects.select_related("byline").order_by(
-                        "position", "pk"
-                    ),
-                )
-            )
-        )
+        return super().get_queryset(request).with_bylines()
 
     def get_fieldsets(self, request, obj=None):
         editable = self.has_change_permission(request, obj) if obj else True
