@@ -169,8 +169,8 @@ def stored_image(instance, field_name, renditions_name):
 
 def refresh_image(instance, field_name, renditions_name):
     """Before a save: store a new upload clean, bring the renditions up to date with the
-    image, and return an ``ImageChange`` whose ``saved()`` the model calls after the row is
-    written, to delete the files the save left behind."""
+    image, and return an ``ImageChange`` whose ``saved()`` is called after the row is
+    written, to delete the files the save left behind (``stories.editorial.saving``)."""
     stored = stored_image(instance, field_name, renditions_name)
     field_file = getattr(instance, field_name)
     if (

@@ -16,12 +16,12 @@ from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
+from .changes import announce
 from .fasturls import fast_reverse, url_formatter
 from .images import (
     CheckedImageField,
     byline_photo_name,
     loaded_image,
-    refresh_image,
     responsive_image,
     story_image_name,
 )
@@ -31,7 +31,34 @@ from .text import multiline_text, single_line_text
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
-class SlugNaturalKeyManager(models.Manager):
+class ContentQuerySet(models.QuerySet):
+    """The queryset of every model readers see: its bulk writes, which send no model signals,
+    announce themselves (``stories.changes``), so no write path can forget to start a new
+    content generation. Saves and deletes of single rows send Django's signals as usual.
+
+    ``bulk_update()`` writes through ``update()``, so it announces too.
+    """
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            announce(self.model)
+        return created
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            announce(self.model)
+        return rows
+
+    def delete(self):
+        deleted, by_model = super().delete()
+        if deleted:
+            announce(self.model)
+        return deleted, by_model
+
+
+class SlugNaturalKeyManager(models.Manager.from_queryset(ContentQuerySet)):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
@@ -100,11 +127,10 @@ class Byline(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        # The photo's renditions are made by the editorial save (stories.editorial.saving).
         if not self.slug:
             self.slug = unique_slug(Byline, self.name, max_length=100, exclude_pk=self.pk)
-        image_change = refresh_image(self, "photo", "photo_renditions")
         super().save(*args, **kwargs)
-        image_change.saved()
 
     def get_absolute_url(self):
         return fast_reverse("stories:byline", self.slug)
@@ -129,14 +155,15 @@ def is_live_condition(through=""):
     )
 
 
-def listing_relations():
-    """The related rows a story renders with its section: ordered bylines, and tags."""
-    return (
-        Prefetch(
-            "story_bylines",
-            queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
-        ),
-        "tags",
+def bylines_prefetch():
+    """The one prefetch of a story's bylines: its byline rows in printed order
+    (``StoryByline.Meta.ordering``) with their bylines, in a plain list that
+    ``Story.ordered_bylines`` reads. For a queryset, ``StoryQuerySet.with_bylines()``; for
+    stories already read, ``prefetch_related_objects(stories, bylines_prefetch())``."""
+    return Prefetch(
+        "story_bylines",
+        queryset=StoryByline.objects.select_related("byline"),
+        to_attr="ordered_story_bylines",
     )
 
 
@@ -145,7 +172,7 @@ def address_date(published_at, created_at, zone=None):
     return timezone.localdate(published_at or created_at or timezone.now(), zone)
 
 
-class StoryQuerySet(models.QuerySet):
+class StoryQuerySet(ContentQuerySet):
     def live(self):
         """What readers may see: published, and its time has come."""
         return self.filter(is_live_condition())
@@ -154,9 +181,13 @@ class StoryQuerySet(models.QuerySet):
         """Published but not yet live: each goes live on its own, with no job to run."""
         return self.filter(status=Story.Status.PUBLISHED, published_at__gt=timezone.now())
 
+    def with_bylines(self):
+        """Each story's bylines in printed order, read in one query (``bylines_prefetch()``)."""
+        return self.prefetch_related(bylines_prefetch())
+
     def for_listing(self):
         """Everything a story card renders, in a fixed number of queries."""
-        return self.select_related("section").prefetch_related(*listing_relations())
+        return self.select_related("section").with_bylines().prefetch_related("tags")
 
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,
@@ -169,18 +200,17 @@ class StoryQuerySet(models.QuerySet):
         of queries as ``for_listing()`` but held in plain lists: Django builds a related
         manager and a filtered queryset per story for each prefetch held in a manager,
         which was half a feed's server time."""
-        return self.select_related("section").prefetch_related(
-            Prefetch(
-                "story_bylines",
-                queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
-                to_attr="card_story_bylines",
-            ),
-            Prefetch(
-                "tagged_items",
-                queryset=TaggedStory.objects.select_related("tag"),
-                to_attr="listed_tagged_items",
-            ),
-            Prefetch("corrections", to_attr="listed_corrections"),
+        return (
+            self.select_related("section")
+            .with_bylines()
+            .prefetch_related(
+                Prefetch(
+                    "tagged_items",
+                    queryset=TaggedStory.objects.select_related("tag"),
+                    to_attr="listed_tagged_items",
+                ),
+                Prefetch("corrections", to_attr="listed_corrections"),
+            )
         )
 
     def in_section(self, section):
@@ -320,18 +350,14 @@ class Story(models.Model):
         return self.headline
 
     def save(self, *args, **kwargs):
+        # Only this row: the image's renditions and the old address's redirect are made by
+        # the editorial save (stories.editorial.saving).
         if not self.slug:
             self.slug = unique_slug(Story, self.headline, max_length=200, exclude_pk=self.pk)
-        image_change = refresh_image(self, "lead_image", "lead_image_renditions")
         if not self._state.adding:
             self.version += 1
-        moved_from = self.moved_from()
         super().save(*args, **kwargs)
-        if moved_from is not None:
-            # Old addresses keep working: the old slug now answers with a redirect here.
-            StorySlugRedirect.objects.update_or_create(slug=moved_from, defaults={"story": self})
         self._loaded_address = (self.slug, self.status)
-        image_change.saved()
 
     def get_absolute_url(self):
         day = self.url_date()
@@ -371,7 +397,8 @@ class Story(models.Model):
         return story
 
     def moved_from(self):
-        """The slug a published story had before this save, if the slug is changing."""
+        """The slug a published story had before this save, if the slug is changing (asked
+        by ``stories.editorial.saving`` before it saves)."""
         if self._state.adding:
             return None
         loaded = getattr(self, "_loaded_address", (None, None))
@@ -448,9 +475,9 @@ class Story(models.Model):
 
     @property
     def ordered_bylines(self):
-        """Bylines in their printed order; uses the rows ``for_listing()`` or
-        ``stories.delivery.fragments.render_cards()`` prefetched."""
-        story_bylines = getattr(self, "card_story_bylines", None)
+        """Bylines in their printed order; uses the rows ``bylines_prefetch()`` read, when it
+        did (``for_listing()``, ``for_feed()``, the admin's list, the cards rendered)."""
+        story_bylines = getattr(self, "ordered_story_bylines", None)
         if story_bylines is None:
             story_bylines = self.story_bylines.all()
         return [story_byline.byline for story_byline in story_bylines]
@@ -470,6 +497,8 @@ class StoryByline(models.Model):
     byline = models.ForeignKey(Byline, models.CASCADE, related_name="story_bylines")
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = ContentQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "pk"]
         verbose_name = "byline"
@@ -488,6 +517,8 @@ class TaggedStory(TaggedItemBase):
     # (dumpdata --natural-primary) names a tagging by its story and tag. The tag id is the
     # restored database's own by then: loaddata resolves the tag's name first.
     natural_key_fields = ["content_object_id", "tag_id"]
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "tagged story"
@@ -535,6 +566,8 @@ class Correction(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
     )
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         ordering = ["published_at", "pk"]

@@ -1,17 +1,91 @@
-"""The full-text search index's side that writers need: its configuration and a pause.
+"""The full-text search index as writers see it: what a story's document holds, and a pause.
 
 Database triggers keep the index current (PostgreSQL's ``search_vector`` column, SQLite's
-FTS5 table; migrations 0003, 0006 and 0008). Bulk writers (the importer) pause them and
-rebuild the index entries they touched once, with ``search_index_paused()``. Reader search
-(``stories.reader.search``) queries the index with the same configuration.
+FTS5 table). Migrations 0003 and 0006 build them from the definitions here (0008 changes the
+PostgreSQL functions 0003 made); bulk writers (the importer) pause them and rebuild the index
+entries they touched once, with ``search_index_paused()``, from the same definitions. Reader
+search (``stories.reader.search``) queries the index with the same configuration.
+
+The migrations import these definitions rather than copy them, so they run them as they are
+now: changing what a document holds means a new migration that recreates the triggers and
+rebuilds the index, not an edit here alone.
 """
 
 from contextlib import contextmanager
 
 from django.db import connection
 
-# Must match the configuration the migration's triggers index with.
+# The text search configuration PostgreSQL's document is made with (migration 0003).
 POSTGRES_CONFIG = "english"
+
+
+def sqlite_refresh(story_ids_sql):
+    """SQLite: statements that rewrite the FTS rows of the stories ``story_ids_sql`` selects
+    (a subquery, or a list of ids or placeholders)."""
+    return f"""
+    DELETE FROM stories_story_fts WHERE rowid IN ({story_ids_sql});
+    {sqlite_insert(story_ids_sql)};
+    """
+
+
+def sqlite_insert(story_ids_sql):
+    """SQLite: the statement that adds the FTS rows (a story's document) of those stories."""
+    return f"""
+    INSERT INTO stories_story_fts (rowid, headline, deck, body, bylines, tags)
+    SELECT s.id, s.headline, s.deck, s.body,
+        coalesce((SELECT group_concat(b.name, ' ') FROM stories_storybyline sb
+                  JOIN stories_byline b ON b.id = sb.byline_id WHERE sb.story_id = s.id), ''),
+        coalesce((SELECT group_concat(t.name, ' ') FROM stories_taggedstory ts
+                  JOIN taggit_tag t ON t.id = ts.tag_id WHERE ts.content_object_id = s.id), '')
+    FROM stories_story s WHERE s.id IN ({story_ids_sql})
+    """
+
+
+# The triggers that keep the FTS5 table in step with every write (migrations 0003, 0006).
+SQLITE_TRIGGERS = {
+    # name: (event, statements)
+    "stories_story_fts_insert": ("AFTER INSERT ON stories_story", sqlite_refresh("NEW.id")),
+    "stories_story_fts_update": (
+        "AFTER UPDATE OF headline, deck, body ON stories_story",
+        sqlite_refresh("NEW.id"),
+    ),
+    "stories_story_fts_delete": (
+        "AFTER DELETE ON stories_story",
+        "DELETE FROM stories_story_fts WHERE rowid = OLD.id;",
+    ),
+    "stories_storybyline_fts_insert": (
+        "AFTER INSERT ON stories_storybyline",
+        sqlite_refresh("NEW.story_id"),
+    ),
+    "stories_storybyline_fts_update": (
+        "AFTER UPDATE ON stories_storybyline",
+        sqlite_refresh("OLD.story_id, NEW.story_id"),
+    ),
+    "stories_storybyline_fts_delete": (
+        "AFTER DELETE ON stories_storybyline",
+        sqlite_refresh("OLD.story_id"),
+    ),
+    "stories_taggedstory_fts_insert": (
+        "AFTER INSERT ON stories_taggedstory",
+        sqlite_refresh("NEW.content_object_id"),
+    ),
+    "stories_taggedstory_fts_update": (
+        "AFTER UPDATE ON stories_taggedstory",
+        sqlite_refresh("OLD.content_object_id, NEW.content_object_id"),
+    ),
+    "stories_taggedstory_fts_delete": (
+        "AFTER DELETE ON stories_taggedstory",
+        sqlite_refresh("OLD.content_object_id"),
+    ),
+    "stories_byline_fts_rename": (
+        "AFTER UPDATE OF name ON stories_byline",
+        sqlite_refresh("SELECT story_id FROM stories_storybyline WHERE byline_id = NEW.id"),
+    ),
+    "stories_tag_fts_rename": (
+        "AFTER UPDATE OF name ON taggit_tag",
+        sqlite_refresh("SELECT content_object_id FROM stories_taggedstory WHERE tag_id = NEW.id"),
+    ),
+}
 
 
 @contextmanager
@@ -54,13 +128,4 @@ def search_index_paused():
             chunk = ids[start : start + 100]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM stories_story_fts WHERE rowid IN ({marks})", chunk)
-            cursor.execute(
-                "INSERT INTO stories_story_fts (rowid, headline, deck, body, bylines, tags) "
-                "SELECT s.id, s.headline, s.deck, s.body, "
-                "coalesce((SELECT group_concat(b.name, ' ') FROM stories_storybyline sb "
-                "JOIN stories_byline b ON b.id = sb.byline_id WHERE sb.story_id = s.id), ''), "
-                "coalesce((SELECT group_concat(t.name, ' ') FROM stories_taggedstory ts "
-                "JOIN taggit_tag t ON t.id = ts.tag_id WHERE ts.content_object_id = s.id), '') "
-                f"FROM stories_story s WHERE s.id IN ({marks})",
-                chunk,
-            )
+            cursor.execute(sqlite_insert(marks), chunk)

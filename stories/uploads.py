@@ -14,10 +14,12 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
+from stories.importer.sources import briefing_limit
+
 
 def upload_limit():
     """The largest file any form accepts: an image or a briefing."""
-    return max(settings.IMAGE_MAX_BYTES, settings.BRIEFING_MAX_BYTES)
+    return max(settings.IMAGE_MAX_BYTES, briefing_limit())
 
 
 class OversizedUpload(UploadedFile):

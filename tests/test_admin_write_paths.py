@@ -196,6 +196,25 @@ def test_editor_restores_a_revision(editor_user):
     assert sorted(story.tags.names()) == ["China"]
 
 
+def test_restoring_a_revision_with_another_slug_redirects_the_address_it_leaves(
+    editor_user, client
+):
+    story = StoryFactory(slug="first-slug", published=True)
+    staff = login(editor_user)
+    browser_post(staff, change_url(story))
+    first = story.history.latest()
+    assert browser_post(staff, change_url(story), {"slug": "second-slug"}).status_code == 302
+    story.refresh_from_db()
+    second_url = story.get_absolute_url()
+    response = browser_post(staff, revert_url(story, first))
+    assert response.status_code == 302, errors(response)
+    story.refresh_from_db()
+    assert story.slug == "first-slug"
+    moved = client.get(second_url)
+    assert moved.status_code == 301
+    assert moved["Location"] == story.get_absolute_url()
+
+
 @pytest.mark.parametrize("owner", ["creator", "byline"])
 def test_reporter_restores_a_revision_of_a_story_they_may_edit(reporter_user, editor_user, owner):
     if owner == "creator":

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from stories.editorial.saving import save_story
 from stories.models import Correction, DatabaseIdentity, PreviewLink, Story
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -79,7 +80,7 @@ def newsroom(tmp_path, settings):
     )
     story.headline = "Bylines in printed order, edited"
     story.slug = "printed-order-edited"  # leaves a redirect from the old address
-    story.save()
+    save_story(story)
     Correction.objects.create(story=story, text="An earlier version misspelled a name.")
     # A story moved out of a section that was then deleted: its old revisions still name it.
     gone = SectionFactory(name="Gone", slug="gone")
@@ -239,7 +240,7 @@ def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
 
     from django.apps import apps
 
-    from stories.importer.importing import import_briefings, read_briefing_file
+    from stories.importer import import_briefings, read_briefing_file
     from stories.models import ImportRecord
 
     migration = importlib.import_module("stories.migrations.0005_import_checksums_by_slug")
@@ -264,12 +265,49 @@ def test_migration_moves_unedited_import_records_to_the_slug_checksum(newsroom):
     assert actions[edited.story_id] == "conflict"
 
 
+def test_migration_back_to_the_id_checksum_moves_unedited_import_records_back(newsroom):
+    import importlib
+
+    from django.apps import apps
+
+    from stories.models import ImportRecord
+
+    migration = importlib.import_module("stories.migrations.0005_import_checksums_by_slug")
+    unedited, edited = ImportRecord.objects.select_related("story__section")[:2]
+    states = {}
+    for record in (unedited, edited):
+        story = record.story
+        bylines = list(story.story_bylines.order_by("position", "pk").select_related("byline"))
+        tags = list(story.tagged_items.order_by("pk").values_list("tag__name", flat=True))
+        states[record.pk] = {
+            "id": migration.story_checksum(
+                story, story.section_id, [b.byline_id for b in bylines], tags
+            ),
+            "slug": migration.story_checksum(
+                story, story.section.slug, [b.byline.slug for b in bylines], tags
+            ),
+        }
+        # As 0005 left it, before 0007 hashed it another way.
+        record.state_checksum = states[record.pk]["slug"]
+        record.save()
+    Story.objects.filter(pk=edited.story_id).update(headline="Edited by hand")
+    migration.by_id(apps, None)
+    unedited.refresh_from_db()
+    edited.refresh_from_db()
+    assert unedited.state_checksum == states[unedited.pk]["id"]
+    assert edited.state_checksum == states[edited.pk]["slug"]  # left alone
+    migration.by_slug(apps, None)  # and forwards again
+    unedited.refresh_from_db()
+    assert unedited.state_checksum == states[unedited.pk]["slug"]
+
+
 def test_migration_moves_unedited_import_records_from_json_to_hashed_checksums(newsroom):
     import importlib
 
     from django.apps import apps
 
-    from stories.importer.importing import import_briefings, read_briefing_file, state_checksum
+    from stories.importer import import_briefings, read_briefing_file
+    from stories.importer.plan import state_checksum
     from stories.models import ImportRecord
 
     migration = importlib.import_module("stories.migrations.0007_import_state_checksums_hashed")

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from stories.delivery.page_cache import is_cacheable_response
-from stories.importer.importing import import_briefings
+from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
 
 from .factories import SectionFactory, StoryFactory

@@ -10,8 +10,10 @@ import pytest
 from django.db import connection, connections
 from taggit.models import Tag
 
-from stories.importer.importing import CREATED, UNCHANGED, Importer, import_briefings
+from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
+from stories.importer.plan import Plan
+from stories.importer.report import Action
 from stories.models import Byline, ImportRecord, Story
 
 pytestmark = [
@@ -40,17 +42,17 @@ def test_two_simultaneous_imports_of_one_briefing_create_each_story_once(monkeyp
     # either writes: the race at its worst.
     both_planned = threading.Barrier(2, timeout=20)
     first_attempts = set()
-    original_plan = Importer.plan
+    original_make = Plan.make
 
     def plan_then_wait(self):
-        result = original_plan(self)
+        result = original_make(self)
         thread = threading.get_ident()
         if thread not in first_attempts:
             first_attempts.add(thread)
             both_planned.wait()
         return result
 
-    monkeypatch.setattr(Importer, "plan", plan_then_wait)
+    monkeypatch.setattr(Plan, "make", plan_then_wait)
     results, errors = [], []
 
     def run_import():
@@ -71,8 +73,8 @@ def test_two_simultaneous_imports_of_one_briefing_create_each_story_once(monkeyp
     assert sorted(result.counts["created"] for result in results) == [0, 2]
     assert sorted(result.counts["unchanged"] for result in results) == [0, 2]
     winner, loser = sorted(results, key=lambda result: -result.counts["created"])
-    assert {outcome.action for outcome in winner.outcomes} == {CREATED}
-    assert {outcome.action for outcome in loser.outcomes} == {UNCHANGED}
+    assert {outcome.action for outcome in winner.outcomes} == {Action.CREATED}
+    assert {outcome.action for outcome in loser.outcomes} == {Action.UNCHANGED}
     assert [o.url for o in loser.outcomes] == [o.url for o in winner.outcomes]
     assert Story.objects.count() == 2
     assert ImportRecord.objects.count() == 2

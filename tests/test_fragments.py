@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from stories.importer.importing import import_briefings
+from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
 
 from .factories import SectionFactory, StoryFactory

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.test import Client
 from PIL import Image
 
+from stories.editorial.saving import save_story
 from stories.models import Correction, PreviewLink
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -56,7 +57,7 @@ def published_newsroom(media_root):
     story.lead_image_caption = "Caption <with> markup."
     story.lead_image_credit = "Ana Lima"
     story.dateline = "VLADIVOSTOK"
-    story.save()
+    save_story(story)  # as the admin does: renditions with the upload
     Correction.objects.create(story=story, text="An earlier version misspelled a name.")
     Correction.objects.create(story=story, kind="clarification", text="The visit was planned.")
     return story

@@ -95,6 +95,30 @@ def test_lead_image_upload_makes_renditions_once_and_page_serves_srcset(
     assert sorted(p.name for p in media_root.rglob("*.webp")) == files_before
 
 
+def test_a_list_action_saves_as_the_change_form_does_renditions_included(
+    client, editor_user, media_root
+):
+    story = StoryFactory()  # a draft
+    staff = login(editor_user)
+    assert upload(staff, story, image_file(), lead_image_alt="A teal square").status_code == 302
+    story.refresh_from_db()
+    made = [(r["width"], r["height"]) for r in story.lead_image_renditions]
+    # Renditions the row no longer lists (a hand-edited or half-restored database): saving
+    # the story from the list makes them again, as its change form would.
+    Story.objects.filter(pk=story.pk).update(lead_image_renditions=[])
+    response = staff.post(
+        reverse("admin:stories_story_changelist"),
+        {"action": "publish_now", "_selected_action": [story.pk]},
+    )
+    assert response.status_code == 302
+    story.refresh_from_db()
+    assert story.is_live()
+    assert [(r["width"], r["height"]) for r in story.lead_image_renditions] == made
+    for rendition in story.lead_image_renditions:
+        assert (media_root / rendition["name"]).exists()
+    assert 'srcset="/media/renditions/' in client.get(story.get_absolute_url()).content.decode()
+
+
 def test_lead_image_media_is_served_with_debug_off(client, editor_user, media_root, settings):
     settings.DEBUG = False
     story = StoryFactory(published=True)

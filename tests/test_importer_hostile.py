@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from taggit.models import Tag
 
-from stories.importer import importing
-from stories.importer.importing import import_briefings, parse_briefing_bytes, read_briefing_file
+from stories.importer import import_briefings, parse_briefing_bytes, read_briefing_file
 from stories.importer.parser import BriefingError
+from stories.importer.write import Writer
 from stories.models import Byline, ImportRecord, Section, Story
 
 from .factories import StoryFactory
@@ -164,7 +164,7 @@ import django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from stories.importer.importing import import_briefings, read_briefing_file
+from stories.importer import import_briefings, read_briefing_file
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 result = import_briefings([read_briefing_file(sys.argv[1])], section="world")
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -265,9 +265,7 @@ def test_import_failing_while_writing_leaves_the_database_exactly_as_it_was(
     path = tmp_path / "2024-05-03-late.txt"
     path.write_text(story_block(1, names="New Person") + story_block(2))
     with (
-        mock.patch.object(
-            importing.Importer, "write_relations", side_effect=RuntimeError("disk full")
-        ),
+        mock.patch.object(Writer, "write_relations", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError),
     ):
         run_command(path, "--section", "brand-new-section")
@@ -285,9 +283,7 @@ def test_failed_admin_import_confirmation_leaves_the_database_exactly_as_it_was(
     upload = SimpleUploadedFile("2024-05-04-desk.txt", (story_block(1) + story_block(2)).encode())
     preview = client.post(url, {"briefing": upload, "section": "world", "status": "published"})
     staged = preview.context["staged"]
-    with mock.patch.object(
-        importing.Importer, "write_relations", side_effect=RuntimeError("disk full")
-    ):
+    with mock.patch.object(Writer, "write_relations", side_effect=RuntimeError("disk full")):
         client.raise_request_exception = False
         response = client.post(
             url, {"staged": staged, "section": "world", "status": "published", "confirm": "1"}

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from stories.importer.importing import import_briefings, read_briefing_file
+from stories.importer import import_briefings, read_briefing_file
 from stories.importer.parser import BriefingError, parse_briefing
 from stories.models import Byline, ImportRecord, Section, Story
 from stories.reader.search import search_stories
@@ -306,9 +306,7 @@ def test_reimport_of_two_files_is_one_transaction(tmp_path):
     good = tmp_path / "good.txt"
     good.write_text(SMALL)
     import_briefings([read_briefing_file(good)])
-    with mock.patch(
-        "stories.importer.importing.Importer.write_relations", side_effect=RuntimeError
-    ):
+    with mock.patch("stories.importer.write.Writer.write_relations", side_effect=RuntimeError):
         with pytest.raises(RuntimeError):
             import_briefings([read_briefing_file(good), parse_briefing(SMALL, source="new.txt")])
     assert Story.objects.count() == 2
@@ -328,7 +326,7 @@ def numbered_briefing(count, corrected=()):
 
 
 def test_a_batch_at_a_time_writes_what_one_batch_writes():
-    with mock.patch("stories.importer.importing.WRITE_BATCH", 2):
+    with mock.patch("stories.importer.write.WRITE_BATCH", 2):
         run_import(numbered_briefing(3))
         # Two updated, one unchanged and two created, in three batches.
         result = run_import(numbered_briefing(5, corrected={0, 1}))

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import ExifTags, Image, ImageCms
 
+from stories.editorial.saving import save_byline, save_story
 from stories.models import Byline, Story
 
 from .admin_forms import admin_form_data
@@ -286,7 +287,7 @@ def test_files_stay_when_the_transaction_rolls_back(editor_user, media_root):
     before = stored_files(media_root)
     with pytest.raises(RuntimeError), transaction.atomic():
         story.lead_image = ""
-        story.save()
+        save_story(story)
         Story.objects.get(pk=story.pk).delete()
         raise RuntimeError("rolled back")
     assert stored_files(media_root) == before
@@ -299,7 +300,7 @@ def test_deleting_stories_and_bylines_deletes_their_files(
     other = story_with_image(editor_user)
     byline = BylineFactory()
     byline.photo = SimpleUploadedFile("head.jpg", photo("JPEG"))
-    byline.save()
+    save_byline(byline)
     staff = login(editor_user)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff.post(
@@ -326,7 +327,7 @@ def test_restoring_a_revision_whose_image_was_deleted_keeps_the_current_image(
     story.refresh_from_db()
     current = (story.lead_image.name, story.lead_image_renditions)
     restored = first.instance
-    restored.save()
+    save_story(restored)  # as the admin's restore does
     restored.refresh_from_db()
     assert (restored.lead_image.name, restored.lead_image_renditions) == current
     assert (media_root / current[0]).exists()

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.importer.importing import import_briefings
+from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
 from stories.models import Story
 from stories.reader.search import MAX_TERMS, search_stories, search_terms
@@ -274,7 +274,7 @@ def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_querie
 def test_imports_pause_the_sqlite_index_and_rebuild_each_story_once(tmp_path):
     from django.db import connection
 
-    from stories.importer.importing import import_briefings, read_briefing_file
+    from stories.importer import import_briefings, read_briefing_file
 
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL's index triggers run once per statement; nothing is paused")

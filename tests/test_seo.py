@@ -120,6 +120,7 @@ def test_news_article_includes_corrections_image_and_honest_modified_date(client
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
+    from stories.editorial.saving import save_story
     from stories.models import Correction
 
     story = StoryFactory(published=True)
@@ -127,7 +128,7 @@ def test_news_article_includes_corrections_image_and_honest_modified_date(client
     Image.new("RGB", (900, 500), "navy").save(buffer, "JPEG")
     story.lead_image = SimpleUploadedFile("lead.jpg", buffer.getvalue())
     story.lead_image_alt = "A navy rectangle"
-    story.save()
+    save_story(story)  # as the admin does: renditions with the upload
     article = by_type(client.get(story.get_absolute_url()))["NewsArticle"]
     assert "correction" not in article
     # A later save that is not marked substantive does not move dateModified.

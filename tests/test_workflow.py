@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.importer.importing import import_briefings, read_briefing_file
+from stories.importer import import_briefings, read_briefing_file
 from stories.models import Correction, Story
 from stories.roles import EDITOR, REPORTER, sync_roles
 
@@ -247,7 +247,7 @@ def test_second_editor_save_is_refused_and_nothing_is_lost(editor_user, make_sta
 
 
 def test_edit_made_before_an_import_rewrote_the_story_is_refused(editor_user, tmp_path):
-    from stories.importer.importing import import_briefings, read_briefing_file
+    from stories.importer import import_briefings, read_briefing_file
 
     path = tmp_path / "2024-05-01-desk.txt"
     path.write_text("Port reopens\nShips sail again.\n— Ana Lima\n")

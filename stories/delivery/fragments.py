@@ -25,7 +25,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
@@ -50,21 +50,13 @@ def fragment_key(request, *parts):
     return ":".join(["fragments", scope, token, *map(str, parts)])
 
 
-def card_bylines_prefetch():
-    from stories.models import StoryByline
-
-    return Prefetch(
-        "story_bylines",
-        queryset=StoryByline.objects.select_related("byline").order_by("position", "pk"),
-        to_attr="card_story_bylines",
-    )
-
-
 def prefetch_card_bylines(stories):
     """Read the bylines of the stories that lack them, in one query (none if none do)."""
-    unread = [story for story in stories if not hasattr(story, "card_story_bylines")]
+    from stories.models import bylines_prefetch
+
+    unread = [story for story in stories if not hasattr(story, "ordered_story_bylines")]
     if unread:
-        prefetch_related_objects(unread, card_bylines_prefetch())
+        prefetch_related_objects(unread, bylines_prefetch())
 
 
 def render_cards(stories, *, level=2, lead=False, hide_section=False):

@@ -93,11 +93,13 @@ def content_changed(**kwargs):
 def connect_signals():
     """Called from ``StoriesConfig.ready()``.
 
-    Cache invalidation is not domain logic, so it rides on signals; bulk writes send none,
-    which is why the importer calls ``content_changed()`` itself.
+    Cache invalidation is not domain logic, so it rides on signals: Django's for saves and
+    deletes, and ``stories.changes.content_changed`` for bulk writes, which send none of
+    Django's.
     """
     from taggit.models import Tag
 
+    from stories.changes import content_changed as bulk_written
     from stories.models import Byline, Correction, Section, Story, StoryByline, TaggedStory
 
     # A correction is printed on its story's page and moves the story's "updated" date in
@@ -106,6 +108,7 @@ def connect_signals():
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
     m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")
+    bulk_written.connect(content_changed, dispatch_uid="pages-bulk-writes")
     connection_created.connect(forget_database_scope, dispatch_uid="pages-database-scope")
 
 

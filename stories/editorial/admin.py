@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from stories.text import CleanTextAdminMixin
 from .briefing_import import ImportBriefingMixin
 from .forms import PreviewLinkForm, StoryAdminForm
 from .revisions import describe, record_relations, restore_relations
+from .saving import save_byline, save_story
 from .tags import merge_tags
 
 
@@ -59,6 +60,9 @@ class BylineAdmin(CleanTextAdminMixin, admin.ModelAdmin):
     @admin.display(description="Stories", ordering="story_count")
     def story_count(self, byline):
         return byline.story_count
+
+    def save_model(self, request, obj, form, change):
+        save_byline(obj)
 
 
 User = get_user_model()
@@ -277,18 +281,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     editing_fields = {None: ["new_tags"], "Publishing": ["is_substantive", "loaded_version"]}
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(
-                Prefetch(
-                    "story_bylines",
-                    queryset=StoryByline.objects.select_related("byline").order_by(
-                        "position", "pk"
-                    ),
-                )
-            )
-        )
+        return super().get_queryset(request).with_bylines()
 
     def get_fieldsets(self, request, obj=None):
         editable = self.has_change_permission(request, obj) if obj else True
@@ -362,7 +355,10 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
             and obj.status == Story.Status.PUBLISHED
         ):
             obj.revised_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        # What SimpleHistoryAdmin.save_model and ModelAdmin.save_model do, with renditions
+        # and the old address's redirect. Restoring a revision saves through here too.
+        obj._history_user = request.user
+        save_story(obj)
 
     def save_formset(self, request, form, formset, change):
         for instance in formset.save(commit=False):
@@ -431,7 +427,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
                 continue
             story._history_user = request.user
             story._change_reason = reason
-            story.save()
+            save_story(story)
             self.log_change(request, story, reason)
             done += 1
         if done:

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from stories.importer import BriefingError, import_briefings, parse_briefing_bytes
-from stories.importer.importing import CONFLICT, UPDATED
+from stories.importer.report import Action
 from stories.models import Story
 
 from .forms import ImportBriefingForm
@@ -31,13 +31,6 @@ STAGED_SALT = "stories.admin-import"
 STAGED_MAX_AGE = 60 * 60  # seconds between the preview and the confirmation
 # Previews a user may have waiting (say, in several tabs); staging another drops the oldest.
 STAGED_PER_USER = 3
-ACTION_LABELS = {
-    "created": "Create",
-    "updated": "Update",
-    "unchanged": "Unchanged",
-    "conflict": "Conflict: left alone",
-    "missing": "Missing from file: kept",
-}
 
 
 def staging_dir():
@@ -148,7 +141,7 @@ class ImportBriefingMixin:
                 context.update(
                     result=result,
                     staged=staged,
-                    rows=[(outcome, ACTION_LABELS[outcome.action]) for outcome in result.outcomes],
+                    rows=[(outcome, outcome.action.preview_label) for outcome in result.outcomes],
                 )
         context.update(
             self.admin_site.each_context(request),
@@ -174,7 +167,7 @@ class ImportBriefingMixin:
 
     def check_may_update(self, request, result):
         """A re-import may rewrite stories; only those the user may edit."""
-        ids = [o.story_id for o in result.outcomes if o.action == UPDATED and o.story_id]
+        ids = [o.story_id for o in result.outcomes if o.action == Action.UPDATED and o.story_id]
         refused = [
             story.headline
             for story in Story.objects.filter(pk__in=ids)
@@ -189,10 +182,10 @@ class ImportBriefingMixin:
     def report_import(self, request, result):
         counts = result.counts
         summary = ", ".join(f"{number} {name}" for name, number in counts.items() if number)
-        level = messages.WARNING if counts["conflicts"] else messages.SUCCESS
+        level = messages.WARNING if counts[Action.CONFLICT.count_name] else messages.SUCCESS
         self.message_user(request, f"Imported: {summary or 'nothing to do'}.", level)
         for outcome in result.outcomes:
-            if outcome.action == CONFLICT:
+            if outcome.action == Action.CONFLICT:
                 self.message_user(
                     request, f"Conflict: “{outcome.headline}” {outcome.reason}.", level
                 )

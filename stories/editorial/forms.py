@@ -1,7 +1,6 @@
 """Admin forms: the story form's server-side rules, and the briefing upload."""
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelectMultiple
 from django.utils import timezone
@@ -9,6 +8,8 @@ from django.utils.formats import date_format
 from taggit.models import Tag
 from taggit.utils import parse_tags
 
+from stories.importer.parser import BriefingError
+from stories.importer.sources import refuse_oversized
 from stories.models import Section, Story
 from stories.text import CleanTextFormMixin
 
@@ -213,7 +214,7 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         if not user.has_perm("stories.publish_story"):
             self.fields["status"].choices = [(Story.Status.DRAFT, Story.Status.DRAFT.label)]
             self.fields["status"].help_text = "Reporters import drafts; editors publish them."
-            # The importer refuses a date from them too: see stories.importer.importing.Importer.
+            # The importer refuses a date from them too: see stories.importer.plan.Plan.
             self.fields["date"].disabled = True
             self.fields["date"].help_text = "Reporters import undated drafts; editors date them."
         if not user.has_perm("stories.add_section"):
@@ -225,9 +226,8 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
             if not self.data.get("staged"):
                 raise forms.ValidationError("Choose a briefing file to import.")
             return None
-        if upload.size > settings.BRIEFING_MAX_BYTES:
-            raise forms.ValidationError(
-                f"{upload.name}: file is {upload.size:,} bytes; briefings are limited to "
-                f"{settings.BRIEFING_MAX_BYTES:,} bytes"
-            )
+        try:
+            refuse_oversized(upload.size, upload.name)
+        except BriefingError as error:
+            raise forms.ValidationError(str(error)) from None
         return upload

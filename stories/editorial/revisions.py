@@ -7,7 +7,6 @@ editor restores that revision.
 
 from django.db import transaction
 
-from stories.delivery.generation import content_changed
 from stories.models import Byline, StoryByline
 
 
@@ -67,5 +66,3 @@ def restore_relations(story, revision):
         if revision.tag_names is not None:
             story.tags.set(revision.tag_names, clear=True)
         record_relations(story)
-        # Bulk writes send no signals; the reader page cache must still hear of it.
-        content_changed()

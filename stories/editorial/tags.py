@@ -3,7 +3,6 @@ addresses redirect to it."""
 
 from django.db import transaction
 
-from stories.delivery.generation import content_changed
 from stories.models import Story, TaggedStory, TagSlugRedirect
 
 from .revisions import record_relations
@@ -39,6 +38,4 @@ def merge_tags(kept, merged):
             tag.delete()
         for story in Story.objects.filter(pk__in=story_ids):
             record_relations(story)  # restoring the newest revision keeps the merge
-        # Bulk writes send no signals; the reader page cache must still hear of it.
-        content_changed()
     return len(story_ids)

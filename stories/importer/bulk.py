@@ -4,8 +4,9 @@
 row into SQL through the query compiler. For the 50,000 rows a 10,000-story import writes
 beside the stories themselves (bylines, tags, import records, revisions) that was over a
 third of the import's time. Rows that need nothing back from the database (no ids), send no
-signals and have no ``auto_now`` fields can go through one prepared statement
-(``executemany``) instead, with each value prepared by its field as ``bulk_create`` would.
+model signals and have no ``auto_now`` fields can go through one prepared statement
+(``executemany``) instead, with each value prepared by its field as ``bulk_create`` would. Like
+every bulk write, it announces itself (``stories.changes``).
 """
 
 from functools import partial
@@ -13,13 +14,24 @@ from itertools import chain
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from stories.changes import announce
+
 INSERT_BATCH = 1000
+# Values named in one ``IN (...)`` filter or written by one bulk statement.
+QUERY_CHUNK = 500
+
+
+def chunks(items, size=QUERY_CHUNK):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def insert_rows(model, rows):
     """INSERT ``rows`` into ``model``'s table: dicts of Python values by field attname
-    (``story_id`` for a foreign key), all with the same keys. Nothing is sent to signals or
-    read back; use it inside the transaction that wrote what the rows point to.
+    (``story_id`` for a foreign key), all with the same keys. No model signal is sent and
+    nothing is read back; use it inside the transaction that wrote what the rows point to.
+    The write is announced (``stories.changes.announce``), so readers get a new generation.
     """
     rows = list(rows)
     if not rows:
@@ -52,3 +64,4 @@ def insert_rows(model, rows):
                 cursor.execute(head + ", ".join([marks] * len(values)), list(chain(*values)))
             else:
                 cursor.executemany(head + marks, values)
+    announce(model)

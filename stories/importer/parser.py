@@ -171,7 +171,7 @@ def read_briefing(
         stream.seek(start)
         data = stream.read(-1 if max_bytes is None else max_bytes + 1)
         if max_bytes is not None and len(data) > max_bytes:
-            raise _larger_than(max_bytes, source)
+            raise too_large(max_bytes, source)
         text = decode_briefing(data, source)  # raises; if not, it parses as usual
         return parse_briefing(text, source, checked=True)
     return _parse_lines(lines, source)
@@ -307,8 +307,14 @@ def _check_characters(text: str, source: str) -> None:
     raise BriefingError(message, source=source, line=line)
 
 
-def _larger_than(max_bytes, source):
-    return BriefingError(f"file is larger than {max_bytes:,} bytes", source=source)
+def too_large(limit: int, source: str, size: int | None = None) -> BriefingError:
+    """The error for a briefing over ``limit`` bytes: its size when known (a file's, an
+    upload's), else only that it is larger (a stream, refused as soon as it passes)."""
+    if size is None:
+        return BriefingError(f"file is larger than {limit:,} bytes", source=source)
+    return BriefingError(
+        f"file is {size:,} bytes; briefings are limited to {limit:,} bytes", source=source
+    )
 
 
 def _read_content_lines(stream, source, max_bytes):
@@ -322,7 +328,7 @@ def _read_content_lines(stream, source, max_bytes):
         block = stream.read(_READ_BLOCK)
         size += len(block)
         if max_bytes is not None and size > max_bytes:
-            raise _larger_than(max_bytes, source)
+            raise too_large(max_bytes, source)
         # NUL and the other control bytes never occur inside a UTF-8 character. (UTF-16 and
         # UTF-32 byte order marks need no check of their own: none of them is UTF-8.)
         if len(block.translate(None, _CONTROL_BYTES)) != len(block):

@@ -8,8 +8,11 @@
 
 from django.db import migrations
 
-# The text search configuration; stories/search_index.py must use the same one.
-PG_CONFIG = "english"
+# The document definitions are shared with the importer's pause (stories.search_index), so
+# they are imported, not copied: changing them there needs a new migration that rebuilds the
+# index (see that module's docstring).
+from stories.search_index import POSTGRES_CONFIG as PG_CONFIG
+from stories.search_index import SQLITE_TRIGGERS, sqlite_insert
 
 PG_FORWARD = f"""
 ALTER TABLE stories_story ADD COLUMN search_vector tsvector;
@@ -118,74 +121,6 @@ DROP INDEX IF EXISTS story_search_idx;
 ALTER TABLE stories_story DROP COLUMN IF EXISTS search_vector;
 DROP FUNCTION IF EXISTS stories_story_search_document(stories_story);
 """
-
-
-def sqlite_refresh(story_ids_sql):
-    """Statements that rewrite the FTS rows of the stories ``story_ids_sql`` selects."""
-    return f"""
-    DELETE FROM stories_story_fts WHERE rowid IN ({story_ids_sql});
-    {sqlite_insert(story_ids_sql)};
-    """
-
-
-def sqlite_insert(story_ids_sql):
-    return f"""
-    INSERT INTO stories_story_fts (rowid, headline, deck, body, bylines, tags)
-    SELECT s.id, s.headline, s.deck, s.body,
-        coalesce((SELECT group_concat(b.name, ' ') FROM stories_storybyline sb
-                  JOIN stories_byline b ON b.id = sb.byline_id WHERE sb.story_id = s.id), ''),
-        coalesce((SELECT group_concat(t.name, ' ') FROM stories_taggedstory ts
-                  JOIN taggit_tag t ON t.id = ts.tag_id WHERE ts.content_object_id = s.id), '')
-    FROM stories_story s WHERE s.id IN ({story_ids_sql})
-    """
-
-
-SQLITE_TRIGGERS = {
-    # name: (event, statements)
-    "stories_story_fts_insert": ("AFTER INSERT ON stories_story", sqlite_refresh("NEW.id")),
-    "stories_story_fts_update": (
-        "AFTER UPDATE OF headline, deck, body ON stories_story",
-        sqlite_refresh("NEW.id"),
-    ),
-    "stories_story_fts_delete": (
-        "AFTER DELETE ON stories_story",
-        "DELETE FROM stories_story_fts WHERE rowid = OLD.id;",
-    ),
-    "stories_storybyline_fts_insert": (
-        "AFTER INSERT ON stories_storybyline",
-        sqlite_refresh("NEW.story_id"),
-    ),
-    "stories_storybyline_fts_update": (
-        "AFTER UPDATE ON stories_storybyline",
-        sqlite_refresh("OLD.story_id, NEW.story_id"),
-    ),
-    "stories_storybyline_fts_delete": (
-        "AFTER DELETE ON stories_storybyline",
-        sqlite_refresh("OLD.story_id"),
-    ),
-    "stories_taggedstory_fts_insert": (
-        "AFTER INSERT ON stories_taggedstory",
-        sqlite_refresh("NEW.content_object_id"),
-    ),
-    "stories_taggedstory_fts_update": (
-        "AFTER UPDATE ON stories_taggedstory",
-        sqlite_refresh("OLD.content_object_id, NEW.content_object_id"),
-    ),
-    "stories_taggedstory_fts_delete": (
-        "AFTER DELETE ON stories_taggedstory",
-        sqlite_refresh("OLD.content_object_id"),
-    ),
-    "stories_byline_fts_rename": (
-        "AFTER UPDATE OF name ON stories_byline",
-        sqlite_refresh("SELECT story_id FROM stories_storybyline WHERE byline_id = NEW.id"),
-    ),
-    "stories_tag_fts_rename": (
-        "AFTER UPDATE OF name ON taggit_tag",
-        sqlite_refresh(
-            "SELECT content_object_id FROM stories_taggedstory WHERE tag_id = NEW.id"
-        ),
-    ),
-}
 
 
 def create_search_index(apps, schema_editor):

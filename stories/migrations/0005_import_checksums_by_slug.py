@@ -2,7 +2,8 @@
 
 A record whose checksum matches its story under the old formula (ids) is rewritten under
 the new one (slugs); a record that did not match (the story was edited since its import)
-is left as it is, and still does not match. See stories.importer.importing.state_checksum.
+is left as it is, and still does not match. Backwards, the same the other way round: it
+works because both formulas are here, as they were. See stories.importer.plan.state_checksum.
 """
 
 import hashlib
@@ -32,7 +33,9 @@ def story_checksum(story, section, bylines, tag_names):
     )
 
 
-def by_slug(apps, schema_editor):
+def convert(apps, to_slugs):
+    """Rewrite each record that matches its story under one formula (ids if ``to_slugs``,
+    else slugs) under the other."""
     ImportRecord = apps.get_model("stories", "ImportRecord")
     StoryByline = apps.get_model("stories", "StoryByline")
     TaggedStory = apps.get_model("stories", "TaggedStory")
@@ -46,12 +49,22 @@ def by_slug(apps, schema_editor):
             .order_by("pk")
             .values_list("tag__name", flat=True)
         )
-        old = story_checksum(story, story.section_id, [row[0] for row in byline_rows], tags)
+        by_id = story_checksum(story, story.section_id, [row[0] for row in byline_rows], tags)
+        by_slug = story_checksum(
+            story, story.section.slug, [row[1] for row in byline_rows], tags
+        )
+        old, new = (by_id, by_slug) if to_slugs else (by_slug, by_id)
         if old == record.state_checksum:
-            record.state_checksum = story_checksum(
-                story, story.section.slug, [row[1] for row in byline_rows], tags
-            )
+            record.state_checksum = new
             record.save(update_fields=["state_checksum"])
+
+
+def by_slug(apps, schema_editor):
+    convert(apps, to_slugs=True)
+
+
+def by_id(apps, schema_editor):
+    convert(apps, to_slugs=False)
 
 
 class Migration(migrations.Migration):
@@ -60,5 +73,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(by_slug, migrations.RunPython.noop),
+        migrations.RunPython(by_slug, by_id),
     ]

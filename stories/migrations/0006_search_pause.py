@@ -4,17 +4,15 @@
 # writer at a time, so no other write can slip past) and rebuilds the rows it touched once.
 # PostgreSQL's link triggers already run once per statement.
 
-import importlib
-
 from django.db import migrations
 
-discovery = importlib.import_module("stories.migrations.0003_discovery")
+from stories.search_index import SQLITE_TRIGGERS
 
 PAUSED = "WHEN NOT EXISTS (SELECT 1 FROM stories_search_pause)"
 
 
 def recreate_triggers(schema_editor, condition):
-    for name, (event, statements) in discovery.SQLITE_TRIGGERS.items():
+    for name, (event, statements) in SQLITE_TRIGGERS.items():
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
         schema_editor.execute(f"CREATE TRIGGER {name} {event} {condition} BEGIN {statements} END")
 

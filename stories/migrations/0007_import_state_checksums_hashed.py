@@ -4,7 +4,7 @@ JSON escapes every character of a body before it is hashed, which was a fifth of
 an unchanged 10,000-story briefing. A record whose checksum matches its story under the JSON
 formula is rewritten under the new one; a record that did not match (the story was edited
 since its import) is left as it is, and still does not match. Backwards, the same the other
-way round. See stories.importer.importing.state_checksum; both formulas are copied here as they were.
+way round. See stories.importer.plan.state_checksum; both formulas are copied here as they were.
 """
 
 import hashlib

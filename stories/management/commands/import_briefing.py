@@ -5,15 +5,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from stories.importer import BriefingError, import_briefings, read_briefing_file
+from stories.importer.report import Action
 from stories.models import Story
-
-ACTION_LABELS = {
-    "created": "created",
-    "updated": "updated",
-    "unchanged": "unchanged",
-    "conflict": "CONFLICT",
-    "missing": "missing",
-}
 
 
 def iso_date(value):
@@ -75,7 +68,7 @@ class Command(BaseCommand):
         if result.dry_run:
             self.stdout.write(self.style.WARNING("Dry run: nothing was written."))
         for outcome in result.outcomes:
-            label = ACTION_LABELS[outcome.action]
+            label = outcome.action.result_label
             self.stdout.write(f"{label:>10}  {outcome.headline}  {outcome.url}")
             if result.dry_run and outcome.parsed is not None:
                 self.write_parse(outcome)
@@ -83,7 +76,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'':>12}{outcome.reason}")
         counts = result.counts
         summary = ", ".join(f"{number} {name}" for name, number in counts.items())
-        style = self.style.WARNING if counts["conflicts"] else self.style.SUCCESS
+        style = self.style.WARNING if counts[Action.CONFLICT.count_name] else self.style.SUCCESS
         where = f"section {result.section}, {result.publication_status}"
         self.stdout.write(style(f"{summary} ({where}{', dry run' if result.dry_run else ''})"))
 

@@ -1,0 +1,402 @@
+"""Planning an import: what would happen to each story, worked out by reading only.
+
+For each parsed story the plan decides whether it is new, unchanged, corrected (updated) or in
+conflict with an edit made since the importer wrote it, by comparing checksums: of what the
+briefing asks for (``input_checksum``) and of the story as the importer last left it
+(``state_checksum``). Nothing here writes; ``stories.importer.write`` carries a plan out.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_unicode_slug
+from django.utils import timezone
+from taggit.models import Tag
+
+from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
+from stories.slugs import allocate_slugs
+
+from .bulk import QUERY_CHUNK
+from .parser import BriefingError, ParsedStory
+from .places import COUNTRY_FOR_TERM, find_countries
+from .report import Action
+from .sources import date_from_file_name, import_key
+
+TAGGER_FINGERPRINT = hashlib.sha256(
+    json.dumps(sorted(COUNTRY_FOR_TERM.items(), key=str)).encode()
+).hexdigest()[:16]
+
+
+def max_length(model, field_name):
+    """A field's limit as the model declares it (PostgreSQL enforces it; SQLite does not)."""
+    return model._meta.get_field(field_name).max_length
+
+
+def shortened(text, length=60):
+    """``text`` to quote in an error message: a 1 MB name must not make a 1 MB message."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def check_length(text, limit, what, *, source, line=None):
+    if len(text) > limit:
+        raise BriefingError(
+            f"{what} “{shortened(text)}” is {len(text):,} characters long; "
+            f"at most {limit:,} are allowed",
+            source=source,
+            line=line,
+        )
+
+
+def publication_time(day, now):
+    """Today's stories go live at import time; any other day at noon, site time."""
+    if day is None or day == timezone.localdate(now):
+        return now
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def section_name_from_slug(slug):
+    return slug.replace("-", " ").replace("_", " ").strip().title() or slug
+
+
+def story_text(parsed):
+    return "\n".join((parsed.headline, parsed.deck, *parsed.paragraphs))
+
+
+def hash_parts(parts):
+    """SHA-256 of a sequence of strings. Each is length-prefixed, so no two different
+    sequences hash the same bytes; hashing the strings directly is several times faster than
+    hashing them as JSON, which escapes every character of a 600-word body first."""
+    digest = hashlib.sha256()
+    for part in parts:
+        encoded = part.encode("utf-8", "surrogatepass")
+        digest.update(b"%d:" % len(encoded))
+        digest.update(encoded)
+    return digest.hexdigest()
+
+
+def input_checksum(parsed, section_slug, status, day):
+    """What the briefing asks for. Tags are not in it, because they follow from the text and
+    the tagger; the tagger's fingerprint is, so a new country list re-tags on re-import."""
+    return hash_parts(
+        (
+            parsed.headline,
+            parsed.deck,
+            *parsed.paragraphs,
+            "\x1e",
+            *parsed.bylines,
+            "\x1e",
+            TAGGER_FINGERPRINT,
+            section_slug,
+            status,
+            day.isoformat() if day else "",
+        )
+    )
+
+
+def state_checksum(story, section_slug, byline_slugs, tag_names):
+    """Everything an editor could change about a story, as stored. ``story`` is a Story,
+    or a row read with the names of its fields.
+
+    Sections and bylines count by slug, not id: a backup restored into a fresh database
+    (natural keys) gives them new ids, and its stories must still read as unedited.
+    (Records written before migration 0007 hashed these as JSON; it rewrote them.)
+    """
+    # In UTC, so a time zone setting cannot make a fresh read look like an edit.
+    published_at = story.published_at.astimezone(UTC).isoformat() if story.published_at else ""
+    # Each list is preceded by its length, so where one ends is never in doubt.
+    return hash_parts(
+        (
+            story.headline,
+            story.slug,
+            story.deck,
+            story.body,
+            section_slug,
+            story.status,
+            published_at,
+            str(len(byline_slugs)),
+            *byline_slugs,
+            str(len(tag_names)),
+            *sorted(tag_names),
+        )
+    )
+
+
+@dataclass(slots=True)
+class StoredImport:
+    """An earlier import of one story, as plain values: what planning compares and reports.
+
+    At 10,000 stories, reading model rows cost more than the comparison itself, so models
+    are loaded only for the stories an import changes (``Writer.update_stories`` in
+    ``stories.importer.write``).
+    """
+
+    record_id: int
+    story_id: int
+    source: str
+    headline: str
+    input_checksum: str
+    slug: str
+    published_at: datetime | None
+    created_at: datetime | None
+    tags: list[str]  # as stored, in mention order
+    is_edited: bool  # changed by anyone since the importer wrote it
+
+
+@dataclass
+class PlannedStory:
+    source: str  # the briefing's import key
+    file: str  # where the briefing came from, for errors
+    parsed: ParsedStory
+    tags: list[str] | None
+    day: date | None
+    checksum: str
+    stored: StoredImport | None = None
+    action: Action = Action.CREATED
+    reason: str = ""
+    # Where the story is, or will be: what the report links to.
+    story_id: int | None = None
+    slug: str = ""
+    published_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+class Plan:
+    """One import run's plan: ``make()`` reads and decides; ``stories.importer.write`` writes
+    it, or ``stories.importer.report`` previews it."""
+
+    def __init__(
+        self,
+        briefings,
+        *,
+        section="world",
+        day=None,
+        status=Story.Status.PUBLISHED,
+        user=None,
+        now=None,
+    ):
+        self.briefings = list(briefings)
+        self.section_slug = section
+        self.day = day
+        self.status = status
+        self.user = user
+        self.now = now or timezone.now()
+        self.planned = []
+        self.missing = []
+        self.section = None  # the existing section, once planned; None if it is to be made
+        # Someone who may not publish (a Reporter) imports undated drafts: a date from the
+        # form or the file name would be kept on the draft and, when an editor later
+        # publishes it, put it in the past. Only an editor dates an import, on purpose.
+        # No user is the command line, run by whoever runs the site.
+        self.may_publish = user is None or user.has_perm("stories.publish_story")
+        self.may_add_section = user is None or user.has_perm("stories.add_section")
+
+    def validate_options(self):
+        source = ", ".join(b.source for b in self.briefings) or "<briefing>"
+        try:
+            validate_unicode_slug(self.section_slug)
+        except ValidationError:
+            raise BriefingError(
+                f"--section {self.section_slug!r} is not a slug (letters, numbers, - and _)",
+                source=source,
+            ) from None
+        check_length(
+            self.section_slug, max_length(Section, "slug"), "--section slug", source=source
+        )
+        if self.status not in Story.Status.values:
+            raise BriefingError(f"unknown status {self.status!r}", source=source)
+        if not self.may_publish:
+            if self.status != Story.Status.DRAFT:
+                raise BriefingError(
+                    "only editors may import stories as anything but drafts", source=source
+                )
+            if self.day is not None:
+                raise BriefingError(
+                    "only editors may give an import a publication date", source=source
+                )
+        self.section = Section.objects.filter(slug=self.section_slug).first()
+        if self.section is None:
+            if not self.may_add_section:
+                raise BriefingError(
+                    f"there is no section “{self.section_slug}”, and only editors may create "
+                    "sections: choose an existing one",
+                    source=source,
+                )
+            check_length(
+                section_name_from_slug(self.section_slug),
+                max_length(Section, "name"),
+                f"the name of new section “{shortened(self.section_slug)}”,",
+                source=source,
+            )
+        seen = {}
+        for briefing in self.briefings:
+            key = import_key(briefing)
+            if key in seen:
+                raise BriefingError(
+                    f"two briefings named {key} in one import ({seen[key]} and "
+                    f"{briefing.source}); stories are matched by file name",
+                    source=briefing.source,
+                )
+            seen[key] = briefing.source
+
+    def check_limits(self, briefing):
+        """Every text the import would store fits its field, or a ``BriefingError`` names
+        the file and line (on PostgreSQL, an overlong value was a 500 at the INSERT)."""
+        source = briefing.source
+        check_length(
+            import_key(briefing), max_length(ImportRecord, "source"), "file name", source=source
+        )
+        headline_limit = min(max_length(Story, "headline"), max_length(ImportRecord, "headline"))
+        deck_limit = max_length(Story, "deck")
+        name_limit = max_length(Byline, "name")
+        for parsed in briefing.stories:
+            check_length(
+                parsed.headline, headline_limit, "headline", source=source, line=parsed.line
+            )
+            check_length(parsed.deck, deck_limit, "deck", source=source, line=parsed.line)
+            for name in parsed.bylines:
+                check_length(
+                    name, name_limit, "byline name", source=source, line=parsed.bylines_line
+                )
+
+    def check_tag_limits(self, planned):
+        # Tags come from the country list, so this guards a future edit of that list.
+        for name in planned.tags:
+            for value, limit, what in (
+                (name, max_length(Tag, "name"), "tag"),
+                (Tag().slugify(name), max_length(Tag, "slug"), "tag slug"),
+            ):
+                check_length(value, limit, what, source=planned.file, line=planned.parsed.line)
+
+    def make(self):
+        self.validate_options()
+        for briefing in self.briefings:
+            self.check_limits(briefing)
+            # A Reporter's stories are undated (see __init__), whatever the file name says.
+            day = (self.day or date_from_file_name(briefing)) if self.may_publish else None
+            source = import_key(briefing)
+            for parsed in briefing.stories:
+                self.planned.append(
+                    PlannedStory(
+                        source=source,
+                        file=briefing.source,
+                        parsed=parsed,
+                        tags=None,
+                        day=day,
+                        checksum=input_checksum(parsed, self.section_slug, self.status, day),
+                    )
+                )
+        stored_imports = self.stored_imports()
+        for planned in self.planned:
+            stored = stored_imports.pop((planned.source, planned.parsed.headline), None)
+            planned.stored = stored
+            if stored is None:
+                planned.action = Action.CREATED
+            else:
+                planned.story_id, planned.slug = stored.story_id, stored.slug
+                planned.created_at = stored.created_at
+                if stored.is_edited:
+                    planned.action = Action.CONFLICT
+                    planned.reason = "changed since the importer last wrote it; left alone"
+                elif stored.input_checksum == planned.checksum:
+                    planned.action = Action.UNCHANGED
+                    # Same text, same tagger: the tags are the ones stored, in mention order.
+                    planned.tags = stored.tags
+                else:
+                    planned.action = Action.UPDATED
+            if planned.action in (Action.UNCHANGED, Action.CONFLICT):
+                planned.published_at = stored.published_at
+            else:
+                planned.published_at = self.published_at_for(planned)
+            if planned.tags is None:
+                # Tagging is the costly part of planning; unchanged stories skip it.
+                planned.tags = find_countries(story_text(planned.parsed))
+                self.check_tag_limits(planned)
+        self.missing = sorted(stored_imports.values(), key=lambda s: (s.source, s.record_id))
+        return self
+
+    def stored_imports(self):
+        """Earlier imports of these files by (file name, headline), each checked for edits
+        made since: its story's stored state against the checksum the importer wrote."""
+        sources = {import_key(briefing) for briefing in self.briefings}
+        byline_slugs, tag_names = defaultdict(list), defaultdict(list)
+        rows = (
+            StoryByline.objects.filter(story__import_record__source__in=sources)
+            .order_by("position", "pk")
+            .values_list("story_id", "byline__slug")
+        )
+        for story_id, byline_slug in rows:
+            byline_slugs[story_id].append(byline_slug)
+        rows = (
+            TaggedStory.objects.filter(content_object__import_record__source__in=sources)
+            .order_by("pk")
+            .values_list("content_object_id", "tag__name")
+        )
+        for story_id, name in rows:
+            tag_names[story_id].append(name)
+        # Named after Story's own fields, so state_checksum() reads a row as it reads a story.
+        rows = (
+            Story.objects.filter(import_record__source__in=sources)
+            .order_by()
+            .values_list(
+                "pk",
+                "headline",
+                "slug",
+                "deck",
+                "body",
+                "section__slug",
+                "status",
+                "published_at",
+                "created_at",
+                "updated_at",
+                "import_record__pk",
+                "import_record__source",
+                "import_record__headline",
+                "import_record__input_checksum",
+                "import_record__state_checksum",
+                "import_record__written_at",
+                named=True,
+            )
+        )
+        stored_imports = {}
+        # Bodies are read a chunk at a time, only to be hashed: 10,000 of them are never all
+        # in memory at once.
+        for row in rows.iterator(chunk_size=QUERY_CHUNK):
+            tags = tag_names.get(row.pk, [])
+            is_edited = row.updated_at != row.import_record__written_at or (
+                state_checksum(row, row.section__slug, byline_slugs.get(row.pk, []), tags)
+                != row.import_record__state_checksum
+            )
+            stored = StoredImport(
+                record_id=row.import_record__pk,
+                story_id=row.pk,
+                source=row.import_record__source,
+                headline=row.import_record__headline,
+                input_checksum=row.import_record__input_checksum,
+                slug=row.slug,
+                published_at=row.published_at,
+                created_at=row.created_at,
+                tags=tags,
+                is_edited=is_edited,
+            )
+            stored_imports[stored.source, stored.headline] = stored
+        return stored_imports
+
+    def published_at_for(self, planned):
+        if not self.may_publish:
+            return None
+        if planned.day is None and planned.stored is not None:
+            return planned.stored.published_at
+        return publication_time(planned.day, self.now)
+
+    def allocate_new_slugs(self):
+        """The slugs the new stories get (reads only: a dry run reports them too)."""
+        new = [planned for planned in self.planned if planned.stored is None]
+        slugs = allocate_slugs(
+            Story, [p.parsed.headline for p in new], max_length=max_length(Story, "slug")
+        )
+        for planned, slug in zip(new, slugs, strict=True):
+            planned.slug = slug

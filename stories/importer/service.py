@@ -1,0 +1,60 @@
+"""``import_briefings``: the importer's one entry point, used by ``manage.py import_briefing``
+and the admin's import page (``stories.editorial.briefing_import``).
+
+A run reads its sources (``sources``), plans (``plan``: reads only), then writes
+(``write``: one transaction) or, in a dry run, only previews; either way it reports
+(``report``).
+"""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from stories.models import Story
+
+from . import report
+from .plan import Plan
+from .write import Writer
+
+# Two imports racing on PostgreSQL: the loser hits a unique constraint, rolls back and
+# plans again, now seeing the winner's rows (so its stories come out "unchanged").
+IMPORT_ATTEMPTS = 3
+
+
+def import_briefings(
+    briefings,
+    *,
+    section="world",
+    day=None,
+    status=Story.Status.PUBLISHED,
+    user=None,
+    dry_run=False,
+    now=None,
+):
+    """Import parsed briefings as one unit: all of them are written, or none.
+
+    Raises ``BriefingError`` for bad options; returns an ``ImportResult`` in which
+    conflicts and missing stories are reported, not raised.
+
+    Safe to run twice at once: the database's unique constraints (story slug, one import
+    record per file and headline, byline slug, tag name) stop the second run from creating
+    duplicates, and it then starts over and finds the first run's stories unchanged.
+    """
+    briefings = list(briefings)
+    now = now or timezone.now()
+    for attempt in range(1, IMPORT_ATTEMPTS + 1):
+        plan = Plan(briefings, section=section, day=day, status=status, user=user, now=now)
+        try:
+            with transaction.atomic():
+                plan.make()
+                urls = report.preview_urls(plan) if dry_run else Writer(plan).apply()
+        except IntegrityError:
+            if attempt == IMPORT_ATTEMPTS:
+                raise
+            continue
+        break
+    return report.ImportResult(
+        outcomes=report.outcomes(plan, urls),
+        section=section,
+        publication_status=status,
+        dry_run=dry_run,
+    )

@@ -1,0 +1,214 @@
+"""Writing a plan: every story it creates or updates, with bylines, tags, import records and
+revisions, in one transaction.
+
+The search index is paused meanwhile and rebuilt once per story (``stories.search_index``).
+Every bulk write here announces itself (``stories.changes``), so readers get a new content
+generation, as they do after any other edit.
+"""
+
+from functools import cached_property
+
+from django.db import transaction
+from taggit.models import Tag
+
+from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
+from stories.search_index import search_index_paused
+from stories.slugs import allocate_slugs
+
+from .bulk import QUERY_CHUNK, chunks, insert_rows
+from .plan import max_length, section_name_from_slug, state_checksum
+from .report import Action
+
+# Stories written together: the models of one batch are in memory at a time.
+WRITE_BATCH = 500
+CHANGE_REASON = "Imported from a briefing"
+
+
+class Writer:
+    """Carries out a ``stories.importer.plan.Plan`` that has been made."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.now = plan.now
+        self.user = plan.user
+        self.status = plan.status
+
+    def apply(self):
+        """Write the plan; the addresses of its stories, in order."""
+        with transaction.atomic():
+            changing = [
+                p for p in self.plan.planned if p.action in (Action.CREATED, Action.UPDATED)
+            ]
+            if changing:
+                self.plan.allocate_new_slugs()
+                section = self.get_or_create_section()
+                bylines = self.get_or_create_bylines(changing)
+                tags = self.get_or_create_tags(changing)
+                # One index rebuild per story, not one per byline and tag row written.
+                with search_index_paused() as touched:
+                    # A batch at a time, so only one batch's models (and their copies of
+                    # the bodies) are in memory at once.
+                    for batch in chunks(changing, WRITE_BATCH):
+                        stories = self.create_stories(
+                            [p for p in batch if p.action == Action.CREATED], section
+                        ) + self.update_stories(
+                            [p for p in batch if p.action == Action.UPDATED], section
+                        )
+                        self.write_relations(batch, stories, bylines, tags)
+                    touched.update(p.story_id for p in changing)
+        return Story.absolute_urls(self.plan.planned)
+
+    def get_or_create_section(self):
+        plan = self.plan
+        if plan.section is None:  # validate_options() checked the user may make one
+            plan.section = Section.objects.create(
+                slug=plan.section_slug, name=section_name_from_slug(plan.section_slug)
+            )
+        return plan.section
+
+    def get_or_create_bylines(self, planned_stories):
+        """Bylines by exact name; the oldest wins if an editor made two with one name."""
+        names = {name for p in planned_stories for name in p.parsed.bylines}
+        found = {}
+        for chunk in chunks(names):
+            for byline in Byline.objects.filter(name__in=chunk).order_by("-pk"):
+                found[byline.name] = byline
+        # New ones in bulk, slugs and all: one by one, each save read every slug its name
+        # could clash with, so thousands of alike names took quadratic time.
+        # They get no public page of their own until a story carrying them is live.
+        new_names = sorted(names - found.keys())
+        slugs = allocate_slugs(Byline, new_names, max_length=max_length(Byline, "slug"))
+        new = [Byline(name=name, slug=slug) for name, slug in zip(new_names, slugs, strict=True)]
+        for byline in Byline.objects.bulk_create(new, batch_size=QUERY_CHUNK):
+            found[byline.name] = byline
+        return found
+
+    def get_or_create_tags(self, planned_stories):
+        names = {name for p in planned_stories for name in p.tags}
+        found = {}
+        for chunk in chunks(names):
+            for tag in Tag.objects.filter(name__in=chunk):
+                found[tag.name] = tag
+        for name in sorted(names - found.keys()):
+            found[name] = Tag.objects.create(name=name)
+        return found
+
+    def story_fields(self, planned, section):
+        return {
+            "headline": planned.parsed.headline,
+            "deck": planned.parsed.deck,
+            "body": "\n\n".join(planned.parsed.paragraphs),
+            "section": section,
+            "status": self.status,
+            "published_at": planned.published_at,
+        }
+
+    def create_stories(self, planned_stories, section):
+        stories = [
+            Story(slug=planned.slug, created_by=self.user, **self.story_fields(planned, section))
+            for planned in planned_stories
+        ]
+        # Their first revisions are written with the relations, in write_relations().
+        Story.objects.bulk_create(stories, batch_size=QUERY_CHUNK)
+        for planned, story in zip(planned_stories, stories, strict=True):
+            planned.story_id, planned.created_at = story.pk, story.created_at
+        return stories
+
+    def update_stories(self, planned_stories, section):
+        if not planned_stories:
+            return []
+        loaded = Story.objects.in_bulk([planned.story_id for planned in planned_stories])
+        stories = []
+        for planned in planned_stories:
+            story = loaded[planned.story_id]
+            for name, value in self.story_fields(planned, section).items():
+                setattr(story, name, value)
+            story.updated_at = self.now
+            # An admin form opened before this import must not save over it.
+            story.version += 1
+            stories.append(story)
+        Story.objects.bulk_update(
+            stories,
+            [
+                "headline",
+                "deck",
+                "body",
+                "section",
+                "status",
+                "published_at",
+                "updated_at",
+                "version",
+            ],
+            batch_size=QUERY_CHUNK,
+        )
+        story_ids = [story.pk for story in stories]
+        for chunk in chunks(story_ids):
+            StoryByline.objects.filter(story_id__in=chunk).delete()
+            TaggedStory.objects.filter(content_object_id__in=chunk).delete()
+        return stories
+
+    def write_relations(self, planned_stories, stories, bylines, tags):
+        """Bylines, tags, import records and revisions of stories just written, which
+        ``stories`` holds in the order of ``planned_stories``."""
+        story_bylines, tagged, records_to_create, records_to_update = [], [], [], []
+        revisions = []
+        for planned, story in zip(planned_stories, stories, strict=True):
+            story_bylines.extend(
+                {"story_id": story.pk, "byline_id": bylines[name].pk, "position": position}
+                for position, name in enumerate(planned.parsed.bylines)
+            )
+            tagged.extend(
+                {"content_object_id": story.pk, "tag_id": tags[name].pk} for name in planned.tags
+            )
+            byline_slugs = [bylines[name].slug for name in planned.parsed.bylines]
+            written = {
+                "input_checksum": planned.checksum,
+                "state_checksum": state_checksum(
+                    story, story.section.slug, byline_slugs, planned.tags
+                ),
+                "written_at": story.updated_at,
+            }
+            if planned.stored is None:
+                records_to_create.append(
+                    {
+                        "story_id": story.pk,
+                        "source": planned.source,
+                        "headline": planned.parsed.headline,
+                        **written,
+                    }
+                )
+            else:
+                records_to_update.append(ImportRecord(pk=planned.stored.record_id, **written))
+            revisions.append(self.revision(story, planned, byline_slugs))
+        insert_rows(StoryByline, story_bylines)
+        insert_rows(TaggedStory, tagged)
+        insert_rows(ImportRecord, records_to_create)
+        ImportRecord.objects.bulk_update(
+            records_to_update,
+            ["input_checksum", "state_checksum", "written_at"],
+            batch_size=QUERY_CHUNK,
+        )
+        insert_rows(self.revision_model, revisions)
+
+    @cached_property
+    def revision_model(self):
+        # Story.history builds a new manager class on every access: once per import, not
+        # once per story.
+        return Story.history.model
+
+    @cached_property
+    def revision_story_fields(self):
+        return [field.attname for field in self.revision_model.tracked_fields]
+
+    def revision(self, story, planned, byline_slugs):
+        """The story's revision for this import as a revision row's values by field,
+        bylines and tags included (simple-history's bulk helpers cannot carry those)."""
+        return {
+            **{attname: getattr(story, attname) for attname in self.revision_story_fields},
+            "history_date": self.now,
+            "history_user_id": self.user.pk if self.user else None,
+            "history_change_reason": CHANGE_REASON,
+            "history_type": "+" if planned.action == Action.CREATED else "~",
+            "byline_slugs": byline_slugs,
+            "tag_names": sorted(planned.tags, key=str.casefold),
+        }

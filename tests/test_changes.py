@@ -1,0 +1,130 @@
+"""Every write path starts a new content generation, bulk writes included (stories.changes)."""
+
+import pytest
+from django.apps import apps
+from taggit.models import Tag
+
+from stories.delivery.generation import current_generation
+from stories.importer.bulk import insert_rows
+from stories.models import (
+    Byline,
+    ContentQuerySet,
+    Correction,
+    DatabaseIdentity,
+    ImportRecord,
+    PreviewLink,
+    Section,
+    Story,
+    StoryByline,
+    StorySlugRedirect,
+    TaggedStory,
+    TagSlugRedirect,
+)
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+# What readers see: a write to any of these must start a new generation.
+CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
+# What they do not: the importer's memory, redirects (written with the story they follow),
+# preview links (never cached), the database identity, revisions.
+OTHER_MODELS = [
+    ImportRecord,
+    StorySlugRedirect,
+    PreviewLink,
+    TagSlugRedirect,
+    DatabaseIdentity,
+    Story.history.model,
+]
+
+
+def test_every_model_is_content_or_said_not_to_be():
+    # A new model must be placed: in CONTENT_MODELS (and given a ContentQuerySet), or not.
+    assert set(apps.get_app_config("stories").get_models()) == {*CONTENT_MODELS, *OTHER_MODELS}
+
+
+@pytest.mark.parametrize("model", CONTENT_MODELS, ids=lambda model: model.__name__)
+def test_content_models_use_the_announcing_queryset(model):
+    assert isinstance(model._default_manager.all(), ContentQuerySet)
+
+
+def new_rows(model, count=2):
+    """Unsaved rows of ``model``, and a field to change with the value to change it to."""
+    if model is Section:
+        rows = [Section(name=f"Desk {n}", slug=f"desk-{n}") for n in range(count)]
+        return rows, "name", "Renamed"
+    if model is Byline:
+        rows = [Byline(name=f"Writer {n}", slug=f"writer-{n}") for n in range(count)]
+        return rows, "name", "Renamed"
+    section = SectionFactory()
+    if model is Story:
+        rows = [
+            Story(headline=f"Story {n}", slug=f"story-{n}", body="Text.", section=section)
+            for n in range(count)
+        ]
+        return rows, "headline", "Renamed"
+    stories = StoryFactory.create_batch(count, section=section)
+    if model is StoryByline:
+        byline = BylineFactory()
+        return [StoryByline(story=story, byline=byline) for story in stories], "position", 3
+    if model is TaggedStory:
+        tag = Tag.objects.create(name="Before")
+        rows = [TaggedStory(content_object=story, tag=tag) for story in stories]
+        return rows, "tag", Tag.objects.create(name="After")
+    if model is Correction:
+        return [Correction(story=story, text="A fix.") for story in stories], "text", "Fixed."
+    raise AssertionError(f"no rows for {model}")
+
+
+def bulk_create(model, rows, field, value):
+    model.objects.bulk_create(rows)
+
+
+def bulk_update(model, rows, field, value):
+    for row in rows:
+        setattr(row, field, value)
+    model.objects.bulk_update(rows, [field])
+
+
+def update(model, rows, field, value):
+    model.objects.filter(pk__in=[row.pk for row in rows]).update(**{field: value})
+
+
+def delete(model, rows, field, value):
+    model.objects.filter(pk__in=[row.pk for row in rows]).delete()
+
+
+@pytest.mark.parametrize("model", CONTENT_MODELS, ids=lambda model: model.__name__)
+@pytest.mark.parametrize("write", [bulk_create, bulk_update, update, delete])
+def test_every_bulk_write_of_content_starts_a_new_generation(model, write):
+    rows, field, value = new_rows(model)
+    if write is not bulk_create:
+        model.objects.bulk_create(rows)
+    before = current_generation()
+    assert current_generation() == before  # nothing changed yet
+    write(model, rows, field, value)
+    assert current_generation() != before
+
+
+def test_bulk_writes_through_a_related_manager_start_a_new_generation():
+    story = StoryFactory(bylines=[BylineFactory(), BylineFactory()])
+    before = current_generation()
+    story.story_bylines.all().delete()
+    assert current_generation() != before
+
+
+def test_importer_row_inserts_start_a_new_generation():
+    story, byline = StoryFactory(), BylineFactory()
+    before = current_generation()
+    insert_rows(StoryByline, [{"story_id": story.pk, "byline_id": byline.pk, "position": 0}])
+    assert current_generation() != before
+
+
+def test_bulk_writes_that_change_nothing_keep_the_generation():
+    StoryFactory()
+    before = current_generation()
+    Story.objects.filter(pk=-1).update(headline="Nobody")
+    Story.objects.filter(pk=-1).delete()
+    Story.objects.bulk_create([])
+    assert current_generation() == before
