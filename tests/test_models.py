@@ -101,12 +101,3 @@ def test_section_and_byline_have_natural_keys():
     assert section.natural_key() == ("world",)
     assert type(section).objects.get_by_natural_key("world") == section
     assert Byline.objects.get_by_natural_key("william-roberts") == byline
-
-
-def test_story_absolute_urls_match_get_absolute_url_for_each_story(db):
-    stories = [
-        StoryFactory(published=True, slug="plain-slug"),
-        StoryFactory(published=True, slug="kyiv-київ"),
-        StoryFactory(status="draft", published_at=None),
-    ]
-    assert Story.absolute_urls(stories) == [story.get_absolute_url() for story in stories]
