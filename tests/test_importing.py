@@ -121,6 +121,28 @@ def test_corrected_briefing_updates_the_stories_it_created():
     assert {o.action for o in run_import(corrected).outcomes} == {"unchanged"}
 
 
+@pytest.mark.parametrize("corrected", [False, True], ids=["same-file", "corrected-file"])
+@pytest.mark.parametrize("status", ["draft", "review"])
+def test_reimport_as_draft_never_takes_published_stories_off_the_site(corrected, status):
+    run_import(SMALL)  # published, live
+    text = SMALL.replace("officials said.", "officials said on Tuesday.") if corrected else SMALL
+    result = run_import(text, status=status)
+    assert {outcome.action for outcome in result.outcomes} == {"conflict"}
+    assert all("never unpublishes" in outcome.reason for outcome in result.outcomes)
+    assert Story.objects.live().count() == 2
+    assert "on Tuesday" not in Story.objects.get(headline="Dam opens on the river").body
+    # Imported as published, the correction goes through.
+    if corrected:
+        assert ("Dam opens on the river", "updated") in actions(run_import(text))
+
+
+def test_reimport_as_published_updates_drafts_it_created():
+    run_import(SMALL, status="draft")
+    result = run_import(SMALL, status="published")
+    assert {outcome.action for outcome in result.outcomes} == {"updated"}
+    assert Story.objects.live().count() == 2
+
+
 def test_corrected_bylines_replace_the_old_ones():
     run_import(SMALL)
     run_import(SMALL.replace("— By Ana Lima", "— By Ana Lima and Jo Park"))

@@ -140,6 +140,7 @@ class StoredImport:
     headline: str
     input_checksum: str
     slug: str
+    status: str
     published_at: datetime | None
     created_at: datetime | None
     tags: list[str]  # as stored, in mention order
@@ -305,6 +306,17 @@ class Plan:
                     planned.action = Action.UNCHANGED
                     # Same text, same tagger: the tags are the ones stored, in mention order.
                     planned.tags = stored.tags
+                elif (
+                    stored.status == Story.Status.PUBLISHED
+                    and self.status != Story.Status.PUBLISHED
+                ):
+                    # Taking a story off the site is an editor's act in the admin, never a
+                    # side effect of re-importing its file as a draft.
+                    planned.action = Action.CONFLICT
+                    planned.reason = (
+                        "published; an import never unpublishes a story (import with status "
+                        "published to update it, or unpublish it in the admin)"
+                    )
                 else:
                     planned.action = Action.UPDATED
             if planned.action in (Action.UNCHANGED, Action.CONFLICT):
@@ -377,6 +389,7 @@ class Plan:
                 headline=row.import_record__headline,
                 input_checksum=row.import_record__input_checksum,
                 slug=row.slug,
+                status=row.status,
                 published_at=row.published_at,
                 created_at=row.created_at,
                 tags=tags,
