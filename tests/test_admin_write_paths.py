@@ -324,9 +324,12 @@ def test_editor_merges_tags_stories_move_and_old_addresses_redirect(editor_user,
     assert list(untouched.tags.names()) == ["China"]
     kept_url = reverse("stories:tag", args=[tags["Ukraine"].slug])
     for old in ("Ukraina", "Ukriane"):
-        response = client.get(reverse("stories:tag", args=[tags[old].slug]))
-        assert response.status_code == 301
-        assert response["Location"] == kept_url
+        # The page and its feeds: every address the old tag had.
+        for name in ("stories:tag", "stories:tag_feed", "stories:tag_atom_feed"):
+            response = client.get(reverse(name, args=[tags[old].slug]))
+            assert response.status_code == 301, name
+            assert response["Location"] == reverse(name, args=[tags["Ukraine"].slug])
+    assert client.get(reverse("stories:tag_feed", args=["never-a-tag"])).status_code == 404
     page = client.get(kept_url).content.decode()
     assert all(story.headline in page for story in (both, old_only, typo_only))
     # The newest revision records the merge: restoring it does not bring the old tag back.

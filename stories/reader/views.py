@@ -1,6 +1,7 @@
 """Reader pages. Every queryset starts from ``Story.objects.live()``."""
 
 from datetime import date
+from functools import wraps
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -90,17 +91,26 @@ class SectionView(StoryListView):
         )
 
 
-class TagView(StoryListView):
-    def get(self, request, *args, **kwargs):
+def follow_tag_merges(view):
+    """A tag merged into another (``editorial.tags.merge_tags``) leaves its addresses behind:
+    the page and its feeds lead, permanently, to the same page of the tag it was merged into,
+    if that tag is live; any other unknown tag is still a 404."""
+
+    @wraps(view)
+    def wrapper(request, *args, slug, **kwargs):
         try:
-            return super().get(request, *args, **kwargs)
+            return view(request, *args, slug=slug, **kwargs)
         except Http404:
-            # A tag merged into another: its address leads to the tag it was merged into, if live.
-            moved = TagSlugRedirect.objects.filter(slug=self.kwargs["slug"]).first()
+            moved = TagSlugRedirect.objects.filter(slug=slug).select_related("tag").first()
             if moved is None or not live_tags().filter(pk=moved.tag_id).exists():
                 raise
-            return redirect("stories:tag", moved.tag.slug, permanent=True)
+            name = request.resolver_match.view_name
+            return redirect(name, *args, slug=moved.tag.slug, permanent=True, **kwargs)
 
+    return wrapper
+
+
+class TagView(StoryListView):
     def get_queryset(self):
         self.tag = live_tag_or_404(self.request, self.kwargs["slug"])
         return super().get_queryset()
