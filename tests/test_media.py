@@ -132,6 +132,30 @@ def test_upload_is_stored_without_metadata_and_only_renditions_are_linked(
     assert f'"image": ["{largest}"]' in page or f'"image":["{largest}"]' in page
 
 
+@pytest.mark.parametrize(
+    ("mode", "options", "stored_format"),
+    [("RGB", {}, "WEBP"), ("RGB", {"lossless": True}, "PNG"), ("RGBA", {}, "PNG")],
+)
+def test_lossless_or_transparent_webp_original_is_stored_as_png(
+    editor_user, media_root, mode, options, stored_format
+):
+    # libwebp's lossless encoder (which WebP's alpha channel uses) is too hungry at the pixel
+    # limit; PNG keeps the same pixels, and the stored name's extension follows the format.
+    image = Image.new(mode, (320, 200), (0, 128, 128, 200)[: len(mode)])
+    buffer = BytesIO()
+    image.save(buffer, "WEBP", **options)
+    story = StoryFactory()
+    assert upload(login(editor_user), story, buffer.getvalue(), "photo.webp").status_code == 302
+    story.refresh_from_db()
+    extension = {"PNG": ".png", "WEBP": ".webp"}[stored_format]
+    assert story.lead_image.name.endswith(extension)
+    with Image.open(media_root / story.lead_image.name) as original:
+        assert original.format == stored_format
+        if stored_format == "PNG":  # the very pixels the WebP decodes to
+            with Image.open(BytesIO(buffer.getvalue())) as uploaded:
+                assert original.mode == mode and original.tobytes() == uploaded.tobytes()
+
+
 def test_orientation_is_applied_before_the_metadata_goes(editor_user, media_root):
     story = StoryFactory()
     # Stored 640 x 360 on its side; orientation 6 says "turn 90° clockwise to view".
