@@ -495,6 +495,13 @@ def test_admin_login_still_works_with_files_attached(make_staff, written):
     assert written == []
 
 
+def test_more_files_than_any_form_takes_are_refused(editor_user, settings):
+    files = {f"file{n}": SimpleUploadedFile(f"{n}.txt", b"x") for n in range(11)}
+    response = login(editor_user).post(reverse("admin:stories_story_import"), files)
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FILES == 10
+    assert response.status_code == 400
+
+
 def test_every_upload_field_has_a_size_limit(settings):
     # A file field missing here would keep no data at all (its uploads arrive empty).
     from django.apps import apps
