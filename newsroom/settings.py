@@ -337,8 +337,11 @@ BRIEFING_STAGING_MAX_BYTES = int(
 # is what defeats decompression bombs (a few KB of PNG that would unpack to gigabytes).
 IMAGE_MAX_BYTES = int(os.environ.get("IMAGE_MAX_BYTES", str(10 * 1024 * 1024)))
 IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(40_000_000)))
-# Any upload is cut off at the larger of the two limits above before Django writes it all to
-# a temporary file (stories/uploads.py); uploaded media and its folders are the app's alone.
+# An upload is cut off at its field's limit above, the files of a request at the largest
+# limit, before Django writes them to a temporary file, and no file data is kept from anyone
+# but signed-in staff (stories/uploads.py); no form takes more than one file. Uploaded media
+# and its folders are the app's alone.
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 FILE_UPLOAD_HANDLERS = [
     "stories.uploads.SizeCappedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

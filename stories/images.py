@@ -2,8 +2,11 @@
 
 Uploads are refused unless they are JPEG, PNG, WebP or GIF within a byte and a pixel-count
 limit; the pixel count comes from the file's header, so a decompression bomb is refused
-before it is unpacked. Renditions are WebP files at a few widths, written when an image is
-saved and described in a JSON field, so a page renders ``srcset`` without touching the files.
+before it is unpacked. Processing an accepted image takes at most twice the memory of the
+largest one decoded (``memory_budget``): kinds whose decoders need more than that per pixel
+(progressive JPEG, WebP) are accepted up to a lower pixel count. Renditions are WebP files at
+a few widths, written when an image is saved and described in a JSON field, so a page renders
+``srcset`` without touching the files.
 """
 
 import posixpath
@@ -48,6 +51,7 @@ def check_image_upload(upload):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(upload) as image:
                 image_format, (width, height) = image.format, image.size
+                bytes_per_pixel = processing_bytes_per_pixel(image)
     except Image.DecompressionBombError:
         raise pixel_error(None, None) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
@@ -72,6 +76,8 @@ def check_image_upload(upload):
         )
     if width * height > settings.IMAGE_MAX_PIXELS:
         raise pixel_error(width, height)
+    if width * height * bytes_per_pixel > memory_budget():
+        raise memory_error(width, height, image_format, bytes_per_pixel)
     # Sound as an image; now make sure it is nothing else as well (see image_safety).
     try:
         upload.seek(0)
@@ -103,6 +109,53 @@ def pixel_error(width, height):
         message,
         code="image_too_many_pixels",
         params={"width": width, "height": height, "limit": limit},
+    )
+
+
+# Bytes a pixel of an image as Pillow holds it decoded (RGB is padded to four).
+DECODED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
+
+
+def memory_budget():
+    """The most memory processing one upload may take: twice the largest accepted image
+    decoded at four bytes a pixel (320 MB at 40 megapixels), room for the decoded image
+    and one full-size copy of it (turning it upright makes one)."""
+    return 2 * 4 * settings.IMAGE_MAX_PIXELS
+
+
+def processing_bytes_per_pixel(image):
+    """The peak bytes a pixel that decoding ``image`` (opened, not yet decoded) and turning it
+    upright take; measured for each format and mode by ``tests/test_image_memory.py``."""
+    decoded = DECODED_BYTES.get(image.mode, 4)
+    peak = 2 * decoded  # the decoded image and its upright copy
+    if image.format == "JPEG" and image.info.get("progressive"):
+        # libjpeg holds every DCT coefficient of a progressive JPEG, two bytes a sample,
+        # alongside the decoded image until the last scan is in.
+        widest = max(h for _, h, _, _ in image.layer) * max(v for _, _, v, _ in image.layer)
+        samples = sum(h * v for _, h, v, _ in image.layer) / widest
+        peak = max(peak, decoded + 2 * samples)
+    elif image.format == "WEBP":
+        # Pillow decodes WebP through libwebp's animation decoder: two RGBA canvases of its
+        # own and a copy handed to Pillow, four bytes a pixel each.
+        peak = max(peak, decoded + 3 * 4)
+    return peak
+
+
+def memory_error(width, height, image_format, bytes_per_pixel):
+    kind = "WebP image" if image_format == "WEBP" else "progressive JPEG"
+    advice = "PNG or JPEG" if image_format == "WEBP" else "baseline (not progressive) JPEG or PNG"
+    return forms.ValidationError(
+        "The image is %(width)s × %(height)s pixels; a %(kind)s this large takes too much "
+        "memory to open, and the limit for one is %(limit).1f megapixels. Save it as a "
+        "%(advice)s, or smaller.",
+        code="image_too_many_pixels",
+        params={
+            "width": width,
+            "height": height,
+            "kind": kind,
+            "limit": memory_budget() / bytes_per_pixel / 1_000_000,
+            "advice": advice,
+        },
     )
 
 
@@ -268,13 +321,40 @@ def store_upload(field_file, widths=None):
     XMP, PNG text, GIF comments) is kept; only the colour profile is. Animated GIF and WebP
     keep their first frame, which is all the renditions ever showed. The image is decoded
     once, for both the original and the renditions.
+
+    A lossless or transparent WebP is stored as a PNG (same pixels, and the name's extension
+    follows): libwebp's lossless encoder, which WebP's alpha channel uses too, takes several
+    times the decoded image's memory at the pixel limit, where PNG's writes row by row.
     """
     with decoded_image(field_file.file) as (image, image_format):
+        stored_format = image_format
+        if image_format == "WEBP" and (image.mode == "RGBA" or webp_is_lossless(field_file.file)):
+            stored_format = "PNG"
+        name = field_file.name
+        if stored_format != image_format:
+            name = posixpath.splitext(name)[0] + ".png"
         with tempfile.TemporaryFile() as clean:
-            save_clean_original(image, image_format, clean)
+            save_clean_original(image, stored_format, clean)
             clean.seek(0)
-            field_file.save(field_file.name, File(clean), save=False)
+            field_file.save(name, File(clean), save=False)
         return write_renditions(image, field_file.name, widths)
+
+
+def webp_is_lossless(file):
+    """Whether the WebP in ``file`` holds a lossless (VP8L) image: its RIFF chunks are walked
+    to the first one that holds pixels."""
+    file.seek(12)
+    while header := file.read(8):
+        if len(header) < 8:
+            break
+        kind, size = header[:4], int.from_bytes(header[4:], "little")
+        if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+            if kind == b"ANMF":  # an animation frame: its own frame header, then its chunks
+                file.seek(16, 1)
+                continue
+            return kind == b"VP8L"
+        file.seek(size + (size & 1), 1)
+    return False
 
 
 def make_renditions(field_file, widths=None):
@@ -299,6 +379,10 @@ def decoded_image(file):
         image_format = image.format
         image.seek(0)  # the first frame of an animated GIF or WebP
         image.load()
+        if image_format == "WEBP":
+            # Pillow keeps libwebp's decoder, and its two full-size canvases, for seeking to
+            # later frames, which is never done here.
+            image._decoder = None
         # In place: a second full-size copy would double the peak memory of every upload.
         ImageOps.exif_transpose(image, in_place=True)
         yield image, image_format

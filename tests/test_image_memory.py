@@ -1,7 +1,11 @@
 """Heavy uploads: the largest image Newsroom accepts is processed in bounded memory.
 
-The upload runs through the real admin form in a child process, which reports the growth of
+Each upload runs through the real admin form in a child process, which reports the growth of
 its own peak resident memory (``ru_maxrss``), so nothing the test process allocated counts.
+Every format and mode an editor may upload is tried at the pixel limit, with and without an
+EXIF orientation that turns it, since each takes its own path through the decoders and
+encoders (progressive JPEG holds the whole image's coefficients, WebP decodes through a
+canvas of its own, libwebp's lossless encoder is hungry at this size).
 """
 
 import json
@@ -10,7 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PIL import Image
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from PIL import ExifTags, Image
+
+from stories.images import check_image_upload, memory_budget, processing_bytes_per_pixel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,8 +54,11 @@ with open(sys.argv[1], "rb") as upload:
     seconds = time.monotonic() - started
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 story.refresh_from_db()
+errors = response.context["adminform"].form.errors if response.status_code == 200 else {}
 print(json.dumps({
     "status": response.status_code,
+    "errors": {field: list(messages) for field, messages in errors.items()},
+    "original": story.lead_image.name,
     "renditions": [r["width"] for r in story.lead_image_renditions],
     "growth": after - before,
     "seconds": seconds,
@@ -61,25 +73,77 @@ LAUNCHER = (
     "sys.exit(subprocess.run([sys.executable, '-c', *sys.argv[1:]]).returncode)"
 )
 
+# The README's promise: an upload grows a worker by at most this many times the largest
+# accepted image decoded (four bytes a pixel: 160 MB at 40 megapixels).
+MEMORY_BOUND = 2.1
 
-def largest_png(path, pixels):
-    """An RGBA PNG of about ``pixels`` pixels (4 bytes each decoded) that still compresses
-    under the byte limit: smooth gradients in every channel."""
+# name: (format, mode, save options, EXIF orientation)
+CASES = {
+    "jpeg-rgb": ("JPEG", "RGB", {"quality": 90}, None),
+    "jpeg-rgb-progressive": ("JPEG", "RGB", {"quality": 90, "progressive": True}, None),
+    "jpeg-rgb-444-progressive": (
+        "JPEG",
+        "RGB",
+        {"quality": 90, "progressive": True, "subsampling": 0},
+        None,
+    ),
+    "jpeg-rgb-turned": ("JPEG", "RGB", {"quality": 90}, 6),
+    "jpeg-cmyk": ("JPEG", "CMYK", {"quality": 90}, None),
+    "jpeg-cmyk-progressive": ("JPEG", "CMYK", {"quality": 90, "progressive": True}, None),
+    "jpeg-grey": ("JPEG", "L", {"quality": 90}, None),
+    "jpeg-grey-progressive": ("JPEG", "L", {"quality": 90, "progressive": True}, None),
+    "png-rgb": ("PNG", "RGB", {}, None),
+    "png-rgba": ("PNG", "RGBA", {}, None),
+    "png-rgba-turned": ("PNG", "RGBA", {}, 8),
+    "png-palette": ("PNG", "P", {}, None),
+    "png-palette-transparent": ("PNG", "P", {"transparency": 0}, None),
+    "png-16-bit": ("PNG", "I;16", {}, None),
+    "webp-lossy-rgb": ("WEBP", "RGB", {"quality": 80, "method": 0}, None),
+    "webp-lossy-rgba": ("WEBP", "RGBA", {"quality": 80, "method": 0}, None),
+    "webp-lossy-rgb-turned": ("WEBP", "RGB", {"quality": 80, "method": 0}, 6),
+    "webp-lossless-rgb": ("WEBP", "RGB", {"lossless": True, "method": 0}, None),
+    "webp-lossless-rgba": ("WEBP", "RGBA", {"lossless": True, "method": 0}, None),
+    "gif": ("GIF", "P", {}, None),
+}
+
+
+def picture(mode, width, height):
+    """An image of ``mode`` made of smooth gradients in every channel, so that it compresses
+    under the byte limit at the pixel limit yet is no flat colour to the codecs."""
+    ramp = Image.linear_gradient("L").resize((width, height))
+    if mode == "L":
+        return ramp
+    if mode == "P":
+        palette = ramp.convert("P")
+        palette.putpalette([level for i in range(256) for level in (i, 255 - i, i * 7 % 256)])
+        return palette
+    if mode == "I;16":
+        return ramp.convert("I").point(lambda value: value * 257).convert("I;16")
+    round_ = Image.radial_gradient("L").resize((width, height))
+    bands = [ramp, round_, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), round_]
+    return Image.merge(mode, bands[: len(mode)])
+
+
+def make_image(name, folder, pixels):
+    """Write the ``name`` case at about ``pixels`` pixels into ``folder``; return its path."""
+    image_format, mode, options, orientation = CASES[name]
     width = int((pixels * 3 / 2) ** 0.5)
     height = pixels // width
-    ramp = Image.linear_gradient("L").resize((width, height))
-    round_ = Image.radial_gradient("L").resize((width, height))
-    Image.merge(
-        "RGBA", (ramp, round_, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), round_)
-    ).save(path, "PNG")
-    return width, height
+    if image_format == "WEBP" and options.get("lossless"):
+        # A flat image, as the security test sent: 40 megapixels in a few kilobytes.
+        image = Image.new(mode, (width, height), (40, 90, 160, 200)[: len(mode)])
+    else:
+        image = picture(mode, width, height)
+    if orientation:
+        exif = Image.Exif()
+        exif[ExifTags.Base.Orientation] = orientation
+        options = {**options, "exif": exif}
+    path = Path(folder) / f"{name}.{ {'JPEG': 'jpg'}.get(image_format, image_format.lower()) }"
+    image.save(path, image_format, **options)
+    return path
 
 
-def test_largest_accepted_png_is_processed_in_bounded_memory(tmp_path, settings):
-    pixels = settings.IMAGE_MAX_PIXELS
-    path = tmp_path / "large.png"
-    width, height = largest_png(path, pixels)
-    assert path.stat().st_size < settings.IMAGE_MAX_BYTES
+def upload_in_child(path, tmp_path):
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "DJANGO_SETTINGS_MODULE": "newsroom.settings",
@@ -97,13 +161,40 @@ def test_largest_accepted_png_is_processed_in_bounded_memory(tmp_path, settings)
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
-    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def largest_accepted(path, settings):
+    """The most pixels an image of the kind in ``path`` may have: the pixel limit, or less
+    for kinds whose decoders need more memory than the budget allows at that limit."""
+    with Image.open(path) as image:
+        return min(settings.IMAGE_MAX_PIXELS, memory_budget() // processing_bytes_per_pixel(image))
+
+
+# Each case takes 2 to 10 s: the one the outside review found (a 1.6 KB file that took 1 GB)
+# runs with every `make test`, the rest with `make test-slow`.
+QUICK = {"webp-lossless-rgba"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [name if name in QUICK else pytest.param(name, marks=pytest.mark.slow) for name in CASES],
+)
+def test_largest_accepted_image_of_each_kind_is_processed_in_bounded_memory(
+    case, tmp_path, settings
+):
+    path = make_image(case, tmp_path, settings.IMAGE_MAX_PIXELS)
+    pixels = largest_accepted(path, settings)
+    if pixels < settings.IMAGE_MAX_PIXELS:
+        with open(path, "rb") as upload, pytest.raises(ValidationError, match="too much memory"):
+            check_image_upload(File(upload, name=path.name))
+        path = make_image(case, tmp_path, int(pixels * 0.99))
+    assert path.stat().st_size < settings.IMAGE_MAX_BYTES
+    figures = upload_in_child(path, tmp_path)
     assert figures["status"] == 302, figures
     assert figures["renditions"] == [480, 800, 1200]
-    # The decoded pixels (4 bytes each: 160 MB at 40 megapixels) are needed once, to write the
-    # clean original; the renditions add a copy reduced by a whole factor and a few bands of
-    # rows. Measured 217 MB of growth in 2.4 s (it was 516 MB and 8.3 s with full-size
-    # copies); any second full-size copy would pass 2x, so 1.5x is the alarm.
-    decoded = width * height * 4
-    assert figures["growth"] < 1.5 * decoded, figures
+    # The budget is room for the largest accepted image decoded and one full-size copy of it
+    # (turning it upright makes one), at four bytes a pixel: 320 MB at 40 megapixels; the
+    # rest is the interpreter's and Django's own. Measured for each case: see the README.
+    assert figures["growth"] < MEMORY_BOUND * memory_budget() / 2, figures
     assert figures["seconds"] < 20, figures

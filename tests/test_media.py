@@ -6,6 +6,8 @@ import re
 from io import BytesIO
 
 import pytest
+from django import forms
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
@@ -16,6 +18,7 @@ from PIL import ExifTags, Image, ImageCms
 
 from stories.editorial.saving import save_byline, save_story
 from stories.models import Byline, Story
+from stories.uploads import FIELD_LIMITS, field_limit
 
 from .admin_forms import admin_form_data
 from .factories import BylineFactory, StoryFactory
@@ -131,6 +134,30 @@ def test_upload_is_stored_without_metadata_and_only_renditions_are_linked(
     page = client.get(story.get_absolute_url()).content.decode()
     assert f'<meta property="og:image" content="{largest}">' in page
     assert f'"image": ["{largest}"]' in page or f'"image":["{largest}"]' in page
+
+
+@pytest.mark.parametrize(
+    ("mode", "options", "stored_format"),
+    [("RGB", {}, "WEBP"), ("RGB", {"lossless": True}, "PNG"), ("RGBA", {}, "PNG")],
+)
+def test_lossless_or_transparent_webp_original_is_stored_as_png(
+    editor_user, media_root, mode, options, stored_format
+):
+    # libwebp's lossless encoder (which WebP's alpha channel uses) is too hungry at the pixel
+    # limit; PNG keeps the same pixels, and the stored name's extension follows the format.
+    image = Image.new(mode, (320, 200), (0, 128, 128, 200)[: len(mode)])
+    buffer = BytesIO()
+    image.save(buffer, "WEBP", **options)
+    story = StoryFactory()
+    assert upload(login(editor_user), story, buffer.getvalue(), "photo.webp").status_code == 302
+    story.refresh_from_db()
+    extension = {"PNG": ".png", "WEBP": ".webp"}[stored_format]
+    assert story.lead_image.name.endswith(extension)
+    with Image.open(media_root / story.lead_image.name) as original:
+        assert original.format == stored_format
+        if stored_format == "PNG":  # the very pixels the WebP decodes to
+            with Image.open(BytesIO(buffer.getvalue())) as uploaded:
+                assert original.mode == mode and original.tobytes() == uploaded.tobytes()
 
 
 def test_orientation_is_applied_before_the_metadata_goes(editor_user, media_root):
@@ -390,6 +417,113 @@ def test_oversized_briefing_is_refused_before_it_is_written_to_disk(
     assert response.status_code == 200
     assert "briefings are limited to" in response.content.decode()
     assert sum(written) <= settings.BRIEFING_MAX_BYTES + TemporaryFileUploadHandler.chunk_size
+
+
+@pytest.fixture
+def written(monkeypatch, settings):
+    """The sizes of the chunks written to temporary files (every upload goes through one)."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    chunks = []
+    receive = TemporaryFileUploadHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        chunks.append(len(raw_data))
+        return receive(self, raw_data, start)
+
+    monkeypatch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", counting)
+    return chunks
+
+
+def test_oversized_image_is_cut_at_the_image_limit_not_the_briefing_limit(
+    editor_user, media_root, settings, written
+):
+    settings.IMAGE_MAX_BYTES = 200 * 1024
+    assert settings.BRIEFING_MAX_BYTES > 2 * 1024 * 1024  # the larger limit is not the image's
+    huge = photo("JPEG") + b"\x00" * (2 * 1024 * 1024)
+    response = upload(login(editor_user), StoryFactory(), huge)
+    assert "images are limited to 200.0" in response.content.decode()
+    assert sum(written) <= settings.IMAGE_MAX_BYTES + TemporaryFileUploadHandler.chunk_size
+    assert stored_files(media_root) == []
+
+
+def test_files_of_one_request_are_capped_together(editor_user, media_root, settings, written):
+    settings.IMAGE_MAX_BYTES = settings.BRIEFING_MAX_BYTES = 200 * 1024
+    story = StoryFactory()
+    url = reverse("admin:stories_story_change", args=[story.pk])
+    client = login(editor_user)
+    form = admin_form_data(client.get(url), lead_image_alt="A teal field")
+    # Each under its own limit; together five times the largest.
+    for name in ("photo", "briefing", "bylines-0-photo", "bylines-1-photo", "lead_image"):
+        form[name] = SimpleUploadedFile(f"{name}.jpg", photo("JPEG") + b"\x00" * 190 * 1024)
+    response = client.post(url, form)
+    assert response.status_code == 200
+    assert "images are limited to 200.0" in response.content.decode()
+    assert sum(written) <= settings.IMAGE_MAX_BYTES + TemporaryFileUploadHandler.chunk_size
+    assert stored_files(media_root) == []
+
+
+def test_files_posted_by_anyone_but_staff_are_not_kept(settings, written, tmp_path):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    client = Client(enforce_csrf_checks=True)
+    client.get(reverse("admin:login"))
+    files = {f"file{n}": SimpleUploadedFile(f"{n}.bin", b"x" * 1024 * 1024) for n in range(4)}
+    data = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, **files}
+    response = client.post(reverse("admin:login"), {**data, "username": "x", "password": "y"})
+    assert response.status_code == 200  # the login form again, the CSRF check passed
+    assert written == [] and list(tmp_path.iterdir()) == []
+    # A signed-in account that is not staff is no better off, on any page.
+    client.force_login(User.objects.create_user("plain"))
+    for name in files:
+        files[name].seek(0)
+    client.post(reverse("admin:stories_story_import"), data)
+    assert written == []
+
+
+def test_admin_login_still_works_with_files_attached(make_staff, written):
+    make_staff("ana", "Editor")
+    client = Client(enforce_csrf_checks=True)
+    client.get(reverse("admin:login"))
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+            "username": "ana",
+            "password": "pw-for-tests-only",
+            "attachment": SimpleUploadedFile("a.bin", b"x" * 4096),
+        },
+    )
+    assert response.status_code == 302
+    assert written == []
+
+
+def test_more_files_than_any_form_takes_are_refused(editor_user, settings):
+    files = {f"file{n}": SimpleUploadedFile(f"{n}.txt", b"x") for n in range(11)}
+    response = login(editor_user).post(reverse("admin:stories_story_import"), files)
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FILES == 10
+    assert response.status_code == 400
+
+
+def test_every_upload_field_has_a_size_limit(settings):
+    # A file field missing here would keep no data at all (its uploads arrive empty).
+    from django.apps import apps
+    from django.db.models import FileField
+
+    from stories.editorial.forms import ImportBriefingForm
+
+    names = {
+        field.name
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, FileField)
+    }
+    names |= {
+        name
+        for name, field in ImportBriefingForm.base_fields.items()
+        if isinstance(field, forms.FileField)
+    }
+    assert names == set(FIELD_LIMITS)
+    assert field_limit("photo") == field_limit("bylines-0-photo") == settings.IMAGE_MAX_BYTES
+    assert field_limit("briefing") == settings.BRIEFING_MAX_BYTES
 
 
 def test_stored_media_is_readable_by_the_app_alone(editor_user, media_root):
