@@ -164,11 +164,15 @@ def is_canonical_host(request):
     its pages carry it in their links, so it would need pages and pieces of its own: such
     requests are rendered afresh and never cached, or a flood of spellings would evict
     every real page."""
-    host = request.get_host()
-    domain, port = split_domain_port(host)
-    return host == (f"{domain}:{port}" if port else domain) and (
-        not port or port == str(request.META.get("SERVER_PORT", ""))
-    )
+    canonical = getattr(request, "_canonical_host", None)
+    if canonical is None:
+        # Asked by every cached piece of a page: worked out once per request.
+        host = request.get_host()
+        domain, port = split_domain_port(host)
+        canonical = request._canonical_host = host == (f"{domain}:{port}" if port else domain) and (
+            not port or port == str(request.META.get("SERVER_PORT", ""))
+        )
+    return canonical
 
 
 class CacheScope:
