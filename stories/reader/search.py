@@ -12,7 +12,7 @@ outscores a headline), they differ between the databases, and on SQLite scoring 
 means probing the index once per story, which is slow at 10,000 stories.
 
 The index itself (PostgreSQL's ``search_vector`` column with its GIN index, SQLite's FTS5
-table) is created and kept current by database triggers; see migration 0002 and
+table) is created and kept current by database triggers; see migrations 0003 and 0008 and
 ``stories.search_index``.
 """
 
