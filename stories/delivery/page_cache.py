@@ -93,8 +93,12 @@ def is_canonical(request, pairs):
 
 
 def only_the_page_differs(request, pairs):
+    """Whether the address differs from its canonical one in how ``page`` is written only:
+    every other parameter (a search's words) is exactly as the canonical address has it."""
     given = {name: values[-1] for name, values in request.GET.lists()}
-    return "page" in given and given.get("q") == dict(pairs).get("q")
+    canonical = dict(pairs)
+    others = (given.keys() | canonical.keys()) - {"page"}
+    return "page" in given and all(given.get(name) == canonical.get(name) for name in others)
 
 
 def canonical_redirect(request, pairs):
