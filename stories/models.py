@@ -710,3 +710,106 @@ class DatabaseIdentity(models.Model):
 
     def __str__(self):
         return str(self.token)
+
+
+# --- Live editing: private working copies of unsaved edits, and who has a story open -----
+# (stories.editorial.live). Neither is content readers see: plain managers, so writing them
+# (every few seconds while someone types) starts no new content generation.
+
+# Someone whose editing page has not been heard from for this long has left it.
+PRESENCE_WINDOW = timedelta(minutes=1)
+
+
+class WorkingCopyQuerySet(models.QuerySet):
+    def of(self, user, story=None, draft_key=""):
+        """The user's copy of ``story``, or of the new story ``draft_key`` names."""
+        if story is not None:
+            return self.filter(user=user, story=story)
+        return self.filter(user=user, story__isnull=True, draft_key=draft_key)
+
+
+class WorkingCopy(models.Model):
+    """What one user had typed into a story's form and not saved, kept by the change form's
+    autosave so a closed tab or a crashed browser loses seconds, not an afternoon.
+
+    Private to its user, never the story: it is applied only when its user restores it into
+    the form and saves. A new story has no row yet; its copy is named by the ``draft_key``
+    its add form carries."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="working_copies"
+    )
+    story = models.ForeignKey(
+        Story, models.CASCADE, null=True, blank=True, related_name="working_copies"
+    )
+    draft_key = models.CharField(
+        max_length=64, blank=True, help_text="Names the copy of a story not saved yet."
+    )
+    data = models.JSONField(help_text="The form's fields as typed (text, and ids of relations).")
+    base_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The story's version the edits were made on."
+    )
+    saved_at = models.DateTimeField()
+
+    objects = WorkingCopyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "working copies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "story"],
+                condition=Q(story__isnull=False),
+                name="one_working_copy_per_story",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "draft_key"],
+                condition=Q(story__isnull=True),
+                name="one_working_copy_per_draft",
+            ),
+            models.CheckConstraint(
+                condition=Q(story__isnull=False) | ~Q(draft_key=""),
+                name="working_copy_names_its_story",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user}'s working copy of {self.story_id or self.draft_key}"
+
+    def is_stale(self, story):
+        """Made on an older version than ``story``'s: someone has saved it since."""
+        return self.base_version is not None and self.base_version < story.version
+
+
+class EditingPresenceQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(last_seen__gte=timezone.now() - PRESENCE_WINDOW)
+
+    def record(self, user, story):
+        """``user`` has ``story``'s page open now; ``since`` moves only after an absence."""
+        now = timezone.now()
+        fresh = self.filter(user=user, story=story, last_seen__gte=now - PRESENCE_WINDOW)
+        if not fresh.update(last_seen=now):
+            self.update_or_create(user=user, story=story, defaults={"since": now, "last_seen": now})
+        # Rows of pages closed without a word (a crash) only take space once stale.
+        self.filter(last_seen__lt=now - timedelta(days=1)).delete()
+
+
+class EditingPresence(models.Model):
+    """Someone has a story's editing page open: its heartbeat moves ``last_seen``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="editing_presences"
+    )
+    story = models.ForeignKey(Story, models.CASCADE, related_name="editing_presences")
+    since = models.DateTimeField(help_text="When this stretch of editing began.")
+    last_seen = models.DateTimeField(db_index=True)
+
+    objects = EditingPresenceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "story"], name="one_presence_per_editor"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.story_id}"

@@ -8,7 +8,8 @@ generation) comes from here, on every request, and never from a view.
 
 from django.conf import settings
 
-from .generation import CacheScope, is_canonical_host
+from .fragments import enabled
+from .generation import CacheScope
 
 # FRAGMENT_CACHE_SECONDS = 0 turns fragments off. ``{% cache %}`` with a timeout of 0 still
 # looks the key up and stores the rendering (an expired entry, a file, a Redis delete), so
@@ -17,8 +18,9 @@ FRAGMENTS_OFF = "fragments_off"
 
 
 def fragment_cache(request):
-    # Not for odd spellings of the host either (``generation.is_canonical_host``).
-    on = settings.FRAGMENT_CACHE_SECONDS > 0 and is_canonical_host(request)
+    # Not for odd spellings of the host either (``generation.is_canonical_host``), nor for
+    # a page kept out of the cache (``fragments.keep_out_of_fragment_cache``).
+    on = enabled(request)
     return {
         "fragment_seconds": settings.FRAGMENT_CACHE_SECONDS,
         "fragment_cache": "default" if on else FRAGMENTS_OFF,

@@ -35,10 +35,23 @@ from . import generation
 CARD_TEMPLATE = "stories/_story_card.html"
 
 
+# Set on a request by ``keep_out_of_fragment_cache()``.
+UNCACHED_ATTRIBUTE = "_newsroom_fragments_off"
+
+
+def keep_out_of_fragment_cache(request):
+    """For a page rendered from what only its viewer has (a preview of unsaved edits): while
+    it renders, no cached piece is read or stored, ``{% cache %}`` blocks included (the
+    context processor asks ``enabled()`` too), so it neither shows a stale piece nor leaves
+    one behind for readers."""
+    setattr(request, UNCACHED_ATTRIBUTE, True)
+
+
 def enabled(request):
     return (
         request is not None
         and settings.FRAGMENT_CACHE_SECONDS > 0
+        and not getattr(request, UNCACHED_ATTRIBUTE, False)
         and generation.is_canonical_host(request)
     )
 

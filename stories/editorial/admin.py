@@ -23,6 +23,7 @@ from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
 from .forms import PreviewLinkForm, StoryAdminForm
+from .live import LiveEditingMixin
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
@@ -225,7 +226,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
+class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, SimpleHistoryAdmin):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
