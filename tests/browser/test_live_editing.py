@@ -1,0 +1,145 @@
+"""Live editing in a real browser: the side panel previews unsaved text, autosave brings it
+back after the page was closed without saving, and two editors see each other."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+
+from stories.models import EditingPresence, Story, WorkingCopy
+
+from ..factories import SectionFactory, StoryFactory
+from .test_editorial import PASSWORD, log_in, staff_user
+
+pytestmark = [pytest.mark.browser]
+
+WIDE = 1600  # the side panel shows from 1400 px
+
+
+@pytest.fixture
+def reporter(transactional_db):
+    return staff_user("live-reporter", "Reporter", [])
+
+
+@pytest.fixture
+def editor(transactional_db):
+    return staff_user("live-editor", "Editor", [])
+
+
+@pytest.fixture
+def story(reporter):
+    return StoryFactory(
+        headline="Harbour talks resume",
+        body="Saved first paragraph.",
+        created_by=reporter,
+        section=SectionFactory(name="World", slug="world"),
+    )
+
+
+def log_in_wide(open_page, user):
+    page = open_page("/admin/", width=WIDE)
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    return page
+
+
+def change_path(story):
+    return f"/admin/stories/story/{story.pk}/change/"
+
+
+def wait_until(condition, page, timeout_ms=10_000):
+    """Poll the database until ``condition()`` holds: what the page sent on its way out
+    (beacons) lands while the test still owns the database."""
+    for _ in range(timeout_ms // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the browser's requests never arrived")
+
+
+def close(page, user):
+    """Close the editing page as a user closes the tab; its farewell beacon ends its
+    presence (and keeps what was typed), before the test's database is emptied."""
+    other = page.context.new_page()
+    page.close()
+    wait_until(lambda: not EditingPresence.objects.filter(user=user).exists(), other)
+    return other
+
+
+def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(reporter, story, open_page):
+    page = log_in_wide(open_page, reporter)
+    page.goto(change_path(story))
+    frame = page.frame_locator(".live-panel__frame--shown")
+    frame.locator("h1").wait_for()
+    assert frame.locator("h1").inner_text() == "Harbour talks resume"
+
+    page.locator("#id_headline").fill("Harbour talks collapse")
+    page.locator("#id_body").fill("An unsaved paragraph about the harbour.")
+    frame = page.frame_locator(".live-panel__frame--shown")
+    frame.locator("h1", has_text="Harbour talks collapse").wait_for()
+    assert "An unsaved paragraph about the harbour." in frame.locator("article").inner_text()
+    assert "Preview of unsaved changes" in frame.locator("main").inner_text()
+    # Only one frame is left once the new one has loaded.
+    page.wait_for_function("document.querySelectorAll('.live-panel iframe').length === 1")
+
+    # The Preview button opens the same preview in a new tab.
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name="Preview changes").click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.locator("h1").inner_text() == "Harbour talks collapse"
+
+    tab.close()
+    # Closed within seconds of typing: the page's farewell keeps the text as a working copy.
+    close(page, reporter)
+    assert WorkingCopy.objects.get(user=reporter).data["headline"] == "Harbour talks collapse"
+    story.refresh_from_db()
+    assert story.headline == "Harbour talks resume"
+
+
+def test_autosave_brings_unsaved_text_back_after_the_page_is_closed(reporter, story, open_page):
+    page = log_in(open_page, reporter)
+    page.goto(change_path(story))
+    page.locator("#id_headline").fill("Typed and never saved")
+    page.locator("#id_body").fill("A paragraph the browser lost.")
+    page.locator(".live-tools__status", has_text="Unsaved changes kept").wait_for(timeout=20_000)
+    page = close(page, reporter)  # no Save
+    assert Story.objects.get(pk=story.pk).headline == "Harbour talks resume"
+    assert WorkingCopy.objects.get().data["headline"] == "Typed and never saved"
+
+    page.goto(change_path(story))
+    banner = page.locator(".live-restore")
+    assert re.search(r"Restore your unsaved changes from \d\d:\d\d", banner.inner_text())
+    assert page.locator("#id_headline").input_value() == "Harbour talks resume"
+    page.get_by_role("button", name="Restore", exact=True).click()
+    assert page.locator("#id_headline").input_value() == "Typed and never saved"
+    assert page.locator("#id_body").input_value() == "A paragraph the browser lost."
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+    assert Story.objects.get(pk=story.pk).headline == "Typed and never saved"
+    assert not WorkingCopy.objects.exists()
+
+
+def test_presence_shows_two_editors_to_each_other(reporter, editor, story, open_page):
+    User.objects.filter(pk=editor.pk).update(first_name="Edith", last_name="Ward")
+    User.objects.filter(pk=reporter.pk).update(first_name="Rita", last_name="Reyes")
+    first = log_in(open_page, editor)
+    first.clock.install()
+    first.goto(change_path(story))
+    assert not first.locator(".live-presence__message").count()
+    wait_until(lambda: EditingPresence.objects.filter(user=editor).exists(), first)
+
+    second = log_in(open_page, reporter)
+    second.goto(change_path(story))
+    message = second.locator(".live-presence__message")
+    assert re.fullmatch(
+        r"Edith Ward is editing this story \(since \d\d:\d\d\)", message.inner_text()
+    )
+
+    # The first editor learns of the second at the next heartbeat.
+    first.clock.run_for(21_000)
+    first.locator(".live-presence__message", has_text="Rita Reyes is editing this story").wait_for()
+    close(second, reporter)
+    close(first, editor)
