@@ -318,6 +318,16 @@ def test_autosave_copy_older_than_the_last_save_says_so_and_is_not_applied(
     assert WorkingCopy.objects.get().data["headline"] == "My old typing"
 
 
+def test_working_copy_is_kept_and_not_offered_when_a_save_is_refused(reporter_user, reporter_story):
+    client = login(reporter_user)
+    data = change_form(client, reporter_story, headline="Typed", body="")
+    client.post(live_url(reporter_story, "autosave"), data)
+    response = client.post(change_url(reporter_story), data)
+    assert response.status_code == 200  # the body is required
+    assert "Restore your unsaved" not in response.content.decode()
+    assert WorkingCopy.objects.exists()
+
+
 def test_saving_the_story_deletes_the_users_working_copy_only(
     reporter_user, reporter_story, editor_user
 ):

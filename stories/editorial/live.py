@@ -277,7 +277,8 @@ class LiveEditingMixin:
             context["live_editing"] = {
                 "urls": self.live_urls(obj),
                 "draft_key": draft_key,
-                "offer": copy_offer(request, obj, draft_key),
+                # A form sent back with errors already holds what the user typed.
+                "offer": None if request.method == "POST" else copy_offer(request, obj, draft_key),
                 "presence": presence_messages(obj, request.user) if obj else [],
             }
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -68,7 +68,9 @@ def close(page, user):
     return other
 
 
-def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(reporter, story, open_page):
+def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(
+    reporter, story, open_page, artifacts
+):
     page = log_in_wide(open_page, reporter)
     page.goto(change_path(story))
     frame = page.frame_locator(".live-panel__frame--shown")
@@ -83,6 +85,8 @@ def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(reporter, story
     assert "Preview of unsaved changes" in frame.locator("main").inner_text()
     # Only one frame is left once the new one has loaded.
     page.wait_for_function("document.querySelectorAll('.live-panel iframe').length === 1")
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "live-editing-side-preview.png"))
 
     # The Preview button opens the same preview in a new tab.
     with page.context.expect_page() as opened:

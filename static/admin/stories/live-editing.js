@@ -105,6 +105,7 @@
 
   function showPanel() {
     const on = panelWanted();
+    panelButton.textContent = on ? "Hide side preview" : "Show side preview";
     panel.hidden = !on;
     document.body.classList.toggle("live-panel-open", on);
     if (on && previewed === null) refreshPreview(serialize());
