@@ -330,3 +330,35 @@ def test_scheduled_story_is_invisible_a_second_before_and_visible_after_with_the
         for url in embargo_pages(story):
             assert "Zqembargo" in client.get(url).content.decode(), url
         assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("state", ["draft", "published"])
+def test_unsaved_edits_reach_no_reader_surface(state, client, newsroom, page_cache, editor_user):
+    """An editor's autosaved working copy and live preview of a story (stories.editorial.live)
+    are theirs alone: no reader page, feed, sitemap or shareable preview shows them, with the
+    page cache filled before and read after."""
+    story = make_story(state, newsroom)
+    link = PreviewLink.objects.create(story=story)
+    unsaved = "Zqunsavedmarker"
+    editor = Client()
+    editor.force_login(editor_user)
+    addresses = [*surfaces(story, newsroom).values(), *story_addresses(story).values()]
+    addresses += [link.get_absolute_url(), f"/search/?q={unsaved}"]
+    for url in addresses:  # fill the page cache
+        fetch(client, url)
+    data = {
+        "headline": f"{unsaved} headline",
+        "body": f"{unsaved} body.",
+        "section": newsroom["section"].pk,
+        "loaded_version": story.version,
+    }
+    autosave, preview = (
+        reverse(f"admin:stories_story_live_{name}", args=[story.pk])
+        for name in ("autosave", "preview")
+    )
+    assert editor.post(autosave, data).status_code == 200
+    assert unsaved in editor.post(preview, data).content.decode()
+    for reader in (client, Client()):
+        for url in addresses:
+            _, body = fetch(reader, url)
+            assert f"{unsaved} headline" not in body and f"{unsaved} body" not in body, url
