@@ -209,7 +209,10 @@ def copy_offer(request, story, draft_key):
         offer["message"] = f"Restore your unsaved new story “{headline}” from {when}?"
     elif copy.is_stale(story):
         saver, saved_at = last_save(story)
-        who = "your own" if saver == request.user else f"{person(saver)}’s" if saver else "a"
+        if saver is None:
+            who = "someone else’s"
+        else:
+            who = "your own" if saver == request.user else f"{person(saver)}’s"
         offer.update(
             stale=True,
             restore_label="Restore anyway",

@@ -5,10 +5,12 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
+from taggit.models import Tag
 
 from stories.models import EditingPresence, Story, WorkingCopy
 
-from ..factories import SectionFactory, StoryFactory
+from ..factories import BylineFactory, SectionFactory, StoryFactory
 from .test_editorial import PASSWORD, log_in, staff_user
 
 pytestmark = [pytest.mark.browser]
@@ -23,7 +25,10 @@ def reporter(transactional_db):
 
 @pytest.fixture
 def editor(transactional_db):
-    return staff_user("live-editor", "Editor", [])
+    user = staff_user("live-editor", "Editor", [])
+    User.objects.filter(pk=user.pk).update(first_name="Edith", last_name="Ward")
+    user.refresh_from_db()
+    return user
 
 
 @pytest.fixture
@@ -127,7 +132,6 @@ def test_autosave_brings_unsaved_text_back_after_the_page_is_closed(reporter, st
 
 
 def test_presence_shows_two_editors_to_each_other(reporter, editor, story, open_page):
-    User.objects.filter(pk=editor.pk).update(first_name="Edith", last_name="Ward")
     User.objects.filter(pk=reporter.pk).update(first_name="Rita", last_name="Reyes")
     first = log_in(open_page, editor)
     first.clock.install()
@@ -147,3 +151,46 @@ def test_presence_shows_two_editors_to_each_other(reporter, editor, story, open_
     first.locator(".live-presence__message", has_text="Rita Reyes is editing this story").wait_for()
     close(second, reporter)
     close(first, editor)
+
+
+def test_stale_copy_is_restored_only_on_request_with_section_tags_and_bylines(
+    reporter, editor, story, open_page
+):
+    ana, tom = BylineFactory(name="Ana Lima"), BylineFactory(name="Tom Okafor")
+    story.story_bylines.create(byline=ana, position=0)
+    story.tags.add("Ports")
+    business = SectionFactory(name="Business", slug="business")
+    strikes = Tag.objects.create(name="Strikes", slug="strikes")
+    WorkingCopy.objects.create(
+        user=reporter,
+        story=story,
+        base_version=story.version,
+        saved_at=timezone.now(),
+        data={
+            "headline": "My older rewrite",
+            "body": "Rewritten body.",
+            "section": business.pk,
+            "tags": [strikes.pk],
+            "new_tags": "",
+            "bylines": [tom.pk, ana.pk],
+        },
+    )
+    story.headline = "The editor's newer headline"
+    story._history_user = editor
+    story.save()  # someone else saves after the copy was made
+
+    page = log_in(open_page, reporter)
+    page.goto(change_path(story))
+    banner = page.locator(".live-restore")
+    assert "saved before Edith Ward’s changes at" in banner.inner_text()
+    assert page.locator("#id_headline").input_value() == "The editor's newer headline"
+    page.get_by_role("button", name="Restore anyway").click()
+    assert page.locator("#id_headline").input_value() == "My older rewrite"
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+
+    story = Story.objects.get(pk=story.pk)
+    assert story.headline == "My older rewrite" and story.section == business
+    assert [tag.name for tag in story.tags.all()] == ["Strikes"]
+    assert [byline.name for byline in story.ordered_bylines] == ["Tom Okafor", "Ana Lima"]
+    assert not WorkingCopy.objects.exists()
