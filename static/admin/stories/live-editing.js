@@ -49,7 +49,9 @@
 
   function post(url, data, options) {
     data.set("csrfmiddlewaretoken", csrfToken());
-    return fetch(url, Object.assign({ method: "POST", body: data, credentials: "same-origin" }, options));
+    // A redirect means the session ended (the login page): never mistake it for success.
+    const init = { method: "POST", body: data, credentials: "same-origin", redirect: "manual" };
+    return fetch(url, Object.assign(init, options));
   }
 
   // Submit the change form somewhere else (the preview) without saving: the browser sends
@@ -131,6 +133,7 @@
   let changedAt = 0;
   let unsavedSince = 0;
   let saving = false;
+  let retryAt = 0; // after a failure, wait before trying again rather than hammer the server
 
   function say(text) {
     status.textContent = text;
@@ -146,9 +149,11 @@
         unsavedSince = 0;
         say(answer.message || "Unsaved changes kept");
       } else {
-        say(answer.error || "Your changes could not be kept; save the story.");
+        retryAt = Date.now() + 30000;
+        say(answer.error || "Your changes could not be kept (logged out?): save the story.");
       }
     } catch (error) {
+      retryAt = Date.now() + 10000;
       say("Offline: your changes are not kept yet.");
     } finally {
       saving = false;
@@ -160,10 +165,15 @@
     if (submitting || serialize() === savedValue) return;
     const data = formData();
     data.set("csrfmiddlewaretoken", csrfToken());
-    if (!navigator.sendBeacon(urls.autosave, data)) {
-      fetch(urls.autosave, { method: "POST", body: data, keepalive: true, credentials: "same-origin" });
-    }
-    savedValue = serialize();
+    // Browsers carry at most 64 kB out of a closing page: a longer story relies on the
+    // autosave made a few seconds after the last change.
+    try {
+      if (!navigator.sendBeacon(urls.autosave, data)) {
+        fetch(urls.autosave, { method: "POST", body: data, keepalive: true, credentials: "same-origin" })
+          .catch(() => {});
+      }
+      savedValue = serialize();
+    } catch (error) { /* too large to send on the way out */ }
   }
 
   function tick() {
@@ -178,7 +188,7 @@
       refreshPreview(value);
     }
     const due = now - changedAt >= AUTOSAVE_AFTER_MS || now - unsavedSince >= AUTOSAVE_AT_MOST_MS;
-    if (!saving && !submitting && value !== savedValue && due) autosave(value);
+    if (!saving && !submitting && value !== savedValue && due && now >= retryAt) autosave(value);
   }
 
   form.addEventListener("submit", () => { submitting = true; });
