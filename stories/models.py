@@ -718,6 +718,9 @@ class DatabaseIdentity(models.Model):
 
 # Someone whose editing page has not been heard from for this long has left it.
 PRESENCE_WINDOW = timedelta(minutes=1)
+# A working copy nobody has touched for this long is forgotten (a month-old draft of a story
+# saved many times since helps nobody).
+WORKING_COPY_DAYS = 30
 
 
 class WorkingCopyQuerySet(models.QuerySet):
@@ -726,6 +729,19 @@ class WorkingCopyQuerySet(models.QuerySet):
         if story is not None:
             return self.filter(user=user, story=story)
         return self.filter(user=user, story__isnull=True, draft_key=draft_key)
+
+    def keep(self, user, story, draft_key, data, base_version):
+        """Store ``user``'s copy of ``story`` (or of the new story ``draft_key`` names),
+        replacing the one before; forget their copies untouched for WORKING_COPY_DAYS."""
+        now = timezone.now()
+        self.filter(user=user, saved_at__lt=now - timedelta(days=WORKING_COPY_DAYS)).delete()
+        names = {"story": story} if story is not None else {"story": None, "draft_key": draft_key}
+        copy, _ = self.update_or_create(
+            user=user,
+            **names,
+            defaults={"data": data, "saved_at": now, "base_version": base_version},
+        )
+        return copy
 
 
 class WorkingCopy(models.Model):

@@ -372,6 +372,19 @@ def test_autosave_refuses_an_oversized_payload(reporter_user, reporter_story):
     assert not WorkingCopy.objects.exists()
 
 
+def test_autosave_forgets_the_users_month_old_copies(reporter_user, reporter_story, make_staff):
+    client = login(reporter_user)
+    old = timezone.now() - timedelta(days=31)
+    WorkingCopy.objects.create(user=reporter_user, draft_key=DRAFT_KEY, data={}, saved_at=old)
+    someone = make_staff("otto", "Reporter")
+    WorkingCopy.objects.create(user=someone, draft_key=DRAFT_KEY, data={}, saved_at=old)
+    client.post(live_url(reporter_story, "autosave"), change_form(client, reporter_story))
+    assert set(WorkingCopy.objects.values_list("user__username", "story")) == {
+        ("otto", None),
+        ("rita", reporter_story.pk),
+    }
+
+
 def test_discard_forgets_the_users_copy(reporter_user, reporter_story):
     client = login(reporter_user)
     client.post(live_url(reporter_story, "autosave"), change_form(client, reporter_story))

@@ -340,17 +340,14 @@ class LiveEditingMixin:
         if story is None and not DRAFT_KEY.match(draft_key):
             return JsonResponse({"error": "A new story's working copy needs its key."}, status=400)
         version = request.POST.get("loaded_version", "")
-        lookup = {"story": story} if story else {"story": None, "draft_key": draft_key}
-        copy, _ = WorkingCopy.objects.update_or_create(
-            user=request.user,
-            **lookup,
-            defaults={
-                "data": form_content(request.POST),
-                "saved_at": timezone.now(),
-                # The version the user's form was loaded with: a copy made on an older one
-                # is offered back with a warning, never as if nothing had happened since.
-                "base_version": int(version) if version.isdigit() else story and story.version,
-            },
+        copy = WorkingCopy.objects.keep(
+            request.user,
+            story,
+            draft_key,
+            form_content(request.POST),
+            # The version the user's form was loaded with: a copy made on an older one is
+            # offered back with a warning, never as if nothing had happened since.
+            base_version=int(version) if version.isdigit() else story and story.version,
         )
         return JsonResponse(
             {
