@@ -363,6 +363,28 @@ def test_new_story_autosave_needs_a_well_formed_draft_key(reporter_user):
     assert not WorkingCopy.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_live_endpoints_take_hostile_values_without_failing(reporter_user, reporter_story):
+    client = login(reporter_user)
+    hostile = {
+        "headline": "Nul\x00 inside",
+        "body": "Body\x00.",
+        "section": "9" * 30,
+        "tags": ["²", "9" * 30, "-1"],
+        "loaded_version": "9" * 30,
+        "story_bylines-TOTAL_FORMS": "9" * 30,
+        "story_bylines-0-byline": "²",
+        "story_bylines-0-position": "9" * 30,
+    }
+    for name in ("autosave", "preview"):
+        response = client.post(live_url(reporter_story, name), hostile)
+        assert response.status_code == 200, name
+    copy = WorkingCopy.objects.get()
+    assert copy.data["headline"] == "Nul inside"
+    assert (copy.data["section"], copy.data["tags"], copy.data["bylines"]) == (None, [], [])
+    assert copy.base_version == reporter_story.version
+
+
 def test_autosave_refuses_an_oversized_payload(reporter_user, reporter_story):
     client = login(reporter_user)
     data = change_form(client, reporter_story, body="x" * (1024 * 1024 + 1))

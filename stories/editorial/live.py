@@ -85,20 +85,30 @@ def refuse_oversized(request):
         raise PayloadTooLarge
 
 
+def number(value):
+    """A whole number a database column can hold (ids, versions, positions), or None: posted
+    values are anything ("²", 30 digits)."""
+    if value.isascii() and value.isdigit() and int(value) < 2**31:
+        return int(value)
+    return None
+
+
 def form_content(post):
     """What the change form holds, from its POST data: text as typed, and the ids of the
     section, tags and bylines (in printed order, rows marked for deletion left out)."""
-    content = {name: post.get(name, "") for name in TEXT_FIELDS}
-    section = post.get("section", "")
-    content["section"] = int(section) if section.isdigit() else None
-    content["tags"] = list(dict.fromkeys(int(v) for v in post.getlist("tags") if v.isdigit()))
+    # PostgreSQL's JSON refuses NUL characters; no field may hold one anyway.
+    content = {name: post.get(name, "").replace("\x00", "") for name in TEXT_FIELDS}
+    content["section"] = number(post.get("section", ""))
+    tags = (number(value) for value in post.getlist("tags"))
+    content["tags"] = list(dict.fromkeys(tag for tag in tags if tag is not None))
     rows = []
-    total = post.get(f"{BYLINES_PREFIX}-TOTAL_FORMS", "")
-    for index in range(min(int(total) if total.isdigit() else 0, MAX_BYLINE_ROWS)):
+    total = number(post.get(f"{BYLINES_PREFIX}-TOTAL_FORMS", "")) or 0
+    for index in range(min(total, MAX_BYLINE_ROWS)):
         prefix = f"{BYLINES_PREFIX}-{index}-"
-        byline, position = post.get(f"{prefix}byline", ""), post.get(f"{prefix}position", "")
-        if byline.isdigit() and not post.get(f"{prefix}DELETE"):
-            rows.append((int(position) if position.isdigit() else 0, index, int(byline)))
+        byline = number(post.get(f"{prefix}byline", ""))
+        if byline is not None and not post.get(f"{prefix}DELETE"):
+            position = number(post.get(f"{prefix}position", "")) or 0
+            rows.append((position, index, byline))
     content["bylines"] = list(dict.fromkeys(byline for _, _, byline in sorted(rows)))
     return content
 
@@ -318,7 +328,7 @@ class LiveEditingMixin:
         form.is_valid()
         content = form_content(request.POST)
         problems = [
-            f"{form.fields[name].label}: {' '.join(errors)}"
+            f"{form[name].label}: {' '.join(errors)}"
             for name, errors in form.errors.items()
             if name in TEXT_FIELDS or name in ("section", "tags")
         ]
@@ -339,7 +349,7 @@ class LiveEditingMixin:
         draft_key = request.POST.get(DRAFT_KEY_FIELD, "")
         if story is None and not DRAFT_KEY.match(draft_key):
             return JsonResponse({"error": "A new story's working copy needs its key."}, status=400)
-        version = request.POST.get("loaded_version", "")
+        version = number(request.POST.get("loaded_version", ""))
         copy = WorkingCopy.objects.keep(
             request.user,
             story,
@@ -347,7 +357,7 @@ class LiveEditingMixin:
             form_content(request.POST),
             # The version the user's form was loaded with: a copy made on an older one is
             # offered back with a warning, never as if nothing had happened since.
-            base_version=int(version) if version.isdigit() else story and story.version,
+            base_version=version if version is not None else story and story.version,
         )
         return JsonResponse(
             {
