@@ -65,7 +65,8 @@ TEXT_FIELDS = (
 )
 BYLINES_PREFIX = "story_bylines"  # the bylines inline's formset prefix
 MAX_BYLINE_ROWS = 100
-# A story's text is far smaller; anything larger is refused before it is read.
+# A story's text is far smaller; anything larger is refused, neither previewed nor stored.
+# (What is read at all is bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB.)
 MAX_POST_BYTES = 1024 * 1024
 DRAFT_KEY = re.compile(r"^[0-9a-f]{32}$")
 DRAFT_KEY_FIELD = "live_draft_key"
