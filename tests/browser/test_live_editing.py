@@ -77,6 +77,8 @@ def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(
     reporter, story, open_page, artifacts
 ):
     page = log_in_wide(open_page, reporter)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(change_path(story))
     frame = page.frame_locator(".live-panel__frame--shown")
     frame.locator("h1").wait_for()
@@ -90,6 +92,7 @@ def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(
     assert "Preview of unsaved changes" in frame.locator("main").inner_text()
     # Only one frame is left once the new one has loaded.
     page.wait_for_function("document.querySelectorAll('.live-panel iframe').length === 1")
+    assert errors == []
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=str(artifacts / "live-editing-side-preview.png"))
 
@@ -194,3 +197,19 @@ def test_stale_copy_is_restored_only_on_request_with_section_tags_and_bylines(
     assert [tag.name for tag in story.tags.all()] == ["Strikes"]
     assert [byline.name for byline in story.ordered_bylines] == ["Tom Okafor", "Ana Lima"]
     assert not WorkingCopy.objects.exists()
+
+
+def test_new_story_is_previewed_before_its_first_save(reporter, open_page):
+    page = log_in_wide(open_page, reporter)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/admin/stories/story/add/")
+    page.locator("#id_headline").fill("A story nobody has saved")
+    page.locator("#id_body").fill("Its first paragraph.")
+    frame = page.frame_locator(".live-panel__frame--shown")
+    frame.locator("h1", has_text="A story nobody has saved").wait_for()
+    assert "Its first paragraph." in frame.locator("article").inner_text()
+    assert errors == []
+    assert not Story.objects.exists()
+    page.goto("about:blank")  # the add page's farewell keeps the text
+    wait_until(lambda: WorkingCopy.objects.filter(story=None).exists(), page)
