@@ -7,8 +7,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -22,10 +24,13 @@ from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
-from .forms import PreviewLinkForm, StoryAdminForm
+from .desk import DeskFilter
+from .forms import PreviewLinkForm
+from .primary_actions import StoryWorkflowForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
+from .workflow import DONE, Step, after_step, implied_step, steps_for, take_step
 
 
 @admin.register(Section)
@@ -226,7 +231,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 @admin.register(Story)
 class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
-    form = StoryAdminForm
+    form = StoryWorkflowForm  # StoryAdminForm with the primary actions' buttons (issue 13)
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
         "headline",
@@ -240,6 +245,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     list_filter = [
         "status",
         PublicationFilter,
+        DeskFilter,
         "section",
         ("tags", admin.RelatedOnlyFieldListFilter),
         ("bylines", admin.RelatedOnlyFieldListFilter),
@@ -358,6 +364,8 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
         # What SimpleHistoryAdmin.save_model and ModelAdmin.save_model do, with renditions
         # and the old address's redirect. Restoring a revision saves through here too.
         obj._history_user = request.user
+        if getattr(form, "step", None):
+            obj._change_reason = DONE[form.step]
         save_story(obj)
 
     def save_formset(self, request, form, formset, change):
@@ -373,6 +381,46 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         # The revision was made when the story row was saved, before its bylines and tags.
         record_relations(form.instance)
+        # After the bylines: they say whom the step's e-mail goes to.
+        step = getattr(form, "step", None) or implied_step(
+            form.initial.get("status"), form.instance
+        )
+        if step is not None:
+            after_step(
+                step,
+                form.instance,
+                user=request.user,
+                absolute_url=request.build_absolute_uri,
+                note=form.cleaned_data.get("return_note", ""),
+            )
+
+    # The change form's primary actions (stories.editorial.primary_actions).
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        step = request.POST.get("primary_action") if request.method == "POST" else None
+        if step:
+            # Refused outright, before anything is read or saved: a step the user was not
+            # offered is a forged request, not a mistake to show in the form.
+            story = Story() if object_id is None else self.get_object(request, unquote(object_id))
+            if story is not None and step not in steps_for(request.user, story):
+                raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.response_step(request, obj) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request, obj):
+        return self.response_step(request, obj) or super().response_change(request, obj)
+
+    def response_step(self, request, obj):
+        """After a primary action: say what was done and show the story again."""
+        step = request.POST.get("primary_action")
+        if step not in Step.values:
+            return None
+        self.message_user(request, f"{DONE[Step(step)]}: “{obj}”.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:stories_story_change", args=[obj.pk]))
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # Django's change form runs in a transaction; simple-history's restore view does
@@ -418,7 +466,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
 
     # List actions. Each story is saved on its own so it gets a revision and a new version.
 
-    def change_stories(self, request, queryset, change, reason):
+    def change_stories(self, request, queryset, change, reason, step=None):
         done, skipped = 0, []
         for story in queryset:
             problem = change(story)
@@ -428,6 +476,8 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
             story._history_user = request.user
             story._change_reason = reason
             save_story(story)
+            if step is not None:
+                after_step(step, story, user=request.user, absolute_url=request.build_absolute_uri)
             self.log_change(request, story, reason)
             done += 1
         if done:
@@ -437,42 +487,36 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
 
     @admin.action(description="Send selected stories to review")
     def send_to_review(self, request, queryset):
-        def change(story):
-            if story.status == Story.Status.REVIEW:
-                return "is already in review"
-            if not self.has_change_permission(request, story):
-                return "is not yours to change"
-            if story.status == Story.Status.PUBLISHED:
-                return "is published; unpublish it first"
-            story.status = Story.Status.REVIEW
-            return None
+        now = timezone.now()
 
-        self.change_stories(request, queryset, change, "Sent to review")
+        def change(story):
+            if story.status != Story.Status.REVIEW and not self.has_change_permission(
+                request, story
+            ):
+                return "is not yours to change"
+            return take_step(Step.SEND_TO_REVIEW, story, now=now)
+
+        self.change_stories(
+            request, queryset, change, DONE[Step.SEND_TO_REVIEW], Step.SEND_TO_REVIEW
+        )
 
     @admin.action(description="Publish selected stories now", permissions=["publish"])
     def publish_now(self, request, queryset):
         now = timezone.now()
 
         def change(story):
-            if story.is_live():
-                return "is already live"
-            story.status = Story.Status.PUBLISHED
-            # Now means now, whatever date the story carries (an import's, or from when it
-            # was last live): a past date is set on purpose, in the date field.
-            story.published_at = now
-            return None
+            return take_step(Step.PUBLISH, story, now=now)
 
-        self.change_stories(request, queryset, change, "Published")
+        self.change_stories(request, queryset, change, DONE[Step.PUBLISH], Step.PUBLISH)
 
     @admin.action(description="Unpublish selected stories", permissions=["publish"])
     def unpublish(self, request, queryset):
-        def change(story):
-            if story.status != Story.Status.PUBLISHED:
-                return "is not published"
-            story.status = Story.Status.UNPUBLISHED
-            return None
+        now = timezone.now()
 
-        self.change_stories(request, queryset, change, "Unpublished")
+        def change(story):
+            return take_step(Step.UNPUBLISH, story, now=now)
+
+        self.change_stories(request, queryset, change, DONE[Step.UNPUBLISH], Step.UNPUBLISH)
 
 
 def pluralize_story(count):

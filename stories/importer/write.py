@@ -11,7 +11,15 @@ from functools import cached_property
 from django.db import transaction
 from taggit.models import Tag
 
-from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
+from stories.models import (
+    Byline,
+    ImportConflict,
+    ImportRecord,
+    Section,
+    Story,
+    StoryByline,
+    TaggedStory,
+)
 from stories.search_index import search_index_paused
 from stories.slugs import allocate_slugs
 
@@ -56,7 +64,28 @@ class Writer:
                         )
                         self.write_relations(batch, stories, bylines, tags)
                     touched.update(p.story_id for p in changing)
+            self.remember_conflicts()
         return Story.absolute_urls(self.plan.planned)
+
+    def remember_conflicts(self):
+        """The stories this run left alone, for the desk's "Import conflicts" panel: they
+        replace what earlier runs of these files found about the same stories."""
+        stored = [p for p in self.plan.planned if p.stored is not None]
+        for chunk in chunks([p.story_id for p in stored]):
+            ImportConflict.objects.filter(story_id__in=chunk).delete()
+        ImportConflict.objects.bulk_create(
+            [
+                ImportConflict(
+                    story_id=p.story_id,
+                    source=p.source,
+                    reason=p.reason[: max_length(ImportConflict, "reason")],
+                    found_at=self.now,
+                )
+                for p in stored
+                if p.action == Action.CONFLICT
+            ],
+            batch_size=QUERY_CHUNK,
+        )
 
     def get_or_create_section(self):
         plan = self.plan

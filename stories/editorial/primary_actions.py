@@ -1,0 +1,105 @@
+"""The story form's primary actions: Save draft, Send to review, Return to reporter (with a
+note), Publish now, Schedule, Unpublish, as buttons (``templates/admin/stories/story/
+_primary_actions.html``) for the steps the user may take (``workflow.steps_for``).
+
+A pressed button posts ``primary_action``; the form accepts only the steps the user was
+offered, on the story as stored, and turns the step into the status and date it saves, so
+the model's checks and the stale-save guard see the final state. ``StoryAdmin`` refuses a
+forged step with a 403 before the form is even read, and records the step's consequences
+(``workflow.after_step``) once the story is saved.
+"""
+
+import copy
+
+from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.utils import timezone
+
+from stories.models import Story
+from stories.text import multiline_text
+
+from .forms import StoryAdminForm
+from .workflow import Step, steps_for, take_step
+
+
+class StoryWorkflowForm(StoryAdminForm):
+    primary_action = forms.ChoiceField(choices=Step.choices, required=False)
+    return_note = forms.CharField(
+        label="Note to the reporter",
+        required=False,
+        max_length=2000,
+        validators=[multiline_text],
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="What to change before it comes back. The reporter gets it by e-mail "
+        "and on their desk.",
+    )
+    go_live_at = forms.SplitDateTimeField(
+        label="Go live at",
+        required=False,
+        widget=AdminSplitDateTime,
+        help_text="Date and time (site time) readers will first see it.",
+    )
+
+    class Media:
+        css = {"all": ["stories/desk.css"]}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = timezone.now()
+        self.steps = steps_for(self.user, self.instance, now=self.now) if self.user else []
+
+    @property
+    def step_buttons(self):
+        """The plain buttons (Return and Schedule come with their own fields)."""
+        return [step for step in self.steps if step not in (Step.RETURN, Step.SCHEDULE)]
+
+    @property
+    def may_return(self):
+        return Step.RETURN in self.steps
+
+    @property
+    def may_schedule(self):
+        return Step.SCHEDULE in self.steps
+
+    def clean(self):
+        cleaned_data = super().clean()
+        step = cleaned_data.get("primary_action")
+        if not step:
+            self.publish_undated_now(cleaned_data)
+            return cleaned_data
+        if step not in self.steps:
+            raise forms.ValidationError(
+                f"You cannot “{Step(step).label}” this story.", code="step_refused"
+            )
+        if step == Step.RETURN and not cleaned_data.get("return_note", "").strip():
+            self.add_error("return_note", "Write a note saying what the reporter should change.")
+            return cleaned_data
+        if step == Step.SCHEDULE and "go_live_at" in self.errors:
+            return cleaned_data
+        # On the story as stored: self.instance gets the posted values only after clean().
+        story = copy.copy(self.instance)
+        problem = take_step(step, story, now=self.now, go_live_at=cleaned_data.get("go_live_at"))
+        if problem:
+            field = "go_live_at" if step == Step.SCHEDULE else None
+            self.add_error(field, f"This story {problem}.")
+            return cleaned_data
+        cleaned_data["status"] = story.status
+        if "published_at" in self.fields:
+            cleaned_data["published_at"] = story.published_at
+        return cleaned_data
+
+    def publish_undated_now(self, cleaned_data):
+        # "Published" chosen in the Publishing box with no date means now, as Publish now does.
+        if (
+            cleaned_data.get("status") == Story.Status.PUBLISHED
+            and "published_at" in self.fields
+            and cleaned_data.get("published_at") is None
+            and "published_at" not in self.errors
+        ):
+            cleaned_data["published_at"] = self.now
+
+    @property
+    def step(self):
+        """The step a valid form takes, if a button was pressed."""
+        value = self.cleaned_data.get("primary_action")
+        return Step(value) if value else None
