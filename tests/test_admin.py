@@ -2,8 +2,8 @@
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from stories.models import Story
 

@@ -366,3 +366,55 @@ def test_nobody_is_mailed_about_their_own_step(
         press(login(editor_user), story, "publish")
     # Review goes to the other editor only; the publication to no one (the editor made it).
     assert [m.to for m in mailoutbox] == [["eve@example.org"]]
+
+
+# Outside the test transaction, as a real server runs: the stale-save lock
+# (select_for_update) needs the admin's transaction, and mail goes out on a real commit.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_buttons_outside_a_test_transaction(make_staff, mailoutbox):
+    reporter = make_staff("rita", "Reporter")
+    editor = make_staff("ed", "Editor")
+    User.objects.filter(pk=reporter.pk).update(email="rita@example.org")
+    User.objects.filter(pk=editor.pk).update(email="ed@example.org")
+    story = StoryFactory(created_by=reporter)
+    as_reporter, as_editor = login(reporter), login(editor)
+
+    assert press(as_reporter, story, "publish").status_code == 403
+    assert press(as_reporter, story, "send_to_review").status_code == 302
+    assert press(as_editor, story, "return", return_note="More context.").status_code == 302
+    assert press(as_reporter, story, "send_to_review").status_code == 302
+    when = timezone.localtime() + timedelta(days=1)
+    response = press(
+        as_editor,
+        story,
+        "schedule",
+        go_live_at_0=when.strftime("%Y-%m-%d"),
+        go_live_at_1="08:00:00",
+    )
+    assert response.status_code == 302
+    assert press(as_editor, story, "publish").status_code == 302
+    assert press(as_editor, story, "unpublish").status_code == 302
+
+    story.refresh_from_db()
+    assert story.status == Story.Status.UNPUBLISHED
+    assert ReturnNote.objects.get().resolved_at is not None
+    assert [(m.to[0], m.subject.split(":")[0]) for m in mailoutbox] == [
+        ("ed@example.org", "For review"),
+        ("rita@example.org", "Returned to you"),
+        ("ed@example.org", "For review"),
+        ("rita@example.org", "Scheduled"),
+        ("rita@example.org", "Published"),
+    ]
+    reasons = list(
+        story.history.order_by("history_date").values_list("history_change_reason", flat=True)
+    )
+    assert reasons[-6:] == [
+        "Sent to review",
+        "Returned to the reporter",
+        "Sent to review",
+        "Scheduled",
+        "Published",
+        "Unpublished",
+    ]
