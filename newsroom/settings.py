@@ -356,10 +356,10 @@ IMAGE_RENDITION_WIDTHS = (480, 800, 1200)
 PREVIEW_LINK_HOURS = int(os.environ.get("PREVIEW_LINK_HOURS", "48"))
 
 # E-mail: the desk's workflow notifications (stories/editorial/notifications.py). EMAIL_URL
-# names the mail server, parsed by dj-email-url (smtp://user:password@host:587/?tls=True,
-# ?ssl=True for port 465, console:); without it, DEBUG (`make run`) prints messages on the console and
-# production uses an SMTP server on localhost. Kept in a lower-case name: it may hold a
-# password, and settings pages show upper-case names.
+# names the mail server, parsed by dj-email-url (smtp://user:password@host:587/?tls=True;
+# ?ssl=True for port 465; console:). Without it, DEBUG (`make run`) prints messages on the
+# console and production uses an SMTP server on localhost. Kept in a lower-case name: it
+# may hold a password, and settings pages show upper-case names.
 email_url = os.environ.get("EMAIL_URL") or ("console:" if DEBUG else "smtp://localhost:25")
 email_config = {key: value for key, value in dj_email_url.parse(email_url).items() if value}
 EMAIL_BACKEND = email_config.pop("EMAIL_BACKEND")
