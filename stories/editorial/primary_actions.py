@@ -22,6 +22,16 @@ from .forms import StoryAdminForm
 from .workflow import Step, steps_for, take_step
 
 
+class GoLiveWidget(AdminSplitDateTime):
+    """The admin's date and time boxes, each named for screen readers (the fieldset's
+    legend names the pair)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.widgets[0].attrs["aria-label"] = "Go-live date"
+        self.widgets[1].attrs["aria-label"] = "Go-live time"
+
+
 class StoryWorkflowForm(StoryAdminForm):
     primary_action = forms.ChoiceField(choices=Step.choices, required=False)
     return_note = forms.CharField(
@@ -36,7 +46,7 @@ class StoryWorkflowForm(StoryAdminForm):
     go_live_at = forms.SplitDateTimeField(
         label="Go live at",
         required=False,
-        widget=AdminSplitDateTime,
+        widget=GoLiveWidget,
         help_text="Date and time (site time) readers will first see it.",
     )
 
