@@ -724,7 +724,9 @@ class ReturnNote(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
     )
-    text = models.TextField(validators=[multiline_text])
+    # Typed in the story form's "Note to the reporter" (which checks it as it does every
+    # field), then never edited: the reporter's e-mail quoted it.
+    text = models.TextField(validators=[multiline_text], editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(
         null=True,
