@@ -330,3 +330,27 @@ def test_scheduled_story_is_invisible_a_second_before_and_visible_after_with_the
         for url in embargo_pages(story):
             assert "Zqembargo" in client.get(url).content.decode(), url
         assert client.get(path).status_code == 200
+
+
+# --- the desk's staff-only records (issue 13) -----------------------------------------------
+
+
+def test_return_notes_and_import_conflicts_never_reach_readers(client, newsroom, editor_user):
+    from stories.models import ImportConflict, ReturnNote
+
+    story = make_story("published", newsroom)
+    ReturnNote.objects.create(story=story, author=editor_user, text="Zqnote kill the quote.")
+    ImportConflict.objects.create(
+        story=story, source="zqsource.txt", reason="Zqconflict reason", found_at=timezone.now()
+    )
+    pages = {**surfaces(story, newsroom), **story_addresses(story)}
+    staff = Client()
+    staff.force_login(editor_user)  # staff see previews; the story itself is live
+    for viewer in (client, staff):
+        for name, url in pages.items():
+            response = viewer.get(url, follow=True)
+            body = response.content.decode()
+            for secret in ("Zqnote", "zqsource", "Zqconflict"):
+                assert secret not in body, f"{name} ({url}) shows {secret}"
+    # The check can fail: the story itself is on its page.
+    assert story.headline in client.get(story.get_absolute_url()).content.decode()

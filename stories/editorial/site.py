@@ -26,8 +26,7 @@ class NewsroomAdminSite(admin.AdminSite):
         ]
 
     def index(self, request, extra_context=None):
-        now = timezone.now()
-        context = {"panels": desk_panels(request.user, now), "desk_time": now}
+        context = {"panels": desk_panels(request.user, timezone.now())}
         return super().index(request, {**context, **(extra_context or {})})
 
     def model_index(self, request):
