@@ -96,6 +96,7 @@ def test_reporter_and_editor_pass_a_story_through_the_desk(open_page, newsroom):
     assert panel(editor_page, "Awaiting review").get_by_role("link", name=headline).count() == 0
     editor_page.goto(f"/admin/stories/story/{story.pk}/change/")
     press(editor_page, "Publish now")
+    assert "Published" in editor_page.locator(".messagelist").inner_text()
     story.refresh_from_db()
     assert story.is_live()
     assert mail.outbox[-1].subject == f"Published: {headline}"
