@@ -244,3 +244,13 @@ def test_dry_run_records_no_conflict(seed_path):
     story.save()
     import_briefings([briefing], dry_run=True)
     assert not ImportConflict.objects.exists()
+
+
+def test_editor_dismisses_import_conflicts_a_reporter_cannot(editor_user, reporter_user, newsroom):
+    live = newsroom["live"]
+    data = {"action": "dismiss_import_conflicts", "_selected_action": [live.pk]}
+    login(reporter_user).post(CHANGELIST, data)
+    assert ImportConflict.objects.filter(story=live).exists()
+    login(editor_user).post(CHANGELIST, data)
+    assert not ImportConflict.objects.exists()
+    assert panels(login(editor_user).get(DESK))["Import conflicts"].count == 0

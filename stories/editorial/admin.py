@@ -19,7 +19,15 @@ from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from taggit.admin import TagAdmin as TaggitTagAdmin
 from taggit.models import Tag
 
-from stories.models import Byline, Correction, PreviewLink, Section, Story, StoryByline
+from stories.models import (
+    Byline,
+    Correction,
+    ImportConflict,
+    PreviewLink,
+    Section,
+    Story,
+    StoryByline,
+)
 from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
@@ -256,7 +264,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section"]
     inlines = [StoryBylineInline, CorrectionInline, PreviewLinkInline]
-    actions = ["send_to_review", "publish_now", "unpublish"]
+    actions = ["send_to_review", "publish_now", "unpublish", "dismiss_import_conflicts"]
     readonly_fields = ["created_at", "updated_at", "created_by", "revised_at", "site_link"]
     fieldsets = [
         (
@@ -517,6 +525,15 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
             return take_step(Step.UNPUBLISH, story, now=now)
 
         self.change_stories(request, queryset, change, DONE[Step.UNPUBLISH], Step.UNPUBLISH)
+
+    @admin.action(
+        description="Dismiss import conflicts of selected stories", permissions=["publish"]
+    )
+    def dismiss_import_conflicts(self, request, queryset):
+        # Off the desk's "Import conflicts" panel; an import that leaves the story alone
+        # again puts it back.
+        dismissed, _ = ImportConflict.objects.filter(story__in=queryset).delete()
+        self.message_user(request, f"Dismissed {dismissed} import conflict(s).")
 
 
 def pluralize_story(count):
