@@ -7,10 +7,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import Count
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -34,11 +32,11 @@ from stories.text import CleanTextAdminMixin
 from .briefing_import import ImportBriefingMixin
 from .desk import DeskFilter
 from .forms import PreviewLinkForm
-from .primary_actions import StoryWorkflowForm
+from .primary_actions import PrimaryActionsMixin, StoryWorkflowForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
-from .workflow import DONE, Step, after_step, implied_step, steps_for, take_step
+from .workflow import DONE, Step, after_step, implied_step, take_step
 
 
 @admin.register(Section)
@@ -238,7 +236,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
+class StoryAdmin(PrimaryActionsMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     form = StoryWorkflowForm  # StoryAdminForm with the primary actions' buttons (issue 13)
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
@@ -401,34 +399,6 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
                 absolute_url=request.build_absolute_uri,
                 note=form.cleaned_data.get("return_note", ""),
             )
-
-    # The change form's primary actions (stories.editorial.primary_actions).
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        step = request.POST.get("primary_action") if request.method == "POST" else None
-        if step:
-            # Refused outright, before anything is read or saved: a step the user was not
-            # offered is a forged request, not a mistake to show in the form.
-            story = Story() if object_id is None else self.get_object(request, unquote(object_id))
-            if story is not None and step not in steps_for(request.user, story):
-                raise PermissionDenied
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return self.response_step(request, obj) or super().response_add(
-            request, obj, post_url_continue
-        )
-
-    def response_change(self, request, obj):
-        return self.response_step(request, obj) or super().response_change(request, obj)
-
-    def response_step(self, request, obj):
-        """After a primary action: say what was done and show the story again."""
-        step = request.POST.get("primary_action")
-        if step not in Step.values:
-            return None
-        self.message_user(request, f"{DONE[Step(step)]}: “{obj}”.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:stories_story_change", args=[obj.pk]))
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # Django's change form runs in a transaction; simple-history's restore view does

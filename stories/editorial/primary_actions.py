@@ -4,22 +4,28 @@ _primary_actions.html``) for the steps the user may take (``workflow.steps_for``
 
 A pressed button posts ``primary_action``; the form accepts only the steps the user was
 offered, on the story as stored, and turns the step into the status and date it saves, so
-the model's checks and the stale-save guard see the final state. ``StoryAdmin`` refuses a
-forged step with a 403 before the form is even read, and records the step's consequences
-(``workflow.after_step``) once the story is saved.
+the model's checks and the stale-save guard see the final state. ``PrimaryActionsMixin``
+(on ``StoryAdmin``) refuses a forged step with a 403 before the form is even read;
+``StoryAdmin.save_related`` records the step's consequences (``workflow.after_step``) once
+the story and its bylines are saved.
 """
 
 import copy
 
 from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
 from stories.models import Story
 from stories.text import multiline_text
 
 from .forms import StoryAdminForm
-from .workflow import Step, steps_for, take_step
+from .workflow import DONE, Step, steps_for, take_step
 
 
 class GoLiveWidget(AdminSplitDateTime):
@@ -113,3 +119,32 @@ class StoryWorkflowForm(StoryAdminForm):
         """The step a valid form takes, if a button was pressed."""
         value = self.cleaned_data.get("primary_action")
         return Step(value) if value else None
+
+
+class PrimaryActionsMixin:
+    """For ``StoryAdmin``: a forged step refused, and after a step, the story shown again."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        step = request.POST.get("primary_action") if request.method == "POST" else None
+        if step:
+            # Refused outright, before anything is read or saved: a step the user was not
+            # offered is a forged request, not a mistake to show in the form.
+            story = Story() if object_id is None else self.get_object(request, unquote(object_id))
+            if story is not None and step not in steps_for(request.user, story):
+                raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.response_step(request, obj) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request, obj):
+        return self.response_step(request, obj) or super().response_change(request, obj)
+
+    def response_step(self, request, obj):
+        step = request.POST.get("primary_action")
+        if step not in Step.values:
+            return None
+        self.message_user(request, f"{DONE[Step(step)]}: “{obj}”.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:stories_story_change", args=[obj.pk]))
