@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -56,7 +57,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "stories.editorial.apps.NewsroomAdminConfig",  # django.contrib.admin, titled "Newsroom desk"
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -353,6 +354,26 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 IMAGE_RENDITION_WIDTHS = (480, 800, 1200)
 # How long a shareable preview link works unless an editor sets another time.
 PREVIEW_LINK_HOURS = int(os.environ.get("PREVIEW_LINK_HOURS", "48"))
+
+# E-mail: the desk's workflow notifications (stories/editorial/notifications.py). EMAIL_URL
+# names the mail server, parsed by dj-email-url (smtp://user:password@host:587/?tls=True;
+# ?ssl=True for port 465; console:). Without it, DEBUG (`make run`) prints messages on the
+# console and production uses an SMTP server on localhost. Kept in a lower-case name: it
+# may hold a password, and settings pages show upper-case names.
+email_url = os.environ.get("EMAIL_URL") or ("console:" if DEBUG else "smtp://localhost:25")
+email_config = {key: value for key, value in dj_email_url.parse(email_url).items() if value}
+EMAIL_BACKEND = email_config.pop("EMAIL_BACKEND")
+EMAIL_HOST = email_config.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = email_config.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = email_config.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = email_config.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = email_config.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = email_config.get("EMAIL_USE_SSL", False)
+# A mail server that never answers must not hold a request forever (?timeout= to change).
+EMAIL_TIMEOUT = email_config.get("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom desk <desk@localhost>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+del email_url, email_config
 
 LOGGING = {
     "version": 1,

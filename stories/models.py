@@ -829,3 +829,50 @@ class EditingPresence(models.Model):
 
     def __str__(self):
         return f"{self.user} on {self.story_id}"
+
+
+# The desk (issue 13): what the workflow buttons and the importer leave for the desk page.
+
+
+class ReturnNote(models.Model):
+    """An editor's note sending a story in review back to its reporter: who, when, what to
+    change. Open until the story is sent to review again or published; the desk's "Returned
+    to me" panel and the reporter's e-mail quote it. Staff only: never shown to readers."""
+
+    story = models.ForeignKey(Story, models.CASCADE, related_name="return_notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    # Typed in the story form's "Note to the reporter" (which checks it as it does every
+    # field), then never edited: the reporter's e-mail quoted it.
+    text = models.TextField(validators=[multiline_text], editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the story went back to review or was published.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["story", "resolved_at"], name="return_note_open_idx")]
+
+    def __str__(self):
+        return f"Returned “{self.story}”: {self.text[:60]}"
+
+
+class ImportConflict(models.Model):
+    """A story the last import of its briefing left alone because someone changed it since
+    the importer wrote it (``stories.importer.report.Action.CONFLICT``). Written by the
+    importer's writer and cleared when an import of that file no longer conflicts."""
+
+    story = models.OneToOneField(Story, models.CASCADE, related_name="import_conflict")
+    source = models.CharField(max_length=255, help_text="The briefing's file name.")
+    reason = models.CharField(max_length=300)
+    found_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-found_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.source}: {self.story} ({self.reason})"

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
+from django.utils import timezone
 
 from stories.models import Story
 
@@ -132,9 +133,11 @@ def test_change_form_renders_with_slug_prefill_and_byline_inline(client, editor)
     assert 'name="story_bylines-0-byline"' in content
 
 
-def test_publishing_requires_a_date(client, editor):
+def test_publishing_with_no_date_means_now(client, editor):
+    # Issue 13: "Published" with no date publishes now, as the Publish now button does.
     section = SectionFactory()
     add = reverse("admin:stories_story_add")
+    before = timezone.now()
     response = client.post(
         add,
         admin_form_data(
@@ -147,9 +150,10 @@ def test_publishing_requires_a_date(client, editor):
             published_at_1="",
         ),
     )
-    assert response.status_code == 200
-    assert "published story needs a publication date" in response.content.decode()
-    assert not Story.objects.exists()
+    assert response.status_code == 302
+    story = Story.objects.get()
+    assert story.is_live()
+    assert before <= story.published_at <= timezone.now()
 
 
 @pytest.mark.parametrize("model", ["section", "byline"])

@@ -11,8 +11,10 @@ from stories.models import (
     ContentQuerySet,
     Correction,
     DatabaseIdentity,
+    ImportConflict,
     ImportRecord,
     PreviewLink,
+    ReturnNote,
     Section,
     Story,
     StoryByline,
@@ -28,7 +30,8 @@ pytestmark = pytest.mark.django_db
 # What readers see: a write to any of these must start a new generation.
 CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
 # What they do not: the importer's memory, redirects (written with the story they follow),
-# preview links (never cached), the database identity, revisions.
+# preview links (never cached), the database identity, revisions, the desk's return notes
+# and import conflicts (staff only).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -36,6 +39,8 @@ OTHER_MODELS = [
     TagSlugRedirect,
     DatabaseIdentity,
     Story.history.model,
+    ReturnNote,
+    ImportConflict,
 ]
 
 

@@ -362,3 +362,27 @@ def test_unsaved_edits_reach_no_reader_surface(state, client, newsroom, page_cac
         for url in addresses:
             _, body = fetch(reader, url)
             assert f"{unsaved} headline" not in body and f"{unsaved} body" not in body, url
+
+
+# --- the desk's staff-only records (issue 13) -----------------------------------------------
+
+
+def test_return_notes_and_import_conflicts_never_reach_readers(client, newsroom, editor_user):
+    from stories.models import ImportConflict, ReturnNote
+
+    story = make_story("published", newsroom)
+    ReturnNote.objects.create(story=story, author=editor_user, text="Zqnote kill the quote.")
+    ImportConflict.objects.create(
+        story=story, source="zqsource.txt", reason="Zqconflict reason", found_at=timezone.now()
+    )
+    pages = {**surfaces(story, newsroom), **story_addresses(story)}
+    staff = Client()
+    staff.force_login(editor_user)  # staff see previews; the story itself is live
+    for viewer in (client, staff):
+        for name, url in pages.items():
+            response = viewer.get(url, follow=True)
+            body = response.content.decode()
+            for secret in ("Zqnote", "zqsource", "Zqconflict"):
+                assert secret not in body, f"{name} ({url}) shows {secret}"
+    # The check can fail: the story itself is on its page.
+    assert story.headline in client.get(story.get_absolute_url()).content.decode()

@@ -22,6 +22,7 @@ from stories.editorial.forms import ImportBriefingForm
 from stories.models import (
     Byline,
     Correction,
+    ImportConflict,
     ImportRecord,
     Section,
     Story,
@@ -40,8 +41,9 @@ CONTROL = [chr(code) for code in [*range(0x20), 0x7F]]
 LINE_BREAKS = ["\t", "\n", "\r"]
 REFUSED_EVERYWHERE = [c for c in CONTROL if c not in LINE_BREAKS]
 # Nobody types these: import records are written by the importer (which refuses control
-# characters itself), old slugs by Story.save(), merged tags' slugs by merge_tags().
-NOT_TYPED = {ImportRecord, StorySlugRedirect, TagSlugRedirect}
+# characters itself), old slugs by Story.save(), merged tags' slugs by merge_tags(), import
+# conflicts by the importer's writer.
+NOT_TYPED = {ImportRecord, ImportConflict, StorySlugRedirect, TagSlugRedirect}
 
 
 def is_text_field(field):

@@ -17,16 +17,27 @@ from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from taggit.admin import TagAdmin as TaggitTagAdmin
 from taggit.models import Tag
 
-from stories.models import Byline, Correction, PreviewLink, Section, Story, StoryByline
+from stories.models import (
+    Byline,
+    Correction,
+    ImportConflict,
+    PreviewLink,
+    Section,
+    Story,
+    StoryByline,
+)
 from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
-from .forms import PreviewLinkForm, StoryAdminForm
+from .desk import DeskFilter
+from .forms import PreviewLinkForm
 from .live import LiveEditingMixin
+from .primary_actions import PrimaryActionsMixin, StoryWorkflowForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
+from .workflow import DONE, Step, after_step, implied_step, take_step
 
 
 @admin.register(Section)
@@ -226,8 +237,14 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, SimpleHistoryAdmin):
-    form = StoryAdminForm
+class StoryAdmin(
+    PrimaryActionsMixin,
+    CleanTextAdminMixin,
+    ImportBriefingMixin,
+    LiveEditingMixin,
+    SimpleHistoryAdmin,
+):
+    form = StoryWorkflowForm  # StoryAdminForm with the primary actions' buttons (issue 13)
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
         "headline",
@@ -241,6 +258,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
     list_filter = [
         "status",
         PublicationFilter,
+        DeskFilter,
         "section",
         ("tags", admin.RelatedOnlyFieldListFilter),
         ("bylines", admin.RelatedOnlyFieldListFilter),
@@ -251,7 +269,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section"]
     inlines = [StoryBylineInline, CorrectionInline, PreviewLinkInline]
-    actions = ["send_to_review", "publish_now", "unpublish"]
+    actions = ["send_to_review", "publish_now", "unpublish", "dismiss_import_conflicts"]
     readonly_fields = ["created_at", "updated_at", "created_by", "revised_at", "site_link"]
     fieldsets = [
         (
@@ -359,6 +377,8 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
         # What SimpleHistoryAdmin.save_model and ModelAdmin.save_model do, with renditions
         # and the old address's redirect. Restoring a revision saves through here too.
         obj._history_user = request.user
+        if getattr(form, "step", None):
+            obj._change_reason = DONE[form.step]
         save_story(obj)
 
     def save_formset(self, request, form, formset, change):
@@ -374,6 +394,18 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
         super().save_related(request, form, formsets, change)
         # The revision was made when the story row was saved, before its bylines and tags.
         record_relations(form.instance)
+        # After the bylines: they say whom the step's e-mail goes to.
+        step = getattr(form, "step", None) or implied_step(
+            form.initial.get("status"), form.instance
+        )
+        if step is not None:
+            after_step(
+                step,
+                form.instance,
+                user=request.user,
+                absolute_url=request.build_absolute_uri,
+                note=form.cleaned_data.get("return_note", ""),
+            )
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # Django's change form runs in a transaction; simple-history's restore view does
@@ -419,7 +451,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
 
     # List actions. Each story is saved on its own so it gets a revision and a new version.
 
-    def change_stories(self, request, queryset, change, reason):
+    def change_stories(self, request, queryset, change, reason, step=None):
         done, skipped = 0, []
         for story in queryset:
             problem = change(story)
@@ -429,6 +461,8 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
             story._history_user = request.user
             story._change_reason = reason
             save_story(story)
+            if step is not None:
+                after_step(step, story, user=request.user, absolute_url=request.build_absolute_uri)
             self.log_change(request, story, reason)
             done += 1
         if done:
@@ -438,42 +472,45 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, LiveEditingMixin, Sim
 
     @admin.action(description="Send selected stories to review")
     def send_to_review(self, request, queryset):
-        def change(story):
-            if story.status == Story.Status.REVIEW:
-                return "is already in review"
-            if not self.has_change_permission(request, story):
-                return "is not yours to change"
-            if story.status == Story.Status.PUBLISHED:
-                return "is published; unpublish it first"
-            story.status = Story.Status.REVIEW
-            return None
+        now = timezone.now()
 
-        self.change_stories(request, queryset, change, "Sent to review")
+        def change(story):
+            if story.status != Story.Status.REVIEW and not self.has_change_permission(
+                request, story
+            ):
+                return "is not yours to change"
+            return take_step(Step.SEND_TO_REVIEW, story, now=now)
+
+        self.change_stories(
+            request, queryset, change, DONE[Step.SEND_TO_REVIEW], Step.SEND_TO_REVIEW
+        )
 
     @admin.action(description="Publish selected stories now", permissions=["publish"])
     def publish_now(self, request, queryset):
         now = timezone.now()
 
         def change(story):
-            if story.is_live():
-                return "is already live"
-            story.status = Story.Status.PUBLISHED
-            # Now means now, whatever date the story carries (an import's, or from when it
-            # was last live): a past date is set on purpose, in the date field.
-            story.published_at = now
-            return None
+            return take_step(Step.PUBLISH, story, now=now)
 
-        self.change_stories(request, queryset, change, "Published")
+        self.change_stories(request, queryset, change, DONE[Step.PUBLISH], Step.PUBLISH)
 
     @admin.action(description="Unpublish selected stories", permissions=["publish"])
     def unpublish(self, request, queryset):
-        def change(story):
-            if story.status != Story.Status.PUBLISHED:
-                return "is not published"
-            story.status = Story.Status.UNPUBLISHED
-            return None
+        now = timezone.now()
 
-        self.change_stories(request, queryset, change, "Unpublished")
+        def change(story):
+            return take_step(Step.UNPUBLISH, story, now=now)
+
+        self.change_stories(request, queryset, change, DONE[Step.UNPUBLISH], Step.UNPUBLISH)
+
+    @admin.action(
+        description="Dismiss import conflicts of selected stories", permissions=["publish"]
+    )
+    def dismiss_import_conflicts(self, request, queryset):
+        # Off the desk's "Import conflicts" panel; an import that leaves the story alone
+        # again puts it back.
+        dismissed, _ = ImportConflict.objects.filter(story__in=queryset).delete()
+        self.message_user(request, f"Dismissed {dismissed} import conflict(s).")
 
 
 def pluralize_story(count):

@@ -11,7 +11,15 @@ from functools import cached_property
 from django.db import transaction
 from taggit.models import Tag
 
-from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
+from stories.models import (
+    Byline,
+    ImportConflict,
+    ImportRecord,
+    Section,
+    Story,
+    StoryByline,
+    TaggedStory,
+)
 from stories.search_index import search_index_paused
 from stories.slugs import allocate_slugs
 
@@ -56,7 +64,45 @@ class Writer:
                         )
                         self.write_relations(batch, stories, bylines, tags)
                     touched.update(p.story_id for p in changing)
+            self.remember_conflicts()
         return Story.absolute_urls(self.plan.planned)
+
+    def remember_conflicts(self):
+        """The stories this run left alone, for the desk's "Import conflicts" panel. They
+        replace what earlier runs of these files found about the same stories; a run that
+        finds what the last one found writes nothing."""
+        stored = {p.story_id: p for p in self.plan.planned if p.stored is not None}
+        found = {}
+        for chunk in chunks(stored):
+            found.update(
+                ImportConflict.objects.filter(story_id__in=chunk).in_bulk(field_name="story_id")
+            )
+        now_in_conflict = {
+            story_id: planned
+            for story_id, planned in stored.items()
+            if planned.action == Action.CONFLICT
+        }
+        settled = [story_id for story_id in found if story_id not in now_in_conflict]
+        for chunk in chunks(settled):
+            ImportConflict.objects.filter(story_id__in=chunk).delete()
+        reason_limit = max_length(ImportConflict, "reason")
+        changed, new = [], []
+        for story_id, planned in now_in_conflict.items():
+            conflict = found.get(story_id) or ImportConflict(story_id=story_id)
+            values = {"source": planned.source, "reason": planned.reason[:reason_limit]}
+            if conflict.pk is None:
+                new.append(conflict)
+            elif all(getattr(conflict, name) == value for name, value in values.items()):
+                continue
+            else:
+                changed.append(conflict)
+            for name, value in values.items():
+                setattr(conflict, name, value)
+            conflict.found_at = self.now
+        ImportConflict.objects.bulk_create(new, batch_size=QUERY_CHUNK)
+        ImportConflict.objects.bulk_update(
+            changed, ["source", "reason", "found_at"], batch_size=QUERY_CHUNK
+        )
 
     def get_or_create_section(self):
         plan = self.plan

@@ -1,0 +1,198 @@
+"""The desk: the admin's home page for staff, a panel per pile of work.
+
+Each panel is a condition on stories (``panel_condition``), so the desk's counts, its top
+stories and the story list's "On my desk" filter (``DeskFilter``) always agree. The page
+reads every count in one query and each panel's top stories in one more, whatever the
+number of stories.
+
+Role-aware: editors (``stories.publish_story``) also see "Awaiting review" and "Import
+conflicts"; everyone sees what is scheduled and recently published, and their own drafts
+and stories returned to them (their own: made by them or carrying their byline).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from stories.models import ImportConflict, ReturnNote, Story, StoryByline, is_live_condition
+from stories.roles import PUBLISH_PERMISSION
+
+PANEL_SIZE = 5  # stories listed in each panel; the count and the link give the rest
+RECENT_DAYS = 7  # "Recently published": live stories published this many days back
+
+
+@dataclass(frozen=True)
+class PanelKind:
+    key: str
+    title: str
+    for_editors: bool
+    ordering: tuple
+    # The story list's filter for the whole pile: a built-in one, or DeskFilter's.
+    changelist_query: dict
+    empty: str
+
+
+PANELS = [
+    PanelKind(
+        "review",
+        "Awaiting review",
+        True,
+        ("updated_at", "pk"),  # the longest waiting first
+        {"status__exact": Story.Status.REVIEW},
+        "Nothing is waiting for review.",
+    ),
+    PanelKind(
+        "scheduled",
+        "Scheduled",
+        False,
+        ("published_at", "pk"),  # the next to go live first
+        {"publication": "scheduled"},
+        "Nothing is scheduled.",
+    ),
+    PanelKind(
+        "drafts",
+        "My drafts",
+        False,
+        ("-updated_at", "-pk"),
+        {"desk": "drafts"},
+        "You have no drafts.",
+    ),
+    PanelKind(
+        "returned",
+        "Returned to me",
+        False,
+        ("-updated_at", "-pk"),
+        {"desk": "returned"},
+        "Nothing has been returned to you.",
+    ),
+    PanelKind(
+        "published",
+        "Recently published",
+        False,
+        ("-published_at", "-pk"),
+        {"desk": "published"},
+        f"Nothing was published in the last {RECENT_DAYS} days.",
+    ),
+    PanelKind(
+        "conflicts",
+        "Import conflicts",
+        True,
+        ("-import_conflict__found_at", "-pk"),
+        {"desk": "conflicts"},
+        "The last imports left no story alone.",
+    ),
+]
+PANEL_KINDS = {kind.key: kind for kind in PANELS}
+
+
+def is_editor(user):
+    return user.has_perm(PUBLISH_PERMISSION)
+
+
+def panels_for(user):
+    return [kind for kind in PANELS if is_editor(user) or not kind.for_editors]
+
+
+def owned_by(user):
+    """Stories that are ``user``'s own: they made it, or it carries their byline."""
+    return Q(created_by=user) | Q(
+        Exists(StoryByline.objects.filter(story=OuterRef("pk"), byline__user=user))
+    )
+
+
+def open_return_notes():
+    return ReturnNote.objects.filter(story=OuterRef("pk"), resolved_at__isnull=True)
+
+
+def panel_condition(key, user, now):
+    """Which stories belong in the panel ``key`` for ``user`` at ``now``."""
+    if key == "review":
+        return Q(status=Story.Status.REVIEW)
+    if key == "scheduled":
+        return Q(status=Story.Status.PUBLISHED, published_at__gt=now)
+    if key == "drafts":
+        return Q(status=Story.Status.DRAFT) & owned_by(user)
+    if key == "returned":
+        return Q(status=Story.Status.DRAFT) & owned_by(user) & Q(Exists(open_return_notes()))
+    if key == "published":
+        return is_live_condition() & Q(published_at__gte=now - timedelta(days=RECENT_DAYS))
+    if key == "conflicts":
+        return Q(Exists(ImportConflict.objects.filter(story=OuterRef("pk"))))
+    raise ValueError(f"no desk panel called {key!r}")
+
+
+@dataclass
+class Panel:
+    kind: PanelKind
+    count: int
+    stories: list
+
+    @property
+    def url(self):
+        changelist = reverse("admin:stories_story_changelist")
+        return f"{changelist}?{urlencode(self.kind.changelist_query)}"
+
+    @property
+    def more(self):
+        return self.count - len(self.stories)
+
+
+def panel_stories(kind, user, now):
+    stories = (
+        Story.objects.filter(panel_condition(kind.key, user, now))
+        .select_related("section", "created_by")
+        .defer("body")
+        .order_by(*kind.ordering)
+    )
+    if kind.key == "returned":
+        latest = open_return_notes().order_by("-created_at", "-pk")
+        stories = stories.annotate(
+            note_text=Subquery(latest.values("text")[:1]),
+            note_at=Subquery(latest.values("created_at")[:1]),
+            note_by=Subquery(latest.values("author__username")[:1]),
+        )
+    if kind.key == "conflicts":
+        stories = stories.select_related("import_conflict")
+    return list(stories[:PANEL_SIZE])
+
+
+def desk_panels(user, now=None):
+    """The user's panels, each with its count and its first ``PANEL_SIZE`` stories."""
+    now = now or timezone.now()
+    kinds = panels_for(user)
+    counts = Story.objects.aggregate(
+        **{kind.key: Count("pk", filter=panel_condition(kind.key, user, now)) for kind in kinds}
+    )
+    return [
+        Panel(
+            kind,
+            counts[kind.key],
+            panel_stories(kind, user, now) if counts[kind.key] else [],
+        )
+        for kind in kinds
+    ]
+
+
+class DeskFilter(admin.SimpleListFilter):
+    """The story list narrowed to one of the desk's piles (its "more" links land here)."""
+
+    title = "on my desk"
+    parameter_name = "desk"
+
+    def lookups(self, request, model_admin):
+        return [
+            (kind.changelist_query["desk"], kind.title)
+            for kind in panels_for(request.user)
+            if "desk" in kind.changelist_query
+        ]
+
+    def queryset(self, request, queryset):
+        allowed = {key for key, _ in self.lookup_choices}
+        if self.value() in allowed:
+            return queryset.filter(panel_condition(self.value(), request.user, timezone.now()))
+        return queryset
