@@ -734,7 +734,7 @@ class ApiKey(models.Model):
         EMBARGO = "embargo", "Embargo: also reads scheduled stories before they go live"
 
     KEY_START = "nrk_"  # so a leaked key is recognisable (secret scanners, logs)
-    PREFIX_LENGTH = 8
+    PREFIX_BYTES = 6  # 12 hex digits: names the key; the secret part is 32 random bytes
 
     name = models.CharField(
         max_length=100,
@@ -780,27 +780,38 @@ class ApiKey(models.Model):
     def hash_key(key):
         return hashlib.sha256(key.encode()).hexdigest()
 
+    def new_key(self):
+        """Gives this (unsaved) key its secret and returns it: the one time it is known."""
+        self.prefix = self.KEY_START + secrets.token_hex(self.PREFIX_BYTES)
+        key = f"{self.prefix}_{secrets.token_urlsafe(32)}"
+        self.key_hash = self.hash_key(key)
+        return key
+
     @classmethod
     def issue(cls, name, *, scopes=(), created_by=None):
-        """A new key: returns ``(api_key, key)``; the key itself is never stored."""
-        prefix = cls.KEY_START + secrets.token_hex(cls.PREFIX_LENGTH // 2)
-        key = f"{prefix}_{secrets.token_urlsafe(32)}"
-        api_key = cls(
-            name=name,
-            prefix=prefix,
-            key_hash=cls.hash_key(key),
-            scopes=sorted(set(scopes)),
-            created_by=created_by,
-        )
-        api_key.full_clean(exclude=["prefix", "key_hash"])
+        """A new key, saved: returns ``(api_key, key)``; the key itself is never stored."""
+        api_key = cls(name=name, scopes=sorted(set(scopes)), created_by=created_by)
+        key = api_key.new_key()
+        api_key.full_clean(exclude=["prefix", "key_hash", "created_by"])
         api_key.save()
         return api_key, key
 
     @classmethod
+    def prefix_of(cls, key):
+        """The prefix of a key written as issued (``nrk_<hex>_<secret>``; the secret may
+        itself hold "_"), or None."""
+        if not (key or "").startswith(cls.KEY_START):
+            return None
+        hex_part, _, secret = key.removeprefix(cls.KEY_START).partition("_")
+        if not hex_part or not secret:
+            return None
+        return cls.KEY_START + hex_part
+
+    @classmethod
     def from_key(cls, key):
         """The active key ``key`` is, or None (unknown, mistyped or revoked)."""
-        prefix, _, secret = (key or "").rpartition("_")
-        if not prefix.startswith(cls.KEY_START) or not secret:
+        prefix = cls.prefix_of(key)
+        if prefix is None:
             return None
         api_key = cls.objects.active().filter(prefix=prefix).first()
         if api_key is None or not hmac.compare_digest(api_key.key_hash, cls.hash_key(key)):
