@@ -366,6 +366,9 @@ INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar
 # Stories per page, and the most a client may ask for with ?page_size=.
 API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "20"))
 API_MAX_PAGE_SIZE = int(os.environ.get("API_MAX_PAGE_SIZE", "100"))
+# Requests per client: per key, and per address (as the trusted proxy saw it) without one.
+API_RATE_PER_KEY = os.environ.get("API_RATE_PER_KEY", "600/minute")
+API_RATE_ANONYMOUS = os.environ.get("API_RATE_ANONYMOUS", "60/minute")
 REST_FRAMEWORK = {
     # JSON only: DRF's browsable pages would need inline scripts the CSP forbids.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -377,11 +380,6 @@ REST_FRAMEWORK = {
         "stories.api.throttling.ApiKeyRateThrottle",
         "stories.api.throttling.AnonymousRateThrottle",
     ],
-    # Requests per client: per key, and per address for clients without one.
-    "DEFAULT_THROTTLE_RATES": {
-        "api_key": os.environ.get("API_RATE_PER_KEY", "600/minute"),
-        "api_anonymous": os.environ.get("API_RATE_ANONYMOUS", "60/minute"),
-    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_TOKEN": None,
 }

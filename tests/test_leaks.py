@@ -413,9 +413,10 @@ def test_only_live_stories_reach_api_clients(state, key, client, newsroom):
         listed = client.get("/api/v1/stories/?tag=shared", **headers).json()["results"]
         assert story.headline in [item["headlines"][0]["value"] for item in listed]
         # The names and counts stay what readers see, embargo key or not.
-        assert story.tags.get(name__endswith="Tag").slug not in client.get(
-            "/api/v1/tags/", **headers
-        ).content.decode()
+        assert (
+            story.tags.get(name__endswith="Tag").slug
+            not in client.get("/api/v1/tags/", **headers).content.decode()
+        )
     else:
         assert_api_hides(client, story, headers)
 
