@@ -373,8 +373,9 @@ def make_many(count):
         for n in range(count)
     ]
     Story.objects.bulk_create(stories, batch_size=1000)
-    from stories.models import StoryByline, TaggedStory
     from taggit.models import Tag
+
+    from stories.models import StoryByline, TaggedStory
 
     tag = Tag.objects.create(name="France", slug="france")
     created = list(Story.objects.order_by("-published_at")[:200])
