@@ -13,6 +13,10 @@ from stories.reader.search import MAX_QUERY_LENGTH, search_terms
 from .ninjs import story_ninjs
 
 
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
 class ValueSerializer(serializers.Serializer):
     role = serializers.CharField(required=False)
     contenttype = serializers.CharField(required=False)

@@ -3,6 +3,7 @@
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import Resolver404, resolve
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 
@@ -22,6 +23,24 @@ from .caching import GenerationETagMixin
 from .pagination import KeysetPagination
 
 NEWEST_FIRST = ("-published_at", "-pk")
+
+ERRORS = {
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT, description="A parameter is wrong: {parameter: [what is wrong]}."
+    ),
+    401: OpenApiResponse(
+        serializers.DetailSerializer, description="The API key is unknown or revoked."
+    ),
+    404: OpenApiResponse(serializers.DetailSerializer, description="No such story."),
+    429: OpenApiResponse(
+        serializers.DetailSerializer, description="Too many requests; see Retry-After."
+    ),
+}
+
+
+def documented(ok, *errors):
+    """The responses an operation may give, for the OpenAPI schema."""
+    return {200: ok, **{status: ERRORS[status] for status in (*errors, 401, 429)}}
 
 
 def stories_updated_since(stories, moment):
@@ -75,7 +94,10 @@ class StoryList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
             stories = search_stories(parameters["q"], stories)
         return stories.for_feed()
 
-    @extend_schema(parameters=[serializers.StoryListParameters])
+    @extend_schema(
+        parameters=[serializers.StoryListParameters],
+        responses=documented(serializers.StorySerializer(many=True), 400),
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -86,7 +108,7 @@ class StoryDetail(GenerationETagMixin, generics.RetrieveAPIView):
     def get_queryset(self):
         return visible_stories(self.request).for_feed()
 
-    @extend_schema(responses={200: serializers.StorySerializer, 404: OpenApiResponse()})
+    @extend_schema(responses=documented(serializers.StorySerializer, 404))
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -126,7 +148,7 @@ class StoryByPath(GenerationETagMixin, generics.RetrieveAPIView):
 
     @extend_schema(
         parameters=[serializers.PathParameters],
-        responses={200: serializers.StorySerializer, 404: OpenApiResponse()},
+        responses=documented(serializers.StorySerializer, 400, 404),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -144,6 +166,10 @@ class SectionList(GenerationETagMixin, generics.ListAPIView):
             story_count=Count("stories", filter=is_live_condition("stories__"))
         )
 
+    @extend_schema(responses=documented(serializers.SectionSerializer(many=True)))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
 
 class TagList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
     """Tags on live stories, by slug, with their live-story counts."""
@@ -160,7 +186,10 @@ class TagList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
             story_count=Count(items, filter=is_live_condition(f"{items}__content_object__"))
         )
 
-    @extend_schema(parameters=[serializers.PageParameters])
+    @extend_schema(
+        parameters=[serializers.PageParameters],
+        responses=documented(serializers.TagSerializer(many=True), 400),
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -179,6 +208,9 @@ class BylineList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
             story_count=Count("story_bylines", filter=is_live_condition("story_bylines__story__"))
         )
 
-    @extend_schema(parameters=[serializers.PageParameters])
+    @extend_schema(
+        parameters=[serializers.PageParameters],
+        responses=documented(serializers.BylineSerializer(many=True), 400),
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
