@@ -421,3 +421,16 @@ def test_detail_query_count_is_flat(client, django_assert_max_num_queries):
     with django_assert_max_num_queries(API_QUERY_BUDGET):
         response = client.get("/api/v1/stories/by-path/", {"path": story.get_absolute_url()})
         assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_key_writes_work_outside_a_transaction(client, capsys):
+    # Making a key, noting its use and revoking it, each in autocommit as on a server.
+    story_at(1, headline="Live")
+    call_command("create_api_key", "Partner")
+    key = capsys.readouterr().out.strip()
+    assert headlines(client.get("/api/v1/stories/", **bearer(key))) == ["Live"]
+    api_key = ApiKey.objects.get()
+    assert api_key.last_used_at is not None
+    call_command("revoke_api_key", key)
+    assert client.get("/api/v1/stories/", **bearer(key)).status_code == 401

@@ -162,8 +162,11 @@ class SectionList(GenerationETagMixin, generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return live_sections().annotate(
-            story_count=Count("stories", filter=is_live_condition("stories__"))
+        # Explicitly: Meta.ordering is not applied to a query with GROUP BY.
+        return (
+            live_sections()
+            .annotate(story_count=Count("stories", filter=is_live_condition("stories__")))
+            .order_by("position", "name")
         )
 
     @extend_schema(responses=documented(serializers.SectionSerializer(many=True)))
