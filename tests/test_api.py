@@ -163,6 +163,8 @@ def test_detail_and_lookup_by_path(client):
     path = story.get_absolute_url()
     response = client.get("/api/v1/stories/by-path/", {"path": path})
     assert response.json()["headlines"][0]["value"] == "Found me"
+    url = response.json()["url"]
+    assert client.get("/api/v1/stories/by-path/", {"path": url}).json()["url"] == url
     old = path.replace("found-me", "old-name")
     assert client.get("/api/v1/stories/by-path/", {"path": old}).json()["url"].endswith(path)
     for wrong in ("/sections/world/", "/2024/01/01/nothing/", "not a path"):
@@ -205,6 +207,14 @@ def test_tags_page_through(client):
 
 
 # Keys
+
+
+def test_lookup_by_path_of_a_story_with_a_unicode_slug(client):
+    story = story_at(1, headline="Überall", slug="überall-ça")
+    response = client.get("/api/v1/stories/by-path/", {"path": story.get_absolute_url()})
+    assert response.status_code == 200
+    response = client.get("/api/v1/stories/by-path/", {"path": response.json()["url"]})
+    assert response.json()["headlines"][0]["value"] == "Überall"
 
 
 def test_a_key_is_stored_only_as_a_hash():

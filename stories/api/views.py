@@ -1,5 +1,7 @@
 """The read API's views: thin, over querysets that start from ``access.visible_stories``."""
 
+from urllib.parse import unquote, urlsplit
+
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import Resolver404, resolve
@@ -113,10 +115,12 @@ class StoryDetail(GenerationETagMixin, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-def slug_in_story_path(path):
-    """The slug a story's address names, or None if the path is no story's address."""
+def slug_in_story_path(address):
+    """The slug a story's address names (a path, or a whole URL as the API's ``url`` gives
+    it, percent-encoded or not), or None if it is no story's address."""
+    path = unquote(urlsplit(address).path)
     try:
-        match = resolve(path.split("?")[0].split("#")[0])
+        match = resolve(path)
     except Resolver404:
         return None
     if match.view_name != "stories:detail":
