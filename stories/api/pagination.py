@@ -16,6 +16,7 @@ from functools import reduce
 from operator import or_
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
@@ -45,6 +46,8 @@ def decode_cursor(cursor, length):
         raise BadCursor() from None
     if len(values) != length or any(not isinstance(v, (str, int, datetime)) for v in values):
         raise BadCursor()
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        raise BadCursor()  # PostgreSQL takes no NUL in a string
     return values
 
 
@@ -79,7 +82,10 @@ class KeysetPagination(BasePagination):
         cursor = request.query_params.get(self.cursor_query_param)
         queryset = queryset.order_by(*keys)
         if cursor:
-            queryset = queryset.filter(after(keys, decode_cursor(cursor, len(keys))))
+            try:
+                queryset = queryset.filter(after(keys, decode_cursor(cursor, len(keys))))
+            except (ValueError, TypeError, ValidationError):
+                raise BadCursor() from None  # well formed, but not values these keys take
         rows = list(queryset[: size + 1])
         self.has_next = len(rows) > size
         self.page = rows[:size]
