@@ -364,6 +364,11 @@ def test_keyed_responses_are_private_and_tagged_apart(client):
     keyed = client.get("/api/v1/stories/", **bearer(key))
     assert keyed["Cache-Control"] == "private, max-age=0"
     assert keyed["ETag"] != anonymous["ETag"]
+    # Noting the key's use writes no content: the key's own ETag still holds.
+    assert (
+        client.get("/api/v1/stories/", HTTP_IF_NONE_MATCH=keyed["ETag"], **bearer(key)).status_code
+        == 304
+    )
     # An ETag an anonymous client was sent does not revalidate a keyed response.
     assert (
         client.get(
