@@ -104,6 +104,9 @@ def django_env(database_url, **extra):
         # The figures are for the per-process memory cache (nothing is edited during a run);
         # without Redis, servers default to a shared file cache in var/cache instead.
         CACHE_DIR="",
+        # wrk is one client asking thousands of times a second: the API's per-address
+        # rate limit would answer it with 429s, which measure nothing.
+        API_RATE_ANONYMOUS="1000000/second",
         **extra,
     )
     return env
@@ -323,7 +326,7 @@ world = stories.filter(section__slug="world").count()
 deep = min(100, max(1, -(-world // 20)))
 print(json.dumps({
     "story": story.get_absolute_url(), "tag": f"/tags/{tag.slug}/", "deep": deep,
-    "byline": byline.get_absolute_url(),
+    "byline": byline.get_absolute_url(), "story_id": story.pk,
 }))
 """
     completed = run_python(["-c", script], django_env(database_url), capture_output=True, text=True)
@@ -338,6 +341,9 @@ print(json.dumps({
         ("story", picked["story"]),
         ("search", "/search/?q=government"),
         ("feed", "/feed/"),
+        # The read API (stories/api/): a page of 20 stories in ninjs, and one story.
+        ("api stories", "/api/v1/stories/"),
+        ("api story", f"/api/v1/stories/{picked['story_id']}/"),
     ]
 
 

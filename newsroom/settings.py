@@ -381,3 +381,38 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- The read API: /api/v1/ (stories/api/, docs/api.md) ---------------------------------
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+# Stories per page, and the most a client may ask for with ?page_size=.
+API_PAGE_SIZE = int(os.environ.get("API_PAGE_SIZE", "20"))
+API_MAX_PAGE_SIZE = int(os.environ.get("API_MAX_PAGE_SIZE", "100"))
+# Requests per client: per key, and per address (as the trusted proxy saw it) without one.
+API_RATE_PER_KEY = os.environ.get("API_RATE_PER_KEY", "600/minute")
+API_RATE_ANONYMOUS = os.environ.get("API_RATE_ANONYMOUS", "60/minute")
+REST_FRAMEWORK = {
+    # JSON only: DRF's browsable pages would need inline scripts the CSP forbids.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    # Keys only (Authorization: Bearer); a staff session gives the API no extra rights.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["stories.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "stories.api.throttling.ApiKeyRateThrottle",
+        "stories.api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_TOKEN": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} API",
+    "DESCRIPTION": "Read-only access to published stories in IPTC ninjs 2.1. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from our own static files: the CSP allows nothing from other sites.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

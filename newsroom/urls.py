@@ -34,6 +34,8 @@ def serve_media(request, path):
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The read API (stories/api/), before the site's catch-all paths.
+    path("api/v1/", include("stories.api.urls")),
 ]
 
 if settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage":

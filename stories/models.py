@@ -1,5 +1,7 @@
 """The newsroom's content: sections, bylines, stories, and what the importer remembers."""
 
+import hashlib
+import hmac
 import re
 import secrets
 import uuid
@@ -876,3 +878,131 @@ class ImportConflict(models.Model):
 
     def __str__(self):
         return f"{self.source}: {self.story} ({self.reason})"
+
+
+# --- The read API's keys (stories/api/) -------------------------------------------------
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A partner's key to the read API (``Authorization: Bearer <key>``).
+
+    Only a SHA-256 hash of the key is stored: the key is shown once, when it is made
+    (``ApiKey.issue``), and cannot be recovered, only revoked and replaced. The prefix, the
+    key's first characters, finds its row and names it in logs and in the admin.
+    """
+
+    class Scope(models.TextChoices):
+        EMBARGO = "embargo", "Embargo: also reads scheduled stories before they go live"
+
+    KEY_START = "nrk_"  # so a leaked key is recognisable (secret scanners, logs)
+    PREFIX_BYTES = 6  # 12 hex digits: names the key; the secret part is 32 random bytes
+
+    name = models.CharField(
+        max_length=100,
+        validators=[single_line_text],
+        help_text="Who uses the key, for example the partner and their app.",
+    )
+    prefix = models.CharField(max_length=20, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the key may read besides the live stories everyone sees.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_api_keys",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API key"
+        permissions = [("revoke_apikey", "Can revoke API keys")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def clean(self):
+        super().clean()
+        unknown = set(self.scopes or []) - set(ApiKey.Scope.values)
+        if not isinstance(self.scopes, list) or unknown:
+            raise ValidationError({"scopes": f"Unknown scope: {', '.join(sorted(unknown))}."})
+
+    @staticmethod
+    def hash_key(key):
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def new_key(self):
+        """Gives this (unsaved) key its secret and returns it: the one time it is known."""
+        self.prefix = self.KEY_START + secrets.token_hex(self.PREFIX_BYTES)
+        key = f"{self.prefix}_{secrets.token_urlsafe(32)}"
+        self.key_hash = self.hash_key(key)
+        return key
+
+    @classmethod
+    def issue(cls, name, *, scopes=(), created_by=None):
+        """A new key, saved: returns ``(api_key, key)``; the key itself is never stored."""
+        api_key = cls(name=name, scopes=sorted(set(scopes)), created_by=created_by)
+        key = api_key.new_key()
+        api_key.full_clean(exclude=["prefix", "key_hash", "created_by"])
+        api_key.save()
+        return api_key, key
+
+    @classmethod
+    def prefix_of(cls, key):
+        """The prefix of a key written as issued (``nrk_<hex>_<secret>``; the secret may
+        itself hold "_"), or None."""
+        if not (key or "").startswith(cls.KEY_START):
+            return None
+        hex_part, _, secret = key.removeprefix(cls.KEY_START).partition("_")
+        if not hex_part or not secret:
+            return None
+        return cls.KEY_START + hex_part
+
+    @classmethod
+    def from_key(cls, key):
+        """The active key ``key`` is, or None (unknown, mistyped or revoked)."""
+        prefix = cls.prefix_of(key)
+        if prefix is None:
+            return None
+        api_key = cls.objects.active().filter(prefix=prefix).first()
+        if api_key is None or not hmac.compare_digest(api_key.key_hash, cls.hash_key(key)):
+            return None
+        return api_key
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def has_scope(self, scope):
+        return scope in (self.scopes or [])
+
+    def revoke(self):
+        """Stops the key working now. Final: a revoked key is never made usable again."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+                revoked_at=self.revoked_at
+            )
+
+    def note_use(self, now=None):
+        """Records when the key was last used, at most once every few minutes: a write on
+        every request would cost partners' busiest clients a row lock each."""
+        now = now or timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=5):
+            self.last_used_at = now
+            ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)

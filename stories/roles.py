@@ -37,6 +37,10 @@ ROLE_PERMISSIONS = {
         *model_permissions("stories", "correction", ("add", "view")),
         *model_permissions("stories", "previewlink"),
         *model_permissions("taggit", "tag"),
+        # Partners' keys to the read API: made and revoked, never deleted (the record of who
+        # had access stays); only the name changes after a key is made.
+        *model_permissions("stories", "apikey", ("add", "change", "view")),
+        "stories.revoke_apikey",
     ],
 }
 

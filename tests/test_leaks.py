@@ -9,7 +9,7 @@ where it must appear on all that list it (so the check itself is known to work).
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -386,3 +386,104 @@ def test_return_notes_and_import_conflicts_never_reach_readers(client, newsroom,
                 assert secret not in body, f"{name} ({url}) shows {secret}"
     # The check can fail: the story itself is on its page.
     assert story.headline in client.get(story.get_absolute_url()).content.decode()
+
+
+# --- The read API (/api/v1/): anonymous clients and keys see only live stories ------------
+# (A key with the embargo scope also sees scheduled ones, marked embargoed; no key ever sees
+# drafts, stories in review or unpublished ones.)
+
+
+def api_surfaces(story):
+    word = word_for_story(story)
+    own_tag = story.tags.get(name__endswith="Tag").slug
+    own_byline = story.bylines.get(slug__startswith="own-").slug
+    addresses = story_addresses(story)
+    return {
+        "stories": "/api/v1/stories/",
+        "section": "/api/v1/stories/?section=world",
+        "shared tag": "/api/v1/stories/?tag=shared",
+        "own tag": f"/api/v1/stories/?tag={own_tag}",
+        "shared byline": "/api/v1/stories/?byline=shared-writer",
+        "own byline": f"/api/v1/stories/?byline={own_byline}",
+        "search": f"/api/v1/stories/?q={word}",
+        "search shared": "/api/v1/stories/?q=body",
+        "updated since": "/api/v1/stories/?updated_since=2000-01-01T00:00:00Z",
+        "detail": f"/api/v1/stories/{story.pk}/",
+        "path": f"/api/v1/stories/by-path/?path={addresses['story']}",
+        "old path": f"/api/v1/stories/by-path/?path={addresses['old slug']}",
+        "sections": "/api/v1/sections/",
+        "tags": "/api/v1/tags/",
+        "bylines": "/api/v1/bylines/",
+    }
+
+
+def api_key_header(*scopes):
+    from stories.models import ApiKey
+
+    _, key = ApiKey.issue(f"Partner {'+'.join(scopes) or 'plain'}", scopes=scopes)
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def assert_api_hides(client, story, headers):
+    own_tag = story.tags.get(name__endswith="Tag").slug
+    own_byline = story.bylines.get(slug__startswith="own-").slug
+    for name, url in api_surfaces(story).items():
+        response = client.get(url, **headers)
+        assert response.status_code in (200, 404), (name, response.status_code)
+        body = response.content.decode()
+        for secret in secrets_of(story):
+            assert secret not in body, f"API {name} ({url}) shows a story that is not live"
+        assert own_tag not in body and own_byline not in body, f"API {name} names its own tag"
+        if name in ("detail", "path", "old path"):
+            assert response.status_code == 404, name
+    # Counts are of live stories only: the shared names carry exactly one.
+    counts = {
+        row["slug"]: row["story_count"]
+        for kind in ("tags", "bylines")
+        for row in client.get(f"/api/v1/{kind}/", **headers).json()["results"]
+    }
+    assert counts == {"shared": 1, "shared-writer": 1}
+    (world,) = client.get("/api/v1/sections/", **headers).json()
+    assert world["story_count"] == 1
+
+
+def assert_api_shows(client, story, headers):
+    for name, url in api_surfaces(story).items():
+        response = client.get(url, **headers)
+        assert response.status_code == 200, (name, url)
+        if name not in ("sections", "tags", "bylines"):
+            assert story.headline in response.content.decode(), f"API {name} misses it"
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("key", [None, "plain", "embargo"])
+def test_only_live_stories_reach_api_clients(state, key, client, newsroom):
+    story = make_story(state, newsroom)
+    headers = {} if key is None else api_key_header(*([key] if key == "embargo" else []))
+    if state == "published":
+        assert_api_shows(client, story, headers)
+    elif state == "scheduled" and key == "embargo":
+        response = client.get(f"/api/v1/stories/{story.pk}/", **headers)
+        embargoed = datetime.fromisoformat(response.json()["embargoed"])
+        assert embargoed == story.published_at.replace(microsecond=0)
+        listed = client.get("/api/v1/stories/?tag=shared", **headers).json()["results"]
+        assert story.headline in [item["headlines"][0]["value"] for item in listed]
+        # The names and counts stay what readers see, embargo key or not.
+        assert (
+            story.tags.get(name__endswith="Tag").slug
+            not in client.get("/api/v1/tags/", **headers).content.decode()
+        )
+    else:
+        assert_api_hides(client, story, headers)
+
+
+def test_api_keeps_a_scheduled_story_from_anonymous_clients_until_its_time(client, newsroom):
+    story = make_story("scheduled", newsroom)
+    url = f"/api/v1/stories/{story.pk}/"
+    with time_machine.travel(story.published_at - timedelta(seconds=1)):
+        first = client.get(url)
+        assert first.status_code == 404
+    with time_machine.travel(story.published_at + timedelta(seconds=1)):
+        response = client.get(url, HTTP_IF_NONE_MATCH=first.get("ETag", '"none"'))
+        assert response.status_code == 200
+        assert "embargoed" not in response.json()

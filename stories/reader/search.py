@@ -55,10 +55,14 @@ def search_terms(text):
     return terms[:MAX_TERMS]
 
 
-def search_stories(text):
-    """Live stories matching every word of ``text``, best first; none for an empty query."""
+def search_stories(text, stories=None):
+    """Live stories matching every word of ``text``, best first; none for an empty query.
+
+    ``stories`` narrows the search (the API passes the stories its client may see, which
+    for a key with the embargo scope includes scheduled ones); live stories by default.
+    """
     terms = search_terms(text)
-    stories = Story.objects.live()
+    stories = Story.objects.live() if stories is None else stories
     if not terms:
         return stories.none()
     if connection.vendor == "postgresql":

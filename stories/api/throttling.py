@@ -1,0 +1,42 @@
+"""Per-client rate limits (DRF throttling): per key for partners, per address otherwise.
+
+Rates are the settings ``API_RATE_PER_KEY`` and ``API_RATE_ANONYMOUS`` (``600/minute``,
+``60/minute`` by default; DRF's forms: a number per second, minute, hour or day), read on
+every request. The counters live in the configured cache, so every process on the
+machine (and with ``REDIS_URL``, every machine) shares them.
+"""
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from stories.security import client_ip_behind_proxy
+
+from .access import api_key_of
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    scope = "api_key"
+
+    def get_rate(self):
+        return settings.API_RATE_PER_KEY
+
+    def get_cache_key(self, request, view):
+        api_key = api_key_of(request)
+        if api_key is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": api_key.prefix}
+
+
+class AnonymousRateThrottle(SimpleRateThrottle):
+    """Per address as the trusted proxy in front saw it (``stories.security``), so one
+    client cannot pose as many with a forged ``X-Forwarded-For``."""
+
+    scope = "api_anonymous"
+
+    def get_rate(self):
+        return settings.API_RATE_ANONYMOUS
+
+    def get_cache_key(self, request, view):
+        if api_key_of(request) is not None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": client_ip_behind_proxy(request)}
