@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "stories",
 ]
 
@@ -353,6 +355,14 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 IMAGE_RENDITION_WIDTHS = (480, 800, 1200)
 # How long a shareable preview link works unless an editor sets another time.
 PREVIEW_LINK_HOURS = int(os.environ.get("PREVIEW_LINK_HOURS", "48"))
+
+# Webhooks (stories/webhooks, docs/webhooks.md): a background worker (`manage.py
+# webhook_worker`, started by `make run` and `make serve`) runs django-tasks' tasks, stored
+# in the database. Subscribers on private, loopback or link-local addresses are refused
+# unless WEBHOOKS_ALLOW_PRIVATE is on (tests, intranets).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+WEBHOOKS_ALLOW_PRIVATE = env_flag("WEBHOOKS_ALLOW_PRIVATE")
+WEBHOOKS_TIMEOUT = float(os.environ.get("WEBHOOKS_TIMEOUT", "5"))
 
 LOGGING = {
     "version": 1,

@@ -37,6 +37,9 @@ ROLE_PERMISSIONS = {
         *model_permissions("stories", "correction", ("add", "view")),
         *model_permissions("stories", "previewlink"),
         *model_permissions("taggit", "tag"),
+        # Webhooks: editors register subscribers and may send a delivery again.
+        *model_permissions("stories", "webhooksubscriber"),
+        *model_permissions("stories", "webhookdelivery", ("change", "view")),
     ],
 }
 

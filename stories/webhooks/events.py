@@ -1,0 +1,172 @@
+"""Story events, worked out from the stories themselves rather than from each write path.
+
+Editors' saves, list actions, restored revisions, corrections, imports (bulk writes, which
+send no model signals) and a scheduled story's go-live time all end in a story row that
+either is or is not live, with a public update time, an import time and corrections.
+``WebhookStoryState`` remembers what subscribers were last told about each story, so
+comparing the two says what happened since, whatever caused it, and each event is made
+exactly once:
+
+- ``story.published``: live now, not live when last told (including a scheduled story
+  whose time has come, and a story published again after being taken down);
+- ``story.updated``: still live, with a later substantive change (the "Updated" time an
+  editor sets with "substantive update", or an import that rewrote it);
+- ``story.corrected``: still live, with a correction added since;
+- ``story.unpublished``: live when last told, not live now (unpublished, moved back to a
+  future time, or deleted).
+
+Drafts and stories in review are never live, so they make no event. ``reconcile()`` runs in
+the worker (after every committed content change, and every few seconds for go-live times),
+one at a time: the worker row is locked for the duration.
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from stories.models import (
+    Correction,
+    Story,
+    WebhookDelivery,
+    WebhookStoryState,
+    WebhookSubscriber,
+    WebhookWorker,
+)
+from stories.reader.feeds import story_guid
+
+from . import payloads
+
+Event = WebhookSubscriber.Event
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def worker_row():
+    """The one ``WebhookWorker`` row (a flushed test database has none until asked)."""
+    worker, _ = WebhookWorker.objects.get_or_create(pk=1)
+    return worker
+
+
+def live_stories_with_news():
+    """Live stories subscribers have not been told everything about, annotated with what
+    they were told (``told_*``) and what is true now (``changed``, ``last_correction``)."""
+    told = WebhookStoryState.objects.filter(story_pk=OuterRef("pk"))
+    last_correction = Correction.objects.filter(story=OuterRef("pk")).order_by("-pk")
+    return (
+        Story.objects.live()
+        .annotate(
+            told_live=Coalesce(Subquery(told.values("is_live")[:1]), Value(False)),
+            told_changed=Coalesce(Subquery(told.values("changed_at")[:1]), Value(EPOCH)),
+            told_correction=Coalesce(Subquery(told.values("correction_pk")[:1]), Value(0)),
+            changed=Greatest(
+                Coalesce("revised_at", Value(EPOCH)),
+                Coalesce("import_record__written_at", Value(EPOCH)),
+            ),
+            last_correction=Coalesce(Subquery(last_correction.values("pk")[:1]), Value(0)),
+        )
+        .filter(
+            Q(told_live=False)
+            | Q(changed__gt=F("told_changed"))
+            | Q(last_correction__gt=F("told_correction"))
+        )
+        .order_by("pk")
+    )
+
+
+def states_no_longer_live():
+    """Stories subscribers were told are live that are not (or no longer exist)."""
+    return (
+        WebhookStoryState.objects.filter(is_live=True)
+        .exclude(Exists(Story.objects.live().filter(pk=OuterRef("story_pk"))))
+        .order_by("story_pk")
+    )
+
+
+def events_for(story):
+    """The events for one story from ``live_stories_with_news()``, in the order they are sent."""
+    if not story.told_live:
+        return [Event.PUBLISHED]
+    events = []
+    if story.changed > story.told_changed:
+        events.append(Event.UPDATED)
+    if story.last_correction > story.told_correction:
+        events.append(Event.CORRECTED)
+    return events
+
+
+def reconcile():
+    """Record every story event since the last run and queue its deliveries; the number of
+    events. One run at a time: the first write takes the worker row's lock (a row lock on
+    PostgreSQL, the database's write lock on SQLite) until the transaction ends."""
+    worker_row()
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookWorker.objects.filter(pk=1).update(reconciled_at=now)
+        subscribers = list(WebhookSubscriber.objects.filter(is_active=True))
+        count = 0
+        news = list(live_stories_with_news())
+        ids = [story.pk for story in news]
+        full = Story.objects.for_feed().in_bulk(ids)
+        for story in news:
+            events = events_for(story)
+            representation = payloads.story_ninjs(full[story.pk])
+            for event in events:
+                queue(subscribers, event, story.pk, representation, now, story_exists=True)
+            WebhookStoryState.objects.update_or_create(
+                story_pk=story.pk,
+                defaults={
+                    "is_live": True,
+                    "changed_at": story.changed,
+                    "correction_pk": story.last_correction,
+                    "uri": story_guid(story),
+                },
+            )
+            count += len(events)
+        gone = list(states_no_longer_live())
+        remaining = Story.objects.for_feed().in_bulk([state.story_pk for state in gone])
+        for state in gone:
+            story = remaining.get(state.story_pk)
+            if story is None:
+                representation = payloads.gone_story(state)
+            else:
+                representation = payloads.story_ninjs(story)
+            queue(
+                subscribers,
+                Event.UNPUBLISHED,
+                state.story_pk,
+                representation,
+                now,
+                story_exists=story is not None,
+            )
+            state.is_live = False
+            state.save(update_fields=["is_live"])
+            count += 1
+    return count
+
+
+def queue(subscribers, event, story_pk, representation, now, *, story_exists):
+    """A delivery of ``event`` for each subscriber that asked for it."""
+    deliveries = []
+    for subscriber in subscribers:
+        if not subscriber.wants(event):
+            continue
+        delivery_id = uuid.uuid4()
+        deliveries.append(
+            WebhookDelivery(
+                delivery_id=delivery_id,
+                subscriber=subscriber,
+                event=event,
+                story_id=story_pk if story_exists else None,
+                story_pk=story_pk,
+                payload=payloads.body(event, delivery_id, representation, now),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    # One by one rather than in bulk: the ids then follow the order events happened in
+    # on every database (the worker sends one story's deliveries in id order).
+    for delivery in deliveries:
+        delivery.save()
