@@ -16,6 +16,12 @@ RECENT_DELIVERIES = 20
 
 
 class WebhookSubscriberForm(forms.ModelForm):
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where events are POSTed: http or https, on a public address.",
+    )
     events = forms.MultipleChoiceField(
         choices=WebhookSubscriber.Event.choices,
         widget=forms.CheckboxSelectMultiple,
