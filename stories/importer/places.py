@@ -270,7 +270,7 @@ def _natural_names(country) -> list[str]:
     return names
 
 
-def _build_tables() -> tuple[tuple[str, ...], Mapping[str, str | None]]:
+def _build_tables() -> tuple[tuple[str, ...], Mapping[str, str | None], Mapping[str, str]]:
     countries = [c for c in pycountry.countries if c.alpha_2 not in _NOT_COUNTRIES]
     display_names = {
         c.alpha_2: _DISPLAY_NAMES.get(c.alpha_2) or getattr(c, "common_name", None) or c.name
@@ -299,12 +299,14 @@ def _build_tables() -> tuple[tuple[str, ...], Mapping[str, str | None]]:
     # Stories use straight and curly apostrophes alike.
     for term in [t for t in country_for_term if "'" in t]:
         country_for_term.setdefault(term.replace("'", "’"), country_for_term[term])
-    return tuple(sorted(display_names.values())), MappingProxyType(country_for_term)
+    codes = MappingProxyType({name: code for code, name in display_names.items()})
+    return tuple(sorted(display_names.values())), MappingProxyType(country_for_term), codes
 
 
-# Every display name, sorted; and every term the scan looks for, with the display name it tags
-# (None for look-alike phrases).
-COUNTRY_NAMES, COUNTRY_FOR_TERM = _build_tables()
+# Every display name, sorted; every term the scan looks for, with the display name it tags
+# (None for look-alike phrases); and each display name's ISO 3166-1 alpha-2 code (the API
+# gives country tags as places with their code).
+COUNTRY_NAMES, COUNTRY_FOR_TERM, COUNTRY_CODES = _build_tables()
 
 # Whole words only, judged by hand because \b would count "_" as part of a word and could not
 # end a match after the final dot of "U.S.".
