@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from stories.api.ninjs import story_ninjs
 from stories.models import (
     Correction,
     Story,
@@ -112,7 +113,7 @@ def reconcile():
         full = Story.objects.for_feed().in_bulk(ids)
         for story in news:
             events = events_for(story)
-            representation = payloads.story_ninjs(full[story.pk])
+            representation = story_ninjs(full[story.pk])
             for event in events:
                 queue(subscribers, event, story.pk, representation, now, story_exists=True)
             WebhookStoryState.objects.update_or_create(
@@ -132,7 +133,7 @@ def reconcile():
             if story is None:
                 representation = payloads.gone_story(state)
             else:
-                representation = payloads.story_ninjs(story)
+                representation = story_ninjs(story)
             queue(
                 subscribers,
                 Event.UNPUBLISHED,

@@ -6,21 +6,6 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from stories.reader.feeds import story_guid
-
-try:
-    from stories.api.ninjs import story_ninjs
-except ImportError:  # until the API branch is merged: the few fields both agree on
-
-    def story_ninjs(story, request=None):
-        return {
-            "uri": story_guid(story),
-            "type": "text",
-            "version": str(story.version),
-            "headlines": [{"role": "main", "value": story.headline}],
-            "url": story.get_absolute_url(),
-        }
-
 
 def gone_story(state):
     """What is left to say about a story that was deleted: its uri and that it is gone."""
