@@ -103,7 +103,7 @@ backup: $(STAMP)
 	@# The dump holds every account's password hash: readable by this account only.
 	umask 077 && $(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
 		--exclude=auth.permission --exclude=sessions --exclude=axes --exclude=admin.logentry \
-		--exclude=stories.databaseidentity \
+		--exclude=stories.databaseidentity --exclude=django_tasks_database \
 		--output $(BACKUP)
 	@echo "Backed up to $(BACKUP)"
 

@@ -19,6 +19,10 @@ from stories.models import (
     StorySlugRedirect,
     TaggedStory,
     TagSlugRedirect,
+    WebhookDelivery,
+    WebhookStoryState,
+    WebhookSubscriber,
+    WebhookWorker,
 )
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -28,7 +32,7 @@ pytestmark = pytest.mark.django_db
 # What readers see: a write to any of these must start a new generation.
 CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
 # What they do not: the importer's memory, redirects (written with the story they follow),
-# preview links (never cached), the database identity, revisions.
+# preview links (never cached), the database identity, revisions, webhooks (the worker's).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -36,6 +40,10 @@ OTHER_MODELS = [
     TagSlugRedirect,
     DatabaseIdentity,
     Story.history.model,
+    WebhookSubscriber,
+    WebhookDelivery,
+    WebhookStoryState,
+    WebhookWorker,
 ]
 
 
