@@ -309,6 +309,39 @@ def test_a_subscriber_failing_for_a_day_is_paused_and_editors_are_emailed(
 
 
 @pytest.mark.django_db
+def test_a_failing_subscriber_is_tried_once_per_run_and_holds_no_one_else_up(receiver, subscriber):
+    with Receiver() as failing:
+        failing.script = [500] * 10
+        WebhookSubscriber.objects.create(
+            name="Down", url=failing.url, secret=SECRET, events=ALL_EVENTS
+        )
+        StoryFactory.create_batch(3, published=True)
+
+        run_webhooks()
+
+        assert len(failing.requests) == 1
+        assert len(receiver.requests) == 3
+
+
+@pytest.mark.django_db
+def test_events_are_recorded_in_batches(receiver, subscriber, monkeypatch):
+    from stories.webhooks import events
+
+    monkeypatch.setattr(events, "BATCH", 2)
+    stories = StoryFactory.create_batch(5, published=True)
+    run_webhooks()
+    for story in stories:
+        story.status = Story.Status.UNPUBLISHED
+        story.save()
+    run_webhooks()
+
+    assert sorted(receiver.events()) == sorted(
+        [("story.published", story_guid(s)) for s in stories]
+        + [("story.unpublished", story_guid(s)) for s in stories]
+    )
+
+
+@pytest.mark.django_db
 def test_a_success_clears_the_failing_streak(receiver, subscriber):
     receiver.script = [500]
     StoryFactory(published=True)
@@ -456,7 +489,9 @@ def test_redirects_are_not_followed(receiver, subscriber):
     run_webhooks()
 
     assert len(receiver.requests) == 1
-    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.FAILED
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert delivery.last_error.startswith("Redirects are not followed.")
 
 
 # The desk.
@@ -607,3 +642,18 @@ def test_healthz_reports_a_stale_worker(client, subscriber):
 @pytest.mark.django_db
 def test_healthz_says_nothing_of_a_worker_when_webhooks_are_not_used(client):
     assert client.get("/healthz").content == b"ok\n"
+
+
+@pytest.mark.django_db
+def test_a_view_only_user_never_sees_the_secret(client, subscriber):
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_webhooksubscriber"))
+    client.force_login(viewer)
+
+    page = client.get(reverse("admin:stories_webhooksubscriber_change", args=[subscriber.pk]))
+
+    assert page.status_code == 200
+    assert subscriber.url in page.content.decode()
+    assert SECRET not in page.content.decode()

@@ -87,6 +87,8 @@ class WebhookSubscriberAdmin(CleanTextAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         fields = ["name", "url", "secret", "events", "is_active"]
         if obj is not None:
+            if not self.has_change_permission(request, obj):
+                fields.remove("secret")  # a read-only page would print it
             fields += self.readonly_fields
         return fields
 

@@ -43,6 +43,8 @@ from . import payloads
 
 Event = WebhookSubscriber.Event
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Stories recorded per transaction.
+BATCH = 200
 
 
 def worker_row():
@@ -100,52 +102,76 @@ def events_for(story):
 
 def reconcile():
     """Record every story event since the last run and queue its deliveries; the number of
-    events. One run at a time: the first write takes the worker row's lock (a row lock on
-    PostgreSQL, the database's write lock on SQLite) until the transaction ends."""
+    events. In batches of ``BATCH`` stories, each in its own short transaction (an import
+    of thousands of stories must not hold SQLite's write lock while editors save). One run
+    at a time: each batch's first write takes the worker row's lock (a row lock on
+    PostgreSQL, the database's write lock on SQLite) until its transaction ends."""
     worker_row()
-    now = timezone.now()
-    with transaction.atomic():
-        WebhookWorker.objects.filter(pk=1).update(reconciled_at=now)
-        subscribers = list(WebhookSubscriber.objects.filter(is_active=True))
-        count = 0
-        news = list(live_stories_with_news())
-        ids = [story.pk for story in news]
-        full = Story.objects.for_feed().in_bulk(ids)
-        for story in news:
-            events = events_for(story)
-            representation = story_ninjs(full[story.pk])
-            for event in events:
-                queue(subscribers, event, story.pk, representation, now, story_exists=True)
-            WebhookStoryState.objects.update_or_create(
-                story_pk=story.pk,
-                defaults={
-                    "is_live": True,
-                    "changed_at": story.changed,
-                    "correction_pk": story.last_correction,
-                    "uri": story_guid(story),
-                },
-            )
-            count += len(events)
-        gone = list(states_no_longer_live())
-        remaining = Story.objects.for_feed().in_bulk([state.story_pk for state in gone])
-        for state in gone:
-            story = remaining.get(state.story_pk)
-            if story is None:
-                representation = payloads.gone_story(state)
-            else:
-                representation = story_ninjs(story)
-            queue(
-                subscribers,
-                Event.UNPUBLISHED,
-                state.story_pk,
-                representation,
-                now,
-                story_exists=story is not None,
-            )
-            state.is_live = False
-            state.save(update_fields=["is_live"])
-            count += 1
+    count = 0
+    for batch in (record_news, record_gone):
+        while True:
+            events, stories = batch()
+            count += events
+            if stories < BATCH:
+                break
     return count
+
+
+def lock_and_start():
+    """Take the worker row's lock for this transaction; the time and the subscribers."""
+    now = timezone.now()
+    WebhookWorker.objects.filter(pk=1).update(reconciled_at=now)
+    return now, list(WebhookSubscriber.objects.filter(is_active=True))
+
+
+@transaction.atomic
+def record_news():
+    """Up to ``BATCH`` live stories with news: (events queued, stories looked at)."""
+    now, subscribers = lock_and_start()
+    news = list(live_stories_with_news()[:BATCH])
+    full = Story.objects.for_feed().in_bulk([story.pk for story in news])
+    count = 0
+    for story in news:
+        events = events_for(story)
+        representation = story_ninjs(full[story.pk])
+        for event in events:
+            queue(subscribers, event, story.pk, representation, now, story_exists=True)
+        WebhookStoryState.objects.update_or_create(
+            story_pk=story.pk,
+            defaults={
+                "is_live": True,
+                "changed_at": story.changed,
+                "correction_pk": story.last_correction,
+                "uri": story_guid(story),
+            },
+        )
+        count += len(events)
+    return count, len(news)
+
+
+@transaction.atomic
+def record_gone():
+    """Up to ``BATCH`` stories no longer live: (events queued, stories looked at)."""
+    now, subscribers = lock_and_start()
+    gone = list(states_no_longer_live()[:BATCH])
+    remaining = Story.objects.for_feed().in_bulk([state.story_pk for state in gone])
+    for state in gone:
+        story = remaining.get(state.story_pk)
+        if story is None:
+            representation = payloads.gone_story(state)
+        else:
+            representation = story_ninjs(story)
+        queue(
+            subscribers,
+            Event.UNPUBLISHED,
+            state.story_pk,
+            representation,
+            now,
+            story_exists=story is not None,
+        )
+        state.is_live = False
+        state.save(update_fields=["is_live"])
+    return len(gone), len(gone)
 
 
 def queue(subscribers, event, story_pk, representation, now, *, story_exists):

@@ -13,6 +13,8 @@
 """
 
 import http.client
+import logging
+import smtplib
 import socket
 import ssl
 from datetime import timedelta
@@ -30,6 +32,7 @@ from stories.roles import EDITOR
 from .addresses import RefusedAddress, vet
 from .signing import SIGNATURE_HEADER, signature_header
 
+logger = logging.getLogger(__name__)
 Status = WebhookDelivery.Status
 CLAIM_SECONDS = 120
 RETRY_FIRST_SECONDS = 10
@@ -145,6 +148,8 @@ def send(delivery):
         retry, excerpt = True, f"{type(error).__name__}: {error}"
     else:
         retry = code >= 500 or code in RETRYABLE_CODES
+        if 300 <= code < 400:
+            excerpt = f"Redirects are not followed. {excerpt}"
     now = timezone.now()
     delivery.last_response_code = code
     delivery.last_error = excerpt[:500]
@@ -211,27 +216,38 @@ def tell_editors(subscriber):
     if not recipients:
         return
     change_url = reverse("admin:stories_webhooksubscriber_change", args=[subscriber.pk])
-    send_mail(
-        subject=f"Webhook paused: {subscriber.name}",
-        message=(
-            f"Deliveries to the webhook subscriber “{subscriber.name}” ({subscriber.url}) have "
-            f"failed for a day, so it has been paused and nothing more is sent to it.\n\n"
-            f"{subscriber.pause_reason}\n\n"
-            f"Once the receiver is fixed, resume it in the desk ({change_url}); the events "
-            "it missed are sent then, in order."
-        ),
-        from_email=None,
-        recipient_list=recipients,
-        fail_silently=True,
-    )
+    try:
+        send_mail(
+            subject=f"Webhook paused: {subscriber.name}",
+            message=(
+                f"Deliveries to the webhook subscriber “{subscriber.name}” ({subscriber.url}) have "
+                f"failed for a day, so it has been paused and nothing more is sent to it.\n\n"
+                f"{subscriber.pause_reason}\n\n"
+                f"Once the receiver is fixed, resume it in the desk ({change_url}); the events "
+                "it missed are sent then, in order."
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
+    except (OSError, smtplib.SMTPException):
+        # The pause stands, and the desk shows it; the mail server's trouble is logged.
+        logger.exception("Could not email the editors that webhook %s was paused", subscriber.pk)
 
 
-def send_due(limit=100):
-    """Send what is due now, oldest first; the number sent (whatever the outcome)."""
+def send_due(failed_subscribers, limit=100):
+    """Send what is due now, oldest first; the number sent (whatever the outcome).
+
+    A subscriber whose delivery fails is not tried again in this run (its ids are added to
+    ``failed_subscribers``): a receiver that times out costs one timeout per run, not one
+    per waiting delivery, and the others' deliveries are not held up behind it."""
     sent = 0
     now = timezone.now()
-    for delivery in due_deliveries(now)[:limit]:
+    due = due_deliveries(now).exclude(subscriber__in=failed_subscribers)
+    for delivery in due[:limit]:
+        if delivery.subscriber_id in failed_subscribers:
+            continue
         if claim(delivery, now):
-            send(delivery)
+            if send(delivery) != Status.DELIVERED:
+                failed_subscribers.add(delivery.subscriber_id)
             sent += 1
     return sent

@@ -33,8 +33,9 @@ def run_webhooks():
     """Record new events and send every delivery that is due; the number sent."""
     reconcile()
     total = 0
+    failed_subscribers = set()
     for _ in range(SEND_ROUNDS):
-        sent = send_due()
+        sent = send_due(failed_subscribers)
         total += sent
         if not sent:
             break
