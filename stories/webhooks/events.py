@@ -109,10 +109,11 @@ def reconcile():
     worker_row()
     count = 0
     for batch in (record_news, record_gone):
+        after = 0  # each batch starts after the last story the one before looked at
         while True:
-            events, stories = batch()
+            events, after = batch(after)
             count += events
-            if stories < BATCH:
+            if after is None:
                 break
     return count
 
@@ -125,35 +126,43 @@ def lock_and_start():
 
 
 @transaction.atomic
-def record_news():
-    """Up to ``BATCH`` live stories with news: (events queued, stories looked at)."""
+def record_news(after):
+    """Up to ``BATCH`` live stories with news, from story id ``after`` on: the events
+    queued, and the last story's id (None when there are no more)."""
     now, subscribers = lock_and_start()
-    news = list(live_stories_with_news()[:BATCH])
-    full = Story.objects.for_feed().in_bulk([story.pk for story in news])
+    news = list(live_stories_with_news().filter(pk__gt=after)[:BATCH])
+    wanted = {event for subscriber in subscribers for event in subscriber.events}
+    # The API representation costs a few milliseconds a story: only when someone gets it.
+    sending = [story.pk for story in news if wanted.intersection(events_for(story))]
+    full = Story.objects.for_feed().in_bulk(sending)
+    states = WebhookStoryState.objects.in_bulk([story.pk for story in news], field_name="story_pk")
     count = 0
     for story in news:
         events = events_for(story)
-        representation = story_ninjs(full[story.pk])
-        for event in events:
-            queue(subscribers, event, story.pk, representation, now, story_exists=True)
-        WebhookStoryState.objects.update_or_create(
-            story_pk=story.pk,
-            defaults={
-                "is_live": True,
-                "changed_at": story.changed,
-                "correction_pk": story.last_correction,
-                "uri": story_guid(story),
-            },
-        )
+        if story.pk in full:
+            representation = story_ninjs(full[story.pk])
+            for event in events:
+                queue(subscribers, event, story.pk, representation, now, story_exists=True)
+        state = states.get(story.pk) or WebhookStoryState(story_pk=story.pk)
+        state.is_live = True
+        state.changed_at = story.changed
+        state.correction_pk = story.last_correction
+        state.uri = story_guid(story)
+        states[story.pk] = state
         count += len(events)
-    return count, len(news)
+    WebhookStoryState.objects.bulk_create([s for s in states.values() if s.pk is None])
+    WebhookStoryState.objects.bulk_update(
+        [s for s in states.values() if s.pk is not None],
+        ["is_live", "changed_at", "correction_pk", "uri"],
+    )
+    return count, (news[-1].pk if len(news) == BATCH else None)
 
 
 @transaction.atomic
-def record_gone():
-    """Up to ``BATCH`` stories no longer live: (events queued, stories looked at)."""
+def record_gone(after):
+    """As ``record_news``, for stories no longer live."""
     now, subscribers = lock_and_start()
-    gone = list(states_no_longer_live()[:BATCH])
+    gone = list(states_no_longer_live().filter(story_pk__gt=after)[:BATCH])
     remaining = Story.objects.for_feed().in_bulk([state.story_pk for state in gone])
     for state in gone:
         story = remaining.get(state.story_pk)
@@ -171,7 +180,7 @@ def record_gone():
         )
         state.is_live = False
         state.save(update_fields=["is_live"])
-    return len(gone), len(gone)
+    return len(gone), (gone[-1].story_pk if len(gone) == BATCH else None)
 
 
 def queue(subscribers, event, story_pk, representation, now, *, story_exists):
