@@ -306,6 +306,7 @@ def test_a_subscriber_failing_for_a_day_is_paused_and_editors_are_emailed(
     (message,) = mail.outbox
     assert message.to == ["desk@example.com"]
     assert "Partner" in message.subject
+    assert f"/admin/stories/webhooksubscriber/{subscriber.pk}/change/" in message.body
 
 
 @pytest.mark.django_db

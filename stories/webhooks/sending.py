@@ -215,7 +215,9 @@ def tell_editors(subscriber):
     )
     if not recipients:
         return
-    change_url = reverse("admin:stories_webhooksubscriber_change", args=[subscriber.pk])
+    scheme = "https" if settings.HTTPS else "http"
+    path = reverse("admin:stories_webhooksubscriber_change", args=[subscriber.pk])
+    change_url = f"{scheme}://{settings.SITE_DOMAIN}{path}"
     try:
         send_mail(
             subject=f"Webhook paused: {subscriber.name}",

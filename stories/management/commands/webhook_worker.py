@@ -1,18 +1,30 @@
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+import logging
+
+from django_tasks_db.management.commands import db_worker
 
 from stories.webhooks.tasks import ensure_ticking
 
 
-class Command(BaseCommand):
+class Command(db_worker.Command):
     help = (
-        "Run the background worker (django-tasks' db_worker) with the webhooks' periodic "
-        "tick started: scheduled go-live events, retries and the /healthz heartbeat."
+        "Run the background worker (django-tasks' db_worker, with all its options) with the "
+        "webhooks' periodic tick started: scheduled go-live events, retries and the "
+        "/healthz heartbeat."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=1, help="Seconds between polls.")
+        super().add_arguments(parser)
+        # No autoreloader (db_worker's default with DEBUG on): its child process would
+        # outlive `make run`'s Ctrl-C; and no random start delay.
+        parser.set_defaults(reload=False, startup_delay=False)
 
-    def handle(self, *args, interval, **options):
+    def configure_logging(self, verbosity):
+        super().configure_logging(verbosity)
+        if verbosity == 1:
+            # db_worker logs two lines per task at INFO: every five seconds, for the tick.
+            for name in ("django_tasks", "django_tasks_db"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+
+    def handle(self, *args, **options):
         ensure_ticking()
-        call_command("db_worker", interval=interval, reload=False, startup_delay=False)
+        super().handle(*args, **options)
