@@ -658,3 +658,68 @@ def test_a_view_only_user_never_sees_the_secret(client, subscriber):
     assert page.status_code == 200
     assert subscriber.url in page.content.decode()
     assert SECRET not in page.content.decode()
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, allow_private):
+    """An https receiver whose certificate names hooks.partner.test, and the server names
+    (SNI) clients asked for."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.partner.test"]
+        + ["-addext", "subjectAltName=DNS:hooks.partner.test"],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server_names = []
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    with Receiver(tls_context=context) as running:
+        running.server_names = server_names
+        running.cafile = str(cert)
+        yield running
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "delivered"), [("hooks.partner.test", True), ("other.test", False)]
+)
+def test_https_goes_to_the_vetted_address_with_sni_and_the_certificate_checked(
+    monkeypatch, tls_receiver, name, delivered
+):
+    import ssl
+
+    from stories.webhooks import sending
+
+    trusting = ssl.create_default_context
+
+    monkeypatch.setattr(
+        sending.ssl, "create_default_context", lambda: trusting(cafile=tls_receiver.cafile)
+    )
+    fake_dns(monkeypatch, {name: ["127.0.0.1"]})
+    WebhookSubscriber.objects.create(
+        name="TLS", url=f"https://{name}:{tls_receiver.port}/in", secret=SECRET, events=ALL_EVENTS
+    )
+    StoryFactory(published=True)
+
+    run_webhooks()
+
+    delivery = WebhookDelivery.objects.get()
+    assert tls_receiver.server_names == [name]
+    if delivered:
+        assert delivery.status == WebhookDelivery.Status.DELIVERED
+        ((headers, body),) = tls_receiver.requests
+        assert verify(SECRET, headers["Newsroom-Signature"], body)
+    else:
+        # The certificate does not name the host: nothing is sent, and it is retried.
+        assert tls_receiver.requests == []
+        assert delivery.status == WebhookDelivery.Status.PENDING
+        assert "certificate" in delivery.last_error.lower()
