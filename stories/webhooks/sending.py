@@ -146,6 +146,9 @@ def send(delivery):
         retry, excerpt = True, f"Refused: {error.message}"
     except OSError as error:
         retry, excerpt = True, f"{type(error).__name__}: {error}"
+    except Exception as error:  # noqa: BLE001 (logged) one odd address must not stop the rest
+        logger.exception("Webhook delivery %s failed unexpectedly", delivery.delivery_id)
+        retry, excerpt = True, f"{type(error).__name__}: {error}"
     else:
         retry = code >= 500 or code in RETRYABLE_CODES
         if 300 <= code < 400:

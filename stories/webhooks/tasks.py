@@ -18,7 +18,7 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from stories.changes import content_changed
-from stories.models import Correction, Story, WebhookWorker
+from stories.models import Correction, Story, WebhookSubscriber, WebhookWorker
 
 from .events import reconcile, worker_row
 from .sending import send_due
@@ -52,15 +52,13 @@ def tick():
     now = timezone.now()
     worker_row()
     WebhookWorker.objects.filter(pk=1).update(heartbeat_at=now)
-    try:
-        return run_webhooks()
-    finally:
-        # The chain carries on whatever happened; old results of past ticks go.
-        DBTaskResult.objects.finished().filter(
-            task_path__in=[tick.module_path, process_webhooks.module_path],
-            finished_at__lt=now - timedelta(hours=1),
-        ).delete()
-        ensure_ticking(delay=TICK_SECONDS)
+    # The next tick first, so the chain carries on whatever happens below.
+    ensure_ticking(delay=TICK_SECONDS)
+    DBTaskResult.objects.finished().filter(
+        task_path__in=[tick.module_path, process_webhooks.module_path],
+        finished_at__lt=now - timedelta(hours=1),
+    ).delete()
+    return run_webhooks()
 
 
 def ensure_ticking(delay=0):
@@ -76,8 +74,6 @@ def worker_is_stale(now=None):
     row = WebhookWorker.objects.filter(pk=1).values_list("heartbeat_at", flat=True).first()
     now = now or timezone.now()
     if row is None:
-        from stories.models import WebhookSubscriber
-
         return "never" if WebhookSubscriber.objects.filter(is_active=True).exists() else None
     if now - row > STALE_AFTER:
         return row.isoformat()
