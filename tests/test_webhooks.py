@@ -131,6 +131,13 @@ def test_updated_corrected_and_unpublished_follow_the_story(receiver, subscriber
     # Taken down: later corrections are nobody's news.
     Correction.objects.create(story=story, text="Another.")
     run_webhooks()
+    # Unpublished and rewritten in one save: the rewrite is nobody's business either.
+    story.status = Story.Status.PUBLISHED
+    story.save()
+    run_webhooks()
+    story.status, story.headline = Story.Status.DRAFT, "Secret rewrite"
+    story.save()
+    run_webhooks()
 
     uri = story_guid(story)
     assert receiver.events() == [
@@ -138,7 +145,13 @@ def test_updated_corrected_and_unpublished_follow_the_story(receiver, subscriber
         ("story.updated", uri),
         ("story.corrected", uri),
         ("story.unpublished", uri),
+        ("story.published", uri),
+        ("story.unpublished", uri),
     ]
+    withdrawn = receiver.payloads()[-1]["story"]
+    assert withdrawn["pubstatus"] == "canceled"
+    assert "Secret rewrite" not in json.dumps(withdrawn)
+    assert "headlines" not in withdrawn and "bodies" not in withdrawn
 
 
 @pytest.mark.django_db

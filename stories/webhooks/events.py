@@ -169,7 +169,7 @@ def record_gone(after):
         if story is None:
             representation = payloads.gone_story(state)
         else:
-            representation = story_ninjs(story)
+            representation = payloads.withdrawn_story(story_ninjs(story))
         queue(
             subscribers,
             Event.UNPUBLISHED,

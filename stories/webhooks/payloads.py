@@ -6,6 +6,16 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+# What story.unpublished says of a story: which one, not what it says now (a story taken
+# down may already hold a rewrite no partner should see).
+WITHDRAWN_FIELDS = ("uri", "standard", "type", "version", "firstcreated", "versioncreated")
+
+
+def withdrawn_story(representation):
+    """The identifying part of a story's API representation, marked withdrawn."""
+    kept = {key: representation[key] for key in WITHDRAWN_FIELDS if key in representation}
+    return {**kept, "pubstatus": "canceled"}
+
 
 def gone_story(state):
     """What is left to say about a story that was deleted: its uri and that it is gone."""
