@@ -254,6 +254,23 @@ def test_a_timeout_is_retried(receiver, subscriber):
 
 
 @pytest.mark.django_db
+def test_a_receiver_dripping_its_answer_is_cut_off(receiver, subscriber):
+    import time
+
+    receiver.script = ["drip"]
+    StoryFactory(published=True)
+
+    started = time.monotonic()
+    run_webhooks()
+
+    assert time.monotonic() - started < 6  # 2 × 1 s + 1 s, not the ten seconds of drip
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PENDING
+    assert delivery.last_response_code is None
+    assert "took more than 3 s to answer" in delivery.last_error
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("code", "status"), [(400, "failed"), (410, "failed"), (429, "pending"), (408, "pending")]
 )

@@ -18,6 +18,18 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 answer = receiver.script.pop(0) if receiver.script else 200
+                if answer == "drip":  # a header line every half second, for ten seconds
+                    with receiver.arrived:
+                        receiver.requests.append((dict(self.headers), body))
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    try:
+                        for _ in range(20):
+                            self.wfile.write(b"X-Drip: 1\r\n")
+                            self.wfile.flush()
+                            time.sleep(0.5)
+                    except OSError:
+                        pass
+                    return
                 if isinstance(answer, tuple):
                     time.sleep(answer[1])
                     answer = 200

@@ -8,7 +8,8 @@
 - 2xx is delivered. 5xx, 408, 429, timeouts, connection errors and refused addresses are
   retried with exponential backoff; any other 4xx is final. A subscriber whose deliveries
   have failed for a day is paused, and the editors are emailed.
-- Connect and read time out after ``WEBHOOKS_TIMEOUT`` seconds; redirects are not
+- Connect and read time out after ``WEBHOOKS_TIMEOUT`` seconds (the whole exchange after
+  twice that and a second); redirects are not
   followed; only the start of a response body is kept.
 """
 
@@ -17,6 +18,7 @@ import logging
 import smtplib
 import socket
 import ssl
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -70,19 +72,42 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 def post(url, body, headers):
     """POST ``body`` to ``url``: (status code, start of the response body). Raises
-    ``RefusedAddress`` or ``OSError`` (timeouts included) when nothing was answered."""
+    ``RefusedAddress`` or ``OSError`` (timeouts included) when nothing was answered.
+
+    Each connect and read times out after ``WEBHOOKS_TIMEOUT`` seconds, and the whole
+    exchange after twice that and a second: a receiver dripping its answer a byte at a
+    time cannot hold the worker up."""
     target = vet(url)
+    timeout = settings.WEBHOOKS_TIMEOUT
     connection_class = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
-    connection = connection_class(target, timeout=settings.WEBHOOKS_TIMEOUT)
+    connection = connection_class(target, timeout=timeout)
+    limit = 2 * timeout + 1
+    watchdog = threading.Timer(limit, cut_off, [connection])
+    watchdog.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(EXCERPT_CHARS * 4).decode("utf-8", "replace")[:EXCERPT_CHARS]
-        return response.status, excerpt
     except http.client.HTTPException as error:
         raise OSError(f"Bad HTTP response: {error!r}") from error
     finally:
+        watchdog.cancel()
         connection.close()
+    if getattr(connection, "was_cut_off", False):
+        # What was read before the cut may look like a whole answer: it is not one.
+        raise TimeoutError(f"The receiver took more than {limit:g} s to answer.")
+    return response.status, excerpt
+
+
+def cut_off(connection):
+    """The exchange took too long: shut the socket, so the blocked read ends now."""
+    connection.was_cut_off = True
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
 
 
 def due_deliveries(now=None):
