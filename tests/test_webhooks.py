@@ -660,6 +660,24 @@ def test_tick_beats_and_schedules_the_next_tick(receiver, subscriber):
 
 
 @pytest.mark.django_db
+def test_tick_keeps_a_month_of_finished_deliveries_and_every_waiting_one(receiver, subscriber):
+    receiver.script = [200, 400, 500]
+    StoryFactory.create_batch(3, published=True)
+    run_webhooks()
+    assert WebhookDelivery.objects.count() == 3
+
+    with time_machine.travel(timezone.now() + timedelta(days=29)):
+        tick.call()
+        assert WebhookDelivery.objects.count() == 3
+        # The 500 was retried (and the subscriber, failing for 29 days, paused).
+        subscriber.refresh_from_db()
+        assert subscriber.paused_at is not None
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        tick.call()
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
+
+
+@pytest.mark.django_db
 def test_healthz_reports_a_stale_worker(client, subscriber):
     assert client.get("/healthz").content == b"ok\nworker stale: last ran never\n"
     tick.call()

@@ -18,13 +18,20 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from stories.changes import content_changed
-from stories.models import Correction, Story, WebhookSubscriber, WebhookWorker
+from stories.models import (
+    Correction,
+    Story,
+    WebhookDelivery,
+    WebhookSubscriber,
+    WebhookWorker,
+)
 
 from .events import reconcile, worker_row
 from .sending import send_due
 
 TICK_SECONDS = 5
 STALE_AFTER = timedelta(minutes=1)
+LOG_KEPT = timedelta(days=30)
 # Rounds of sending per run: one story's next event is due once the one before it is sent.
 SEND_ROUNDS = 20
 
@@ -57,6 +64,12 @@ def tick():
     DBTaskResult.objects.finished().filter(
         task_path__in=[tick.module_path, process_webhooks.module_path],
         finished_at__lt=now - timedelta(hours=1),
+    ).delete()
+    # The delivery log keeps a month of finished deliveries (their claim time is in the
+    # indexed next_attempt_at, so this costs an index range scan); waiting ones all stay.
+    WebhookDelivery.objects.filter(
+        status__in=[WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED],
+        next_attempt_at__lt=now - LOG_KEPT,
     ).delete()
     return run_webhooks()
 
