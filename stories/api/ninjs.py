@@ -40,10 +40,8 @@ PUBSTATUS = {
 }
 
 
-def site_root(request=None):
-    """The absolute address links are built on: the request's, or the published site's."""
-    if request is not None:
-        return request.build_absolute_uri("/")
+def site_root():
+    """The published site's address, for links made without a request."""
     scheme = "https" if settings.HTTPS else "http"
     return f"{scheme}://{settings.SITE_DOMAIN}/"
 
@@ -61,6 +59,8 @@ def canonical(path):
 
 
 def body_paragraphs(story):
+    # The one place the body is read: when the body becomes HTML, body_html passes it on
+    # (it is sanitised when saved) and body_text takes its text.
     return story.paragraphs
 
 
