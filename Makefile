@@ -35,8 +35,8 @@ run: $(STAMP) .env
 	$(PY) manage.py import_briefing $(SEED)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_demo_editor --site-url http://$(HOST):$(PORT)/
-	@echo "Serving http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving http://$(HOST):$(PORT)/ and running the webhook worker  (Ctrl-C to stop both)"
+	PY=$(PY) scripts/with-worker $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production-like local serving: gunicorn (WEB_CONCURRENCY workers, default 2), DEBUG off,
 # static files hashed and compressed by WhiteNoise. Plain http on 127.0.0.1 unless HTTPS=1.
@@ -51,8 +51,8 @@ serve: $(STAMP)
 	@test ! -e var/secret-key || chmod 600 var/secret-key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" $(PY) manage.py migrate --noinput
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" $(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "Serving http://$(HOST):$(PORT)/ with gunicorn, $${WEB_CONCURRENCY:-2} workers (Ctrl-C to stop)"
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" exec $(VENV)/bin/gunicorn newsroom.wsgi -c newsroom/gunicorn.conf.py
+	@echo "Serving http://$(HOST):$(PORT)/ with gunicorn, $${WEB_CONCURRENCY:-2} workers, and the webhook worker (Ctrl-C to stop)"
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" PY=$(PY) scripts/with-worker $(VENV)/bin/gunicorn newsroom.wsgi -c newsroom/gunicorn.conf.py
 
 # Benchmark (not part of `make test`): builds its own database under bench/work/.
 bench: $(STAMP)
@@ -103,7 +103,7 @@ backup: $(STAMP)
 	@# The dump holds every account's password hash: readable by this account only.
 	umask 077 && $(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
 		--exclude=auth.permission --exclude=sessions --exclude=axes --exclude=admin.logentry \
-		--exclude=stories.databaseidentity \
+		--exclude=stories.databaseidentity --exclude=django_tasks_database \
 		--output $(BACKUP)
 	@echo "Backed up to $(BACKUP)"
 

@@ -1,8 +1,15 @@
-"""``/healthz`` for load balancers and process managers: is this app server able to serve?"""
+"""``/healthz`` for load balancers and process managers: is this app server able to serve?
+
+It also says when the webhook worker has not run for a minute ("worker stale"), still with
+200: readers are served without the worker, and a load balancer must not take the site
+down over late webhooks. Monitoring looks for the line.
+"""
 
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
+
+from stories.webhooks.tasks import worker_is_stale
 
 
 @never_cache
@@ -16,6 +23,8 @@ def healthz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        stale = worker_is_stale()
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
-    return HttpResponse("ok\n", content_type="text/plain")
+    body = "ok\n" if stale is None else f"ok\nworker stale: last ran {stale}\n"
+    return HttpResponse(body, content_type="text/plain")

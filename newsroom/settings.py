@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "stories",
 ]
 
@@ -374,6 +376,13 @@ EMAIL_TIMEOUT = email_config.get("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom desk <desk@localhost>")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 del email_url, email_config
+# Webhooks (stories/webhooks, docs/webhooks.md): a background worker (`manage.py
+# webhook_worker`, started by `make run` and `make serve`) runs django-tasks' tasks, stored
+# in the database. Subscribers on private, loopback or link-local addresses are refused
+# unless WEBHOOKS_ALLOW_PRIVATE is on (tests, intranets).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+WEBHOOKS_ALLOW_PRIVATE = env_flag("WEBHOOKS_ALLOW_PRIVATE")
+WEBHOOKS_TIMEOUT = float(os.environ.get("WEBHOOKS_TIMEOUT", "5"))
 
 LOGGING = {
     "version": 1,

@@ -16,10 +16,12 @@ class StoriesConfig(AppConfig):
         from .images import IMAGE_FIELDS, delete_image_files
         from .models import Byline, Story
         from .roles import sync_roles_after_migrate
+        from .webhooks.tasks import connect_signals as connect_webhook_signals
 
         # Keeps the Reporter and Editor groups equal to stories.roles after every migrate.
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         connect_signals()
+        connect_webhook_signals()
         pre_create_historical_record.connect(
             snapshot_on_save, sender=Story.history.model, dispatch_uid="story-revision-relations"
         )

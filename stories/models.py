@@ -1006,3 +1006,139 @@ class ApiKey(models.Model):
         if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=5):
             self.last_used_at = now
             ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
+
+
+# Webhooks (stories.webhooks): who is told when a story goes live, changes or comes down,
+# what was sent to them, and what they were last told about each story.
+
+
+class WebhookSubscriber(models.Model):
+    """A partner's system that is sent a signed POST for each story event it asked for."""
+
+    class Event(models.TextChoices):
+        PUBLISHED = "story.published", "Story published (or a scheduled story went live)"
+        UPDATED = "story.updated", "Live story substantively updated"
+        CORRECTED = "story.corrected", "Correction added to a live story"
+        UNPUBLISHED = "story.unpublished", "Story unpublished"
+
+    name = models.CharField(max_length=100, validators=[single_line_text])
+    url = models.URLField(
+        "URL",
+        max_length=500,
+        help_text="Where events are POSTed: http or https, on a public address.",
+    )
+    secret = models.CharField(
+        max_length=200,
+        help_text="Signs each request (HMAC-SHA256) so the receiver can tell it came from us.",
+    )
+    events = models.JSONField(default=list, help_text="The events this subscriber is sent.")
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Untick to stop sending events to this subscriber."
+    )
+    paused_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when deliveries failed for a day; resume it once the receiver is fixed.",
+    )
+    pause_reason = models.CharField(max_length=300, blank=True, editable=False)
+    failing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The first failed delivery since the last one that succeeded.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def is_sending(self):
+        return self.is_active and self.paused_at is None
+
+    is_sending.boolean = True
+
+    def wants(self, event):
+        return event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one subscriber: the exact body, and how it went.
+
+    Deliveries of one story to one subscriber go out in the order they were made."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (not retried)"
+
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscriber = models.ForeignKey(
+        WebhookSubscriber, models.CASCADE, related_name="deliveries", editable=False
+    )
+    event = models.CharField(max_length=30, choices=WebhookSubscriber.Event, editable=False)
+    story = models.ForeignKey(
+        Story,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+        editable=False,
+    )
+    # The story's id even after the story is deleted: one story's events go out in order.
+    story_pk = models.PositiveBigIntegerField(editable=False)
+    payload = models.TextField(editable=False, help_text="The JSON body, byte for byte.")
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0, editable=False)
+    next_attempt_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    last_error = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="The start of the response body."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["subscriber", "story_pk", "status"], name="webhook_order_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} to {self.subscriber_id} ({self.delivery_id})"
+
+
+class WebhookStoryState(models.Model):
+    """What subscribers were last told about a story, so each event is sent exactly once
+    whichever write path (an edit, an import, a go-live time passing) caused it."""
+
+    # Not a foreign key: it outlives the story, whose deletion is sent as story.unpublished.
+    story_pk = models.PositiveBigIntegerField(unique=True)
+    is_live = models.BooleanField(default=False)
+    # The story's last substantive change (its public update time or its last import) and
+    # its last correction, as announced.
+    changed_at = models.DateTimeField(null=True, blank=True)
+    correction_pk = models.PositiveBigIntegerField(default=0)
+    uri = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"Story {self.story_pk}: {'live' if self.is_live else 'not live'}"
+
+
+class WebhookWorker(models.Model):
+    """One row: when the webhook worker last ran (``/healthz``) and last looked for events."""
+
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Webhook worker, last seen {self.heartbeat_at}"

@@ -41,6 +41,9 @@ ROLE_PERMISSIONS = {
         # had access stays); only the name changes after a key is made.
         *model_permissions("stories", "apikey", ("add", "change", "view")),
         "stories.revoke_apikey",
+        # Webhooks: editors register subscribers and may send a delivery again.
+        *model_permissions("stories", "webhooksubscriber"),
+        *model_permissions("stories", "webhookdelivery", ("change", "view")),
     ],
 }
 

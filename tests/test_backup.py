@@ -41,6 +41,8 @@ DUMP_ARGS = [
     "--exclude=admin.logentry",
     # A restored database is another database: it keeps the identity its migration made.
     "--exclude=stories.databaseidentity",
+    # The worker's task queue is work in flight, not content (webhook state is kept).
+    "--exclude=django_tasks_database",
 ]
 BRIEFING = (
     "Port of Odesa reopens\n"

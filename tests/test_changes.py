@@ -21,6 +21,10 @@ from stories.models import (
     StorySlugRedirect,
     TaggedStory,
     TagSlugRedirect,
+    WebhookDelivery,
+    WebhookStoryState,
+    WebhookSubscriber,
+    WebhookWorker,
 )
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -31,7 +35,7 @@ pytestmark = pytest.mark.django_db
 CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions, the desk's return notes
-# and import conflicts (staff only).
+# and import conflicts (staff only), webhooks (the worker's).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -41,6 +45,10 @@ OTHER_MODELS = [
     Story.history.model,
     ReturnNote,
     ImportConflict,
+    WebhookSubscriber,
+    WebhookDelivery,
+    WebhookStoryState,
+    WebhookWorker,
 ]
 
 
