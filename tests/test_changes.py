@@ -7,10 +7,12 @@ from taggit.models import Tag
 from stories.delivery.generation import current_generation
 from stories.importer.bulk import insert_rows
 from stories.models import (
+    ApiKey,
     Byline,
     ContentQuerySet,
     Correction,
     DatabaseIdentity,
+    EditingPresence,
     ImportConflict,
     ImportRecord,
     PreviewLink,
@@ -25,6 +27,7 @@ from stories.models import (
     WebhookStoryState,
     WebhookSubscriber,
     WebhookWorker,
+    WorkingCopy,
 )
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -35,7 +38,8 @@ pytestmark = pytest.mark.django_db
 CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions, the desk's return notes
-# and import conflicts (staff only), webhooks (the worker's).
+# and import conflicts (staff only), working copies and presence (the editor's, never
+# shown to readers), API keys, webhooks (the worker's).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -45,6 +49,9 @@ OTHER_MODELS = [
     Story.history.model,
     ReturnNote,
     ImportConflict,
+    WorkingCopy,
+    EditingPresence,
+    ApiKey,
     WebhookSubscriber,
     WebhookDelivery,
     WebhookStoryState,
