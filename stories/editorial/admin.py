@@ -23,6 +23,7 @@ from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
 from .forms import PreviewLinkForm, StoryAdminForm
+from .image_admin import LibraryImagePickerMixin
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
@@ -45,13 +46,13 @@ class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Byline)
-class BylineAdmin(CleanTextAdminMixin, admin.ModelAdmin):
+class BylineAdmin(LibraryImagePickerMixin, CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
     ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "role"]
-    autocomplete_fields = ["user"]
+    autocomplete_fields = ["user", "photo"]
     fields = ["name", "slug", "role", "bio", "photo", "user"]
 
     def get_queryset(self, request):
@@ -225,7 +226,9 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
+class StoryAdmin(
+    LibraryImagePickerMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin
+):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
@@ -248,7 +251,7 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     search_fields = ["headline", "deck", "body", "story_bylines__byline__name"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
-    autocomplete_fields = ["section"]
+    autocomplete_fields = ["section", "lead_image"]
     inlines = [StoryBylineInline, CorrectionInline, PreviewLinkInline]
     actions = ["send_to_review", "publish_now", "unpublish"]
     readonly_fields = ["created_at", "updated_at", "created_by", "revised_at", "site_link"]
@@ -260,12 +263,8 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
         (
             "Lead image",
             {
-                "fields": [
-                    "lead_image",
-                    "lead_image_alt",
-                    "lead_image_caption",
-                    "lead_image_credit",
-                ]
+                "fields": ["lead_image"],
+                "description": "Choose a picture from the image library, or add one with +.",
             },
         ),
         ("Publishing", {"fields": ["status", "published_at", "site_link"]}),
