@@ -249,12 +249,7 @@ def stored_library_image(image):
     loaded = getattr(image, "_loaded_image", None)
     if loaded is not None:
         return loaded
-    row = (
-        type(image)
-        ._default_manager.filter(pk=image.pk)
-        .values_list("file", "renditions")
-        .first()
-    )
+    row = type(image)._default_manager.filter(pk=image.pk).values_list("file", "renditions").first()
     return (row[0] or "", row[1] or {}) if row else ("", {})
 
 

@@ -189,9 +189,7 @@ class StoryQuerySet(ContentQuerySet):
 
     def for_listing(self):
         """Everything a story card renders, in a fixed number of queries."""
-        return (
-            self.select_related("section", "lead_image").with_bylines().prefetch_related("tags")
-        )
+        return self.select_related("section", "lead_image").with_bylines().prefetch_related("tags")
 
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,

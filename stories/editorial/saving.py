@@ -16,7 +16,7 @@ The importer needs neither: it stores no images and never changes a stored story
 """
 
 from stories.images import refresh_library_image
-from stories.models import StorySlugRedirect
+from stories.models import Image, Story, StorySlugRedirect
 
 
 def remember_old_address(story, moved_from):
@@ -26,8 +26,22 @@ def remember_old_address(story, moved_from):
         StorySlugRedirect.objects.update_or_create(slug=moved_from, defaults={"story": story})
 
 
+def keep_existing_lead_image(story):
+    """A restored revision may name a library image deleted since (only images no story
+    uses may be deleted): the story then keeps the image it has now rather than point at
+    nothing."""
+    if (
+        story.lead_image_id is not None
+        and not Image.objects.filter(pk=story.lead_image_id).exists()
+    ):
+        story.lead_image_id = (
+            Story.objects.filter(pk=story.pk).values_list("lead_image_id", flat=True).first()
+        )
+
+
 def save_story(story):
     """Save ``story`` with its old address remembered."""
+    keep_existing_lead_image(story)
     moved_from = story.moved_from()
     story.save()
     remember_old_address(story, moved_from)
