@@ -6,6 +6,29 @@ from django.conf import settings
 from django.db import migrations, models
 
 from stories.images import CENTRE, remake_renditions
+from stories.search_index import SQLITE_TRIGGERS
+
+
+# On SQLite, taking a foreign key column out of a table, or putting a NOT NULL column back
+# (what migrating backwards does), rebuilds the table, and the full-text search triggers on
+# it and on the tables beside it would stop the rebuild. They are dropped first and made
+# again after, from their definitions (migrations 0003 and 0006).
+SEARCH_PAUSED = "WHEN NOT EXISTS (SELECT 1 FROM stories_search_pause)"
+
+
+def drop_search_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for name in SQLITE_TRIGGERS:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def create_search_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        drop_search_triggers(apps, schema_editor)
+        for name, (event, statements) in SQLITE_TRIGGERS.items():
+            schema_editor.execute(
+                f"CREATE TRIGGER {name} {event} {SEARCH_PAUSED} BEGIN {statements} END"
+            )
 
 # The new foreign keys take the columns their final fields will have ("lead_image_id",
 # "photo_id"), so 0014 renames them in the state only: on SQLite, renaming a foreign key's
@@ -133,6 +156,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Backwards, the search triggers come back last (see drop_search_triggers).
+        migrations.RunPython(migrations.RunPython.noop, create_search_triggers),
         migrations.CreateModel(
             name="Image",
             fields=[
@@ -272,5 +297,6 @@ class Migration(migrations.Migration):
                 to="stories.image",
             ),
         ),
+        migrations.RunPython(migrations.RunPython.noop, drop_search_triggers),
         migrations.RunPython(into_library, out_of_library),
     ]

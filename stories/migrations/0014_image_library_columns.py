@@ -1,6 +1,30 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from stories.search_index import SQLITE_TRIGGERS
+
+
+# On SQLite, taking a foreign key column out of a table, or putting a NOT NULL column back
+# (what migrating backwards does), rebuilds the table, and the full-text search triggers on
+# it and on the tables beside it would stop the rebuild. They are dropped first and made
+# again after, from their definitions (migrations 0003 and 0006).
+SEARCH_PAUSED = "WHEN NOT EXISTS (SELECT 1 FROM stories_search_pause)"
+
+
+def drop_search_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for name in SQLITE_TRIGGERS:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def create_search_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        drop_search_triggers(apps, schema_editor)
+        for name, (event, statements) in SQLITE_TRIGGERS.items():
+            schema_editor.execute(
+                f"CREATE TRIGGER {name} {event} {SEARCH_PAUSED} BEGIN {statements} END"
+            )
+
 
 def renamed_in_state(model_name, old_name, new_name, field):
     """``old_name`` becomes ``new_name`` in the state only: its column already has the final
@@ -22,6 +46,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Backwards, the search triggers come back last (see drop_search_triggers).
+        migrations.RunPython(migrations.RunPython.noop, create_search_triggers),
         migrations.RemoveIndex(model_name="byline", name="byline_photo_idx"),
         migrations.RemoveIndex(model_name="story", name="story_lead_image_idx"),
         migrations.RemoveField(model_name="byline", name="photo"),
@@ -36,6 +62,7 @@ class Migration(migrations.Migration):
         migrations.RemoveField(model_name="historicalstory", name="lead_image_caption"),
         migrations.RemoveField(model_name="historicalstory", name="lead_image_credit"),
         migrations.RemoveField(model_name="historicalstory", name="lead_image_renditions"),
+        migrations.RunPython(migrations.RunPython.noop, drop_search_triggers),
         renamed_in_state(
             "story",
             "library_lead_image",
