@@ -11,6 +11,7 @@ from stories.models import (
     ContentQuerySet,
     Correction,
     DatabaseIdentity,
+    Image,
     ImportRecord,
     PreviewLink,
     Section,
@@ -26,7 +27,7 @@ from .factories import BylineFactory, SectionFactory, StoryFactory
 pytestmark = pytest.mark.django_db
 
 # What readers see: a write to any of these must start a new generation.
-CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
+CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction, Image]
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions.
 OTHER_MODELS = [
@@ -57,6 +58,9 @@ def new_rows(model, count=2):
     if model is Byline:
         rows = [Byline(name=f"Writer {n}", slug=f"writer-{n}") for n in range(count)]
         return rows, "name", "Renamed"
+    if model is Image:
+        rows = [Image(file=f"images/{n}.jpg", alt=f"Picture {n}") for n in range(count)]
+        return rows, "alt", "Renamed"
     section = SectionFactory()
     if model is Story:
         rows = [
