@@ -409,6 +409,15 @@ def test_replaced_files_are_deleted_outside_a_test_transaction(editor_user, medi
     replace_file(staff, image, photo("PNG"), "new.png")
     assert not set(old) & set(stored_files(media_root))
     assert (media_root / image.file.name).exists()
+    # Moving the focal point: new crops written, the old ones deleted once the save commits.
+    crops = {r["name"] for r in image.renditions_for("card")}
+    url = reverse("admin:stories_image_change", args=[image.pk])
+    assert staff.post(url, admin_form_data(staff.get(url), focal_x="0.8")).status_code == 302
+    image.refresh_from_db()
+    assert image.focal_x == 0.8
+    assert not crops & {r["name"] for r in image.renditions_for("card")}
+    assert all(not (media_root / name).exists() for name in crops)
+    assert len(stored_files(media_root)) == 1 + len(all_renditions(image))
 
 
 # --- upload size and file modes --------------------------------------------------------------

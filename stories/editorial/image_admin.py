@@ -19,19 +19,21 @@ from stories.text import CleanTextAdminMixin
 from .saving import save_image
 
 
-def thumbnail(image, shape="card", width=160, css_class="image-thumbnail"):
+def thumbnail(image, shape="card", width=160, css_class="image-thumbnail", alt=""):
     """An ``<img>`` of ``image``'s smallest rendition of ``shape`` at least ``width`` wide,
-    shown ``width`` pixels wide; "-" if it has none (yet)."""
+    shown ``width`` pixels wide; "-" if it has none (yet). ``alt`` is empty where the
+    image's description is printed beside it."""
     rendition = image.rendition(shape, width) if image else None
     if rendition is None:
         return "-"
     height = round(rendition["height"] * width / rendition["width"])
     return format_html(
-        '<img class="{}" src="{}" width="{}" height="{}" alt="" loading="lazy">',
+        '<img class="{}" src="{}" width="{}" height="{}" alt="{}" loading="lazy">',
         css_class,
         rendition["url"],
         width,
         height,
+        alt,
     )
 
 
@@ -122,7 +124,8 @@ class ImageAdmin(CleanTextAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Image")
     def thumbnail(self, image):
-        return thumbnail(image)
+        # A link to the image's page: its text is the image's description.
+        return thumbnail(image, alt=image.alt)
 
     @admin.display(description="Size")
     def size(self, image):

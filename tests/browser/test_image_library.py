@@ -106,3 +106,35 @@ def test_editor_uploads_sets_the_focal_point_and_readers_get_the_crop(
     assert has_red(response.body())
     for rendition in image.renditions_for("card") + image.renditions_for("wide"):
         assert has_red(reader.request.get("/media/" + rendition["name"]).body())
+
+
+@pytest.mark.axe
+def test_image_library_pages_have_no_serious_accessibility_violations(
+    editor, open_page, tmp_path, settings, axe_script
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from stories.editorial.saving import save_image
+
+    from .test_accessibility import run_axe
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    upload = SimpleUploadedFile("buoy.png", dotted_png(tmp_path).read_bytes())
+    image = Image(file=upload, alt="A red buoy", uploaded_by=editor)
+    save_image(image)
+    StoryFactory(lead_image=image)
+    page = open_page("/admin/")
+    page.get_by_label("Username").fill(editor.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    for address in (
+        "/admin/stories/image/",
+        f"/admin/stories/image/{image.pk}/change/",
+        "/admin/stories/image/add/",
+        "/admin/stories/image/?use=public",
+    ):
+        page.goto(address)
+        violations = run_axe(page, axe_script)
+        blocking = [v for v in violations if v["impact"] in {"serious", "critical"}]
+        assert blocking == [], f"{address}: {blocking}"
