@@ -486,13 +486,7 @@ def write_shaped_renditions(image, name, focal, shapes=None):
         shape: focal_crop(image.width, image.height, SHAPE_RATIOS[shape], *focal)
         for shape in shapes
     }
-    # Reduced once for every shape: by the most that leaves each crop at least twice as
-    # wide as its widest rendition.
-    factor = max(
-        1,
-        min((box[2] - box[0]) // (2 * max(shape_widths(shape))) for shape, box in boxes.items()),
-    )
-    small = reduced(image, factor)
+    small, factor = reduced_for(image, boxes)
     stem = posixpath.splitext(name)[0]
     token = secrets.token_hex(4)
     made = {}
@@ -503,9 +497,15 @@ def write_shaped_renditions(image, name, focal, shapes=None):
         chosen = sorted({w for w in widths if w < crop_width} | {min(crop_width, max(widths))})
         box = (left / factor, top / factor, right / factor, bottom / factor)
         made[shape] = []
-        for width in chosen:
+        widest = None
+        for width in reversed(chosen):
             height = max(1, round(crop_height * width / crop_width))
-            resized = small.resize((width, height), Image.LANCZOS, box=box)
+            # The widest from the reduced image; the narrower ones from the widest, which is
+            # quicker and, being at least as wide as they are, as sharp.
+            if widest is None:
+                resized = widest = small.resize((width, height), Image.LANCZOS, box=box)
+            else:
+                resized = widest.resize((width, height), Image.LANCZOS)
             buffer = BytesIO()
             resized.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=4)
             wanted = (
@@ -514,8 +514,28 @@ def write_shaped_renditions(image, name, focal, shapes=None):
                 else f"renditions/{stem}-{shape}-{token}-{width}w.webp"
             )
             stored = default_storage.save(wanted, ContentFile(buffer.getvalue()))
-            made[shape].append({"name": stored, "width": width, "height": height})
+            made[shape].insert(0, {"name": stored, "width": width, "height": height})
     return made
+
+
+def reduced_for(image, boxes):
+    """``image`` reduced once for all the crops in ``boxes`` (shape: box), and the factor.
+
+    By the most that leaves each crop twice as wide as its widest rendition, for sharpness;
+    at least by as much as the uncropped renditions alone would allow, so that cropped
+    shapes take no more memory than the image as a whole did (a full-size copy of the
+    largest image accepted would go over the memory budget); and never by so much that a
+    crop would be narrower than its widest rendition.
+    """
+
+    def most(divisor):
+        return min((box[2] - box[0]) // divisor(shape) for shape, box in boxes.items())
+
+    sharp = most(lambda shape: 2 * max(shape_widths(shape)))
+    lean = image.width // (2 * max(shape_widths("lead")))
+    ceiling = most(lambda shape: max(shape_widths(shape)))
+    factor = max(1, min(max(sharp, lean), ceiling))
+    return reduced(image, factor), factor
 
 
 def shrunk(image, largest_width):
