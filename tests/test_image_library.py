@@ -294,3 +294,25 @@ def test_reader_pages_show_library_images_within_their_query_budgets(
     assert 'alt="The harbour"' in page and 'class="byline-box__photo"' in page
     assert 'property="og:image" content="http://testserver/media/renditions/' in page
     assert "-og-" in page.split('property="og:image"', 1)[1].split(">", 1)[0]
+
+
+def test_upload_new_from_the_story_form_answers_the_popup(reporter_user, media_root):
+    # "+" beside "Lead image" opens the add form in a popup; saving hands the new image back.
+    client = login(reporter_user)
+    url = reverse("admin:stories_image_add") + "?_to_field=id&_popup=1"
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "alt": "From the popup",
+            "focal_x": "0.5",
+            "focal_y": "0.5",
+            "file": dotted((640, 480), (0.5, 0.5)),
+            "_popup": "1",
+            "_to_field": "id",
+        },
+    )
+    assert response.status_code == 200
+    image = Image.objects.get()
+    assert "popup_response" in response.content.decode()
+    assert f"&quot;value&quot;: &quot;{image.pk}&quot;" in response.content.decode()

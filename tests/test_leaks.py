@@ -330,3 +330,20 @@ def test_scheduled_story_is_invisible_a_second_before_and_visible_after_with_the
         for url in embargo_pages(story):
             assert "Zqembargo" in client.get(url).content.decode(), url
         assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_library_images_reach_readers_only_through_live_stories(
+    state, client, newsroom, media_root
+):
+    from .library import library_image
+
+    story = make_story(state, newsroom)
+    image = library_image(alt=f"{word_for(state)} picture", caption=f"{word_for(state)} caption")
+    Story.objects.filter(pk=story.pk).update(lead_image=image)
+    # Its alt text and caption carry the story's word: they show only where the story does.
+    check(state, client, story, newsroom)
+    status = 200 if state == "published" else 404
+    for rendition in image.rendition_list():
+        assert client.get(rendition["url"]).status_code == status, rendition
+    assert client.get(image.file.url).status_code == 404  # originals never
