@@ -186,6 +186,8 @@ def unguessable_name(folder, filename):
     return f"{folder}/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{extension}"
 
 
+# Upload names of lead images and byline photos before the image library (migrations 0001
+# to 0013 name them).
 def story_image_name(instance, filename):
     return unguessable_name("stories", filename)
 

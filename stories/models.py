@@ -314,7 +314,8 @@ class Story(models.Model):
 
     objects = StoryQuerySet.as_manager()
     # The version is left out so a restored revision carries the current version and so
-    # passes the edit check; the renditions follow the restored image.
+    # passes the edit check. The lead image is a reference to the library: a revision
+    # restores which image the story had, not the image's own text or crops.
     history = HistoricalRecords(excluded_fields=["version"], bases=[RevisionRelations])
 
     class Meta:
