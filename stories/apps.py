@@ -13,8 +13,8 @@ class StoriesConfig(AppConfig):
 
         from .delivery.generation import connect_signals
         from .editorial.revisions import snapshot_on_save
-        from .images import IMAGE_FIELDS, delete_image_files
-        from .models import Byline, Story
+        from .images import delete_library_files
+        from .models import Image, Story
         from .roles import sync_roles_after_migrate
         from .webhooks.tasks import connect_signals as connect_webhook_signals
 
@@ -25,11 +25,4 @@ class StoriesConfig(AppConfig):
         pre_create_historical_record.connect(
             snapshot_on_save, sender=Story.history.model, dispatch_uid="story-revision-relations"
         )
-        IMAGE_FIELDS.update(
-            {
-                Story: [("lead_image", "lead_image_renditions")],
-                Byline: [("photo", "photo_renditions")],
-            }
-        )
-        for model in IMAGE_FIELDS:
-            post_delete.connect(delete_image_files, sender=model, dispatch_uid=f"media-{model}")
+        post_delete.connect(delete_library_files, sender=Image, dispatch_uid="media-image")

@@ -186,6 +186,8 @@ def unguessable_name(folder, filename):
     return f"{folder}/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{extension}"
 
 
+# Upload names of lead images and byline photos before the image library (migrations 0001
+# to 0013 name them).
 def story_image_name(instance, filename):
     return unguessable_name("stories", filename)
 
@@ -194,92 +196,132 @@ def byline_photo_name(instance, filename):
     return unguessable_name("bylines", filename)
 
 
-def loaded_image(instance, field_name, renditions_name):
-    """(name, renditions) of an image as a row was loaded, or None if they were deferred."""
-    values = instance.__dict__
-    if field_name not in values or renditions_name not in values:
+def library_image_name(instance, filename):
+    return unguessable_name("images", filename)
+
+
+# The shapes every library image is cut to, once, when it is uploaded or its focal point
+# moves: (aspect ratio, or None for the image's own; widths for srcset). "lead" is the story
+# page's image as it always was; "card" and "wide" are for listings; "og" is what social
+# sites show (1.91:1, 1200 wide, as Facebook and LinkedIn ask).
+SHAPE_RATIOS = {"lead": None, "card": 3 / 2, "wide": 16 / 9, "og": 1.91}
+SHAPE_WIDTHS = {
+    "card": (320, 480, 640, 960),
+    "wide": (640, 960, 1280, 1600),
+    "og": (1200,),
+}
+CENTRE = (0.5, 0.5)
+
+
+def shape_widths(shape):
+    if shape not in SHAPE_RATIOS:
+        raise KeyError(f"No rendition shape is called {shape!r}; shapes: {', '.join(SHAPE_RATIOS)}")
+    if shape == "lead":
+        return tuple(settings.IMAGE_RENDITION_WIDTHS)  # read when asked: tests change it
+    return SHAPE_WIDTHS[shape]
+
+
+def focal_crop(width, height, ratio, focal_x, focal_y):
+    """The box (left, top, right, bottom) of the largest ``ratio``-shaped part of a
+    ``width`` × ``height`` image, centred on the focal point as near as the edges allow."""
+    if ratio is None:
+        return (0, 0, width, height)
+    if width / height > ratio:
+        crop_width, crop_height = max(1, min(width, round(height * ratio))), height
+    else:
+        crop_width, crop_height = width, max(1, min(height, round(width / ratio)))
+    left = min(max(round(focal_x * width - crop_width / 2), 0), width - crop_width)
+    top = min(max(round(focal_y * height - crop_height / 2), 0), height - crop_height)
+    return (left, top, left + crop_width, top + crop_height)
+
+
+def loaded_library_image(image):
+    """(name, renditions) of a library image as its row was loaded, or None if deferred."""
+    values = image.__dict__
+    if "file" not in values or "renditions" not in values:
         return None
-    name = values[field_name]
-    return (getattr(name, "name", name) or "", values[renditions_name] or [])
+    name = values["file"]
+    return (getattr(name, "name", name) or "", values["renditions"] or {})
 
 
-def stored_image(instance, field_name, renditions_name):
-    """(name, renditions) of the image the row holds in the database before this save."""
-    if instance.pk is None:
-        return ("", [])
-    loaded = getattr(instance, "_loaded_image", None)
+def stored_library_image(image):
+    """(name, renditions) the image's row holds in the database before this save."""
+    if image.pk is None:
+        return ("", {})
+    loaded = getattr(image, "_loaded_image", None)
     if loaded is not None:
         return loaded
-    # Not loaded from the database as a whole (a restored revision, a byline): ask it.
-    row = (
-        type(instance)
-        ._default_manager.filter(pk=instance.pk)
-        .values_list(field_name, renditions_name)
-        .first()
-    )
-    return (row[0] or "", row[1] or []) if row else ("", [])
+    row = type(image)._default_manager.filter(pk=image.pk).values_list("file", "renditions").first()
+    return (row[0] or "", row[1] or {}) if row else ("", {})
 
 
-def refresh_image(instance, field_name, renditions_name):
-    """Before a save: store a new upload clean, bring the renditions up to date with the
-    image, and return an ``ImageChange`` whose ``saved()`` is called after the row is
-    written, to delete the files the save left behind (``stories.editorial.saving``)."""
-    stored = stored_image(instance, field_name, renditions_name)
-    field_file = getattr(instance, field_name)
-    if (
-        instance.pk is not None
-        and field_file
-        and field_file._committed
-        and field_file.name != stored[0]
-        and not default_storage.exists(field_file.name)
-    ):
-        # A restored revision whose image was replaced since, and its files deleted: keep
-        # the image the row has now rather than point at nothing.
-        setattr(instance, field_name, stored[0])
-        setattr(instance, renditions_name, stored[1])
-        field_file = getattr(instance, field_name)
-    renditions = refreshed_renditions(field_file, getattr(instance, renditions_name))
-    setattr(instance, renditions_name, renditions)
-    return ImageChange(instance, field_name, renditions_name, stored)
-
-
-def refreshed_renditions(field_file, renditions):
-    """Renditions for the image in ``field_file``: the stored ones, or new ones if it changed.
-
-    A new upload is written to storage first (as the field itself would during save), so the
-    renditions are made once, when the image is saved, never while a page is served.
-    """
+def refresh_library_image(image):
+    """Before a library image is saved: a new upload stored clean, its size recorded, and
+    its renditions made for every shape if the file is new, or remade for the cropped
+    shapes if only the focal point moved. Returns an ``ImageChange`` whose ``saved()`` is
+    called once the row is written, to delete the files the save left behind."""
+    stored = stored_library_image(image)
+    field_file = image.file
+    focal = [image.focal_x, image.focal_y]
+    renditions = image.renditions or {}
     if not field_file:
-        return []
-    if not field_file._committed:
-        made = store_upload(field_file)
-    elif renditions and renditions[0].get("source") == field_file.name:
-        return renditions
-    else:
-        made = make_renditions(field_file)
-    return [{**rendition, "source": field_file.name} for rendition in made]
+        image.renditions = {}
+    elif not field_file._committed:
+        (image.width, image.height), shapes = store_upload(
+            field_file, make=partial(write_shaped_renditions, focal=focal)
+        )
+        image.renditions = {"source": field_file.name, "focal": focal, "shapes": shapes}
+    elif renditions.get("source") != field_file.name:
+        (image.width, image.height), shapes = remake_renditions(field_file, focal)
+        image.renditions = {"source": field_file.name, "focal": focal, "shapes": shapes}
+    elif renditions.get("focal") != focal:
+        # Only the crops move; the uncropped "lead" shape stays as made.
+        cropped = [shape for shape in SHAPE_RATIOS if SHAPE_RATIOS[shape] is not None]
+        _size, shapes = remake_renditions(field_file, focal, cropped)
+        image.renditions = {
+            **renditions,
+            "focal": focal,
+            "shapes": {**renditions.get("shapes", {}), **shapes},
+        }
+    return ImageChange(image, stored)
+
+
+def remake_renditions(field_file, focal, shapes=None):
+    """((width, height), renditions by shape) for an image already in storage."""
+    field_file.open("rb")
+    try:
+        with decoded_image(field_file) as (image, _format):
+            return image.size, write_shaped_renditions(image, field_file.name, focal, shapes)
+    finally:
+        field_file.close()
 
 
 class ImageChange:
-    """What one save did to a row's image: the files it held before and holds now."""
+    """What one save did to a library image: the files it held before and holds now."""
 
-    def __init__(self, instance, field_name, renditions_name, stored):
-        self.instance = instance
-        self.field_name = field_name
-        self.renditions_name = renditions_name
+    def __init__(self, image, stored):
+        self.image = image
         self.stored = stored
 
     def saved(self):
-        """The row is written: remember its image, and delete the files it no longer uses
-        once the transaction commits (a rollback keeps the row pointing at them)."""
-        field_file = getattr(self.instance, self.field_name)
-        now = (field_file.name if field_file else "", getattr(self.instance, self.renditions_name))
-        self.instance._loaded_image = now
-        delete_after_commit(media_files(*self.stored) - media_files(*now), self.instance)
+        """The row is written: remember its files, and delete those it no longer uses once
+        the transaction commits (a rollback keeps the row pointing at them)."""
+        now = (self.image.file.name if self.image.file else "", self.image.renditions or {})
+        self.image._loaded_image = now
+        delete_after_commit(library_files(*self.stored) - library_files(*now), self.image)
 
 
-def media_files(name, renditions):
-    return {name, *(rendition["name"] for rendition in renditions)} - {"", None}
+def rendition_names(renditions):
+    """Every rendition file a library image's renditions JSON names."""
+    return {
+        rendition["name"]
+        for made in (renditions or {}).get("shapes", {}).values()
+        for rendition in made
+    }
+
+
+def library_files(name, renditions):
+    return {name, *rendition_names(renditions)} - {"", None}
 
 
 def delete_after_commit(names, instance):
@@ -294,27 +336,22 @@ def delete_files(names):
         default_storage.delete(name)
 
 
-def delete_image_files(sender, instance, **kwargs):
-    """``post_delete`` of a story or byline: its image's files go once the deletion commits.
+def delete_library_files(sender, instance, **kwargs):
+    """``post_delete`` of a library image: its files go once the deletion commits.
 
-    A signal rather than ``delete()``, because the admin's bulk delete and cascades delete
-    rows without calling it.
+    A signal rather than ``delete()``, because the admin's bulk delete deletes rows without
+    calling it.
     """
-    for field_name, renditions_name in IMAGE_FIELDS[sender]:
-        field_file = getattr(instance, field_name)
-        delete_after_commit(
-            media_files(field_file.name if field_file else "", getattr(instance, renditions_name)),
-            instance,
-        )
+    delete_after_commit(
+        library_files(instance.file.name if instance.file else "", instance.renditions),
+        instance,
+    )
 
 
-# (image field, renditions field) of each model with images, filled by the app's ready().
-IMAGE_FIELDS = {}
-
-
-def store_upload(field_file, widths=None):
-    """Store a new upload as a clean original and make its renditions; return their
-    descriptions, widest last.
+def store_upload(field_file, widths=None, make=None):
+    """Store a new upload as a clean original and make its renditions; return what ``make``
+    returns (by default ``write_renditions``: their descriptions, widest last); with
+    ``make``, ``((width, height), what make returns)``.
 
     The original is re-encoded from its pixels, with the EXIF orientation applied first, so
     no metadata the camera or an editor's software wrote (GPS position, camera, artist,
@@ -337,6 +374,8 @@ def store_upload(field_file, widths=None):
             save_clean_original(image, stored_format, clean)
             clean.seek(0)
             field_file.save(name, File(clean), save=False)
+        if make is not None:
+            return image.size, make(image, field_file.name)
         return write_renditions(image, field_file.name, widths)
 
 
@@ -435,6 +474,72 @@ def write_renditions(image, name, widths=None):
     return renditions
 
 
+def write_shaped_renditions(image, name, focal, shapes=None):
+    """Write WebP renditions of ``image`` for each shape (all by default), each cut around
+    the focal point ``(x, y)`` (fractions of the width and height); return
+    ``{shape: [{"name", "width", "height"}, ...]}``, widest last.
+
+    No rendition is wider than its crop (no upscaling; the crop's own width is used
+    instead). Cropped shapes' names carry a token new each time they are made, so a crop
+    remade for a moved focal point never reuses an address browsers were told to keep.
+    """
+    shapes = list(shapes or SHAPE_RATIOS)
+    boxes = {
+        shape: focal_crop(image.width, image.height, SHAPE_RATIOS[shape], *focal)
+        for shape in shapes
+    }
+    small, factor = reduced_for(image, boxes)
+    stem = posixpath.splitext(name)[0]
+    token = secrets.token_hex(4)
+    made = {}
+    for shape in shapes:
+        left, top, right, bottom = boxes[shape]
+        crop_width, crop_height = right - left, bottom - top
+        widths = shape_widths(shape)
+        chosen = sorted({w for w in widths if w < crop_width} | {min(crop_width, max(widths))})
+        box = (left / factor, top / factor, right / factor, bottom / factor)
+        made[shape] = []
+        widest = None
+        for width in reversed(chosen):
+            height = max(1, round(crop_height * width / crop_width))
+            # The widest from the reduced image; the narrower ones from the widest, which is
+            # quicker and, being at least as wide as they are, as sharp.
+            if widest is None:
+                resized = widest = small.resize((width, height), Image.LANCZOS, box=box)
+            else:
+                resized = widest.resize((width, height), Image.LANCZOS)
+            buffer = BytesIO()
+            resized.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=4)
+            wanted = (
+                f"renditions/{stem}-{width}w.webp"
+                if shape == "lead"
+                else f"renditions/{stem}-{shape}-{token}-{width}w.webp"
+            )
+            stored = default_storage.save(wanted, ContentFile(buffer.getvalue()))
+            made[shape].insert(0, {"name": stored, "width": width, "height": height})
+    return made
+
+
+def reduced_for(image, boxes):
+    """``image`` reduced once for all the crops in ``boxes`` (shape: box), and the factor.
+
+    By the most that leaves each crop twice as wide as its widest rendition, for sharpness;
+    at least by as much as the uncropped renditions alone would allow, so that cropped
+    shapes take no more memory than the image as a whole did (a full-size copy of the
+    largest image accepted would go over the memory budget); and never by so much that a
+    crop would be narrower than its widest rendition.
+    """
+
+    def most(divisor):
+        return min((box[2] - box[0]) // divisor(shape) for shape, box in boxes.items())
+
+    sharp = most(lambda shape: 2 * max(shape_widths(shape)))
+    lean = image.width // (2 * max(shape_widths("lead")))
+    ceiling = most(lambda shape: max(shape_widths(shape)))
+    factor = max(1, min(max(sharp, lean), ceiling))
+    return reduced(image, factor), factor
+
+
 def shrunk(image, largest_width):
     """``image`` in RGB or RGBA, reduced by a whole factor to no less than twice
     ``largest_width`` (a box filter; the renditions' Lanczos pass does the rest).
@@ -443,8 +548,12 @@ def shrunk(image, largest_width):
     premultiplies RGBA into a new image before reducing); done one band of rows at a time,
     the copies stay a few megabytes whatever the image's size.
     """
+    return reduced(image, max(1, image.width // (2 * largest_width)))
+
+
+def reduced(image, factor):
+    """``image`` in RGB or RGBA, reduced by the whole ``factor``, a band of rows at a time."""
     mode = "RGBA" if has_transparency(image) else "RGB"
-    factor = max(1, image.width // (2 * largest_width))
     rows = factor * max(1, BAND_PIXELS // (image.width * factor))
     result = Image.new(mode, (-(-image.width // factor), -(-image.height // factor)))
     for top in range(0, image.height, rows):

@@ -10,6 +10,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
@@ -21,11 +23,12 @@ from taggit.models import TaggedItemBase
 from .changes import announce
 from .fasturls import fast_reverse, url_formatter
 from .images import (
+    CENTRE,
+    SHAPE_RATIOS,
     CheckedImageField,
-    byline_photo_name,
-    loaded_image,
+    library_image_name,
+    loaded_library_image,
     responsive_image,
-    story_image_name,
 )
 from .slugs import unique_slug
 from .text import multiline_text, single_line_text
@@ -111,25 +114,24 @@ class Byline(models.Model):
         limit_choices_to={"is_staff": True, "is_active": True},
         help_text="The staff account that writes under this byline, if any.",
     )
-    photo = CheckedImageField(
-        upload_to=byline_photo_name,
+    photo = models.ForeignKey(
+        "Image",
+        models.PROTECT,
+        null=True,
         blank=True,
-        help_text="A head shot: JPEG, PNG, WebP or GIF.",
+        related_name="photo_of_bylines",
+        help_text="A head shot from the image library.",
     )
-    photo_renditions = models.JSONField(default=list, blank=True, editable=False)
 
     objects = SlugNaturalKeyManager()
 
     class Meta:
         ordering = ["name"]
-        # The media view finds a file's byline by its name.
-        indexes = [models.Index(fields=["photo"], name="byline_photo_idx")]
 
     def __str__(self):
         return self.name
 
     def save(self, *args, **kwargs):
-        # The photo's renditions are made by the editorial save (stories.editorial.saving).
         if not self.slug:
             self.slug = unique_slug(Byline, self.name, max_length=100, exclude_pk=self.pk)
         super().save(*args, **kwargs)
@@ -142,7 +144,7 @@ class Byline(models.Model):
 
     @property
     def responsive_photo(self):
-        return responsive_image(self.photo_renditions) if self.photo else None
+        return self.photo.responsive("lead") if self.photo_id else None
 
 
 def is_live_condition(through=""):
@@ -164,7 +166,7 @@ def bylines_prefetch():
     stories already read, ``prefetch_related_objects(stories, bylines_prefetch())``."""
     return Prefetch(
         "story_bylines",
-        queryset=StoryByline.objects.select_related("byline"),
+        queryset=StoryByline.objects.select_related("byline__photo"),
         to_attr="ordered_story_bylines",
     )
 
@@ -189,7 +191,7 @@ class StoryQuerySet(ContentQuerySet):
 
     def for_listing(self):
         """Everything a story card renders, in a fixed number of queries."""
-        return self.select_related("section").with_bylines().prefetch_related("tags")
+        return self.select_related("section", "lead_image").with_bylines().prefetch_related("tags")
 
     def for_cards(self):
         """What a story card on a listing page renders (section, date), cheaply: no body,
@@ -280,25 +282,14 @@ class Story(models.Model):
         validators=[single_line_text],
         help_text='Where the story was reported, shown before the first paragraph ("KYIV").',
     )
-    lead_image = CheckedImageField(
-        upload_to=story_image_name,
+    lead_image = models.ForeignKey(
+        "Image",
+        models.PROTECT,
+        null=True,
         blank=True,
-        help_text="JPEG, PNG, WebP or GIF. Resized copies are made once, when it is saved.",
+        related_name="lead_of_stories",
+        help_text="From the image library: its alt text, caption and credit come with it.",
     )
-    lead_image_alt = models.CharField(
-        "alt text",
-        max_length=300,
-        blank=True,
-        validators=[single_line_text],
-        help_text="What the image shows, for readers who cannot see it. Required with an image.",
-    )
-    lead_image_caption = models.CharField(
-        "caption", max_length=300, blank=True, validators=[single_line_text]
-    )
-    lead_image_credit = models.CharField(
-        "credit", max_length=200, blank=True, validators=[single_line_text]
-    )
-    lead_image_renditions = models.JSONField(default=list, blank=True, editable=False)
     revised_at = models.DateTimeField(
         "public update time",
         null=True,
@@ -325,7 +316,8 @@ class Story(models.Model):
 
     objects = StoryQuerySet.as_manager()
     # The version is left out so a restored revision carries the current version and so
-    # passes the edit check; the renditions follow the restored image.
+    # passes the edit check. The lead image is a reference to the library: a revision
+    # restores which image the story had, not the image's own text or crops.
     history = HistoricalRecords(excluded_fields=["version"], bases=[RevisionRelations])
 
     class Meta:
@@ -344,8 +336,6 @@ class Story(models.Model):
             models.Index(
                 fields=["section", "status", "-published_at"], name="story_section_live_idx"
             ),
-            # The media view finds a file's story by its name.
-            models.Index(fields=["lead_image"], name="story_lead_image_idx"),
         ]
 
     def __str__(self):
@@ -383,19 +373,11 @@ class Story(models.Model):
             for story, day in zip(stories, days, strict=True)
         ]
 
-    def clean(self):
-        super().clean()
-        if self.lead_image and not self.lead_image_alt.strip():
-            raise ValidationError(
-                {"lead_image_alt": "Describe the image for readers who cannot see it."}
-            )
-
     @classmethod
     def from_db(cls, db, field_names, values):
         story = super().from_db(db, field_names, values)
         # What the row held when loaded, so save() can tell whether the address moved.
         story._loaded_address = (story.__dict__.get("slug"), story.__dict__.get("status"))
-        story._loaded_image = loaded_image(story, "lead_image", "lead_image_renditions")
         return story
 
     def moved_from(self):
@@ -452,7 +434,7 @@ class Story(models.Model):
 
     @property
     def responsive_lead_image(self):
-        return responsive_image(self.lead_image_renditions) if self.lead_image else None
+        return self.lead_image.responsive("lead") if self.lead_image_id else None
 
     @property
     def public_updated_at(self):
@@ -684,7 +666,7 @@ def live_bylines():
     """Bylines with at least one live story: the only ones readers may see. A byline only
     unpublished stories carry (a new hire, a guest writer, a name an importer made) is
     nobody's business yet."""
-    return Byline.objects.filter(
+    return Byline.objects.select_related("photo").filter(
         Exists(StoryByline.objects.filter(is_live_condition("story__"), byline=OuterRef("pk")))
     )
 
@@ -712,6 +694,170 @@ class DatabaseIdentity(models.Model):
 
     def __str__(self):
         return str(self.token)
+
+
+# The image library (issue 13) ---------------------------------------------------------------
+
+
+class ImageQuerySet(ContentQuerySet):
+    def used_publicly(self):
+        """Images readers may see: the lead image of a live story, or the photo of a byline
+        with a live story. An image only drafts, scheduled or unpublished stories use stays
+        private, however many of them share it."""
+        return self.filter(
+            Exists(Story.objects.live().filter(lead_image=OuterRef("pk")))
+            | Exists(
+                StoryByline.objects.filter(
+                    is_live_condition("story__"), byline__photo=OuterRef("pk")
+                )
+            )
+        )
+
+
+class Image(models.Model):
+    """A picture in the newsroom's library: one upload, described once, used by any number
+    of stories (as their lead image) and bylines (as the photo).
+
+    Renditions are WebP files made once, when the image is uploaded or its focal point
+    moves (``stories.images.refresh_library_image``, called by the editorial save), for
+    each named shape in ``stories.images.SHAPE_RATIOS``, cropped around the focal point.
+    They are described in ``renditions``, a JSON field on the row rather than a table of
+    their own: a page that shows the image has its ``srcset`` from the row it already
+    selected, with no query per image, and the set is always replaced as a whole.
+    """
+
+    file = CheckedImageField(
+        "image",
+        upload_to=library_image_name,
+        help_text="JPEG, PNG, WebP or GIF. Resized and cropped copies are made once, on save.",
+    )
+    alt = models.CharField(
+        "alt text",
+        max_length=300,
+        validators=[single_line_text],
+        help_text="What the image shows, for readers who cannot see it.",
+    )
+    caption = models.CharField(max_length=300, blank=True, validators=[single_line_text])
+    credit = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[single_line_text],
+        help_text="Photographer and agency, as printed.",
+    )
+    focal_x = models.FloatField(
+        "focal point (across)",
+        default=CENTRE[0],
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="0 is the left edge, 1 the right. Crops keep this point in view.",
+    )
+    focal_y = models.FloatField(
+        "focal point (down)",
+        default=CENTRE[1],
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="0 is the top edge, 1 the bottom.",
+    )
+    width = models.PositiveIntegerField(null=True, editable=False)
+    height = models.PositiveIntegerField(null=True, editable=False)
+    renditions = models.JSONField(default=dict, blank=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="uploaded_images",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("change_any_image", "Can change and delete anyone's images")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(focal_x__gte=0, focal_x__lte=1, focal_y__gte=0, focal_y__lte=1),
+                name="image_focal_point_inside",
+                violation_error_message="The focal point must lie inside the image.",
+            ),
+        ]
+        # The media view finds a file's image by its name.
+        indexes = [models.Index(fields=["file"], name="image_file_idx")]
+
+    def __str__(self):
+        return self.alt[:80] or self.file.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        image = super().from_db(db, field_names, values)
+        # What the row held when loaded, so a save can tell which files it replaced.
+        image._loaded_image = loaded_library_image(image)
+        return image
+
+    def clean(self):
+        super().clean()
+        if not self.alt.strip():
+            raise ValidationError({"alt": "Describe the image for readers who cannot see it."})
+
+    def renditions_for(self, shape):
+        """The renditions of ``shape`` ("lead", "card", "wide", "og"), narrowest first."""
+        if shape not in SHAPE_RATIOS:
+            raise ValueError(f"No rendition shape is called {shape!r}.")
+        made = (self.renditions or {}).get("shapes", {}).get(shape, [])
+        return sorted(made, key=lambda rendition: rendition["width"])
+
+    def rendition(self, shape, width=None):
+        """The narrowest rendition of ``shape`` at least ``width`` wide (the widest made if
+        none is, or if no width is asked), as ``{"url", "width", "height"}``; None if the
+        image has none of that shape."""
+        made = self.renditions_for(shape)
+        if not made:
+            return None
+        chosen = next((r for r in made if width is not None and r["width"] >= width), made[-1])
+        return {
+            "url": default_storage.url(chosen["name"]),
+            "width": chosen["width"],
+            "height": chosen["height"],
+        }
+
+    def responsive(self, shape):
+        """src, srcset, width and height of ``shape`` for an ``<img>``; None if none made."""
+        return responsive_image(self.renditions_for(shape))
+
+    def srcset(self, shape):
+        responsive = self.responsive(shape)
+        return responsive.srcset if responsive else ""
+
+    def rendition_list(self):
+        """Every rendition as ``{"shape", "url", "width", "height"}``, shape by shape,
+        narrowest first: what an API or a feed describing the image needs."""
+        return [
+            {"shape": shape, "url": default_storage.url(r["name"]), **_size(r)}
+            for shape in SHAPE_RATIOS
+            for r in self.renditions_for(shape)
+        ]
+
+    def is_public(self):
+        return Image.objects.used_publicly().filter(pk=self.pk).exists()
+
+    def editable_by(self, user):
+        """Editors change any image; others (reporters) only their own, and only while no
+        published story shows it: a live page's picture is an editor's decision."""
+        if not user.is_active or not user.has_perm("stories.change_image"):
+            return False
+        if user.has_perm("stories.change_any_image"):
+            return True
+        if self.pk is None:
+            return True
+        return (
+            self.uploaded_by_id == user.pk
+            and not self.lead_of_stories.filter(status=Story.Status.PUBLISHED).exists()
+            and not self.photo_of_bylines.exists()
+        )
+
+
+def _size(rendition):
+    return {"width": rendition["width"], "height": rendition["height"]}
 
 
 # --- Live editing: private working copies of unsaved edits, and who has a story open -----

@@ -25,6 +25,9 @@ ROLE_PERMISSIONS = {
         "stories.view_byline",
         "stories.view_correction",
         "taggit.view_tag",
+        # The image library: they upload and use images, and change their own
+        # (ImageAdmin and Image.editable_by say which); deleting is an editor's.
+        *model_permissions("stories", "image", ("add", "change", "view")),
     ],
     # Editors publish, and manage everything the site is organised by.
     EDITOR: [
@@ -44,6 +47,8 @@ ROLE_PERMISSIONS = {
         # Webhooks: editors register subscribers and may send a delivery again.
         *model_permissions("stories", "webhooksubscriber"),
         *model_permissions("stories", "webhookdelivery", ("change", "view")),
+        *model_permissions("stories", "image"),
+        "stories.change_any_image",
     ],
 }
 

@@ -27,15 +27,14 @@ def image_limit():
 # form itself checks, read when asked (tests change the settings). A file sent under any
 # other name is kept empty.
 FIELD_LIMITS = {
-    "lead_image": image_limit,
-    "photo": image_limit,
+    "file": image_limit,  # the image library's upload (ImageAdminForm)
     "briefing": briefing_limit,
 }
 
 
 def field_limit(field_name):
     """The most bytes a file posted as ``field_name`` may carry (0 for unknown fields)."""
-    name = field_name.rsplit("-", 1)[-1]  # without a formset's prefix ("bylines-0-photo")
+    name = field_name.rsplit("-", 1)[-1]  # without a formset's prefix ("images-0-file")
     return FIELD_LIMITS[name]() if name in FIELD_LIMITS else 0
 
 

@@ -13,6 +13,7 @@ from stories.models import (
     Correction,
     DatabaseIdentity,
     EditingPresence,
+    Image,
     ImportConflict,
     ImportRecord,
     PreviewLink,
@@ -35,7 +36,7 @@ from .factories import BylineFactory, SectionFactory, StoryFactory
 pytestmark = pytest.mark.django_db
 
 # What readers see: a write to any of these must start a new generation.
-CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
+CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction, Image]
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions, the desk's return notes
 # and import conflicts (staff only), working copies and presence (the editor's, never
@@ -77,6 +78,9 @@ def new_rows(model, count=2):
     if model is Byline:
         rows = [Byline(name=f"Writer {n}", slug=f"writer-{n}") for n in range(count)]
         return rows, "name", "Renamed"
+    if model is Image:
+        rows = [Image(file=f"images/{n}.jpg", alt=f"Picture {n}") for n in range(count)]
+        return rows, "alt", "Renamed"
     section = SectionFactory()
     if model is Story:
         rows = [

@@ -4,20 +4,18 @@ import json
 import os
 import shutil
 import subprocess
-from io import BytesIO
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.test import Client
-from PIL import Image
 
 from stories.editorial.saving import save_story
 from stories.models import Correction, PreviewLink
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
+from .library import library_image
 
 pytestmark = pytest.mark.django_db
 
@@ -50,14 +48,11 @@ def published_newsroom(media_root):
         StoryFactory(
             headline=f"Filler {number}", published=True, section=sport if number % 3 else section
         )
-    buffer = BytesIO()
-    Image.new("RGB", (1000, 600), "teal").save(buffer, "JPEG")
-    story.lead_image = SimpleUploadedFile("lead.jpg", buffer.getvalue())
-    story.lead_image_alt = "A teal “square” & more"
-    story.lead_image_caption = "Caption <with> markup."
-    story.lead_image_credit = "Ana Lima"
+    story.lead_image = library_image(
+        alt="A teal “square” & more", caption="Caption <with> markup.", credit="Ana Lima"
+    )
     story.dateline = "VLADIVOSTOK"
-    save_story(story)  # as the admin does: renditions with the upload
+    save_story(story)
     Correction.objects.create(story=story, text="An earlier version misspelled a name.")
     Correction.objects.create(story=story, kind="clarification", text="The visit was planned.")
     return story

@@ -32,34 +32,29 @@ setup_test_environment()  # response.context, as in the test suite
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.contrib.auth.models import Group, User
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from stories.models import Story
-from tests.admin_forms import admin_form_data
-from tests.factories import StoryFactory
+from stories.models import Image
 
 editor = User.objects.create_user("ed", is_staff=True)
 editor.groups.add(Group.objects.get(name="Editor"))
-story = StoryFactory()
 client = Client()
 client.force_login(editor)
-url = reverse("admin:stories_story_change", args=[story.pk])
-data = admin_form_data(client.get(url), lead_image_alt="A large gradient")
+data = {"alt": "A large gradient", "focal_x": "0.5", "focal_y": "0.5"}
 with open(sys.argv[1], "rb") as upload:
-    data["lead_image"] = upload
+    data["file"] = upload
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     started = time.monotonic()
-    response = client.post(url, data)
+    response = client.post(reverse("admin:stories_image_add"), data)
     seconds = time.monotonic() - started
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-story.refresh_from_db()
+image = Image.objects.first()
 errors = response.context["adminform"].form.errors if response.status_code == 200 else {}
 print(json.dumps({
     "status": response.status_code,
     "errors": {field: list(messages) for field, messages in errors.items()},
-    "original": story.lead_image.name,
-    "renditions": [r["width"] for r in story.lead_image_renditions],
+    "original": image.file.name if image else None,
+    "renditions": [r["width"] for r in image.renditions_for("lead")] if image else [],
     "growth": after - before,
     "seconds": seconds,
 }))

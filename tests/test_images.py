@@ -1,4 +1,5 @@
-"""Lead images and byline photos: checked uploads, renditions made once, responsive markup."""
+"""Library images as lead images and byline photos: checked uploads, renditions made once,
+responsive markup."""
 
 import struct
 import zlib
@@ -11,6 +12,7 @@ from django.urls import reverse
 from PIL import Image
 
 from stories.models import Byline, Story
+from stories.models import Image as LibraryImage
 
 from .admin_forms import admin_form_data
 from .factories import BylineFactory, StoryFactory
@@ -46,39 +48,51 @@ def login(user):
     return client
 
 
-def upload(client, story, image, **changes):
+def upload(client, image, **fields):
+    """Post ``image`` to the library's upload form, as the admin's "Add image" does."""
+    data = {"alt": "Alt", "caption": "", "credit": "", "focal_x": "0.5", "focal_y": "0.5"}
+    data.update(fields)
+    data["file"] = image
+    return client.post(reverse("admin:stories_image_add"), data)
+
+
+def uploaded():
+    return LibraryImage.objects.get()
+
+
+def use_as_lead(client, story, image, **changes):
     url = reverse("admin:stories_story_change", args=[story.pk])
     data = admin_form_data(client.get(url), **changes)
-    data["lead_image"] = image
+    data["lead_image"] = image.pk
     return client.post(url, data)
 
 
-def lead_image_errors(response):
+def upload_errors(response):
     form = response.context["adminform"].form
-    return [str(error) for error in form.errors.get("lead_image", [])]
+    return [str(error) for error in form.errors.get("file", [])]
 
 
-def test_lead_image_upload_makes_renditions_once_and_page_serves_srcset(
+def test_upload_makes_renditions_once_and_the_story_page_serves_srcset(
     client, editor_user, media_root
 ):
     story = StoryFactory(published=True)
     staff = login(editor_user)
     response = upload(
-        staff,
-        story,
-        image_file(),
-        lead_image_alt="A teal square",
-        lead_image_caption="The square.",
-        lead_image_credit="Ana Lima",
+        staff, image_file(), alt="A teal square", caption="The square.", credit="Ana Lima"
     )
     assert response.status_code == 302
-    story.refresh_from_db()
-    widths = [r["width"] for r in story.lead_image_renditions]
-    assert widths == [480, 800, 1200]
-    for rendition in story.lead_image_renditions:
-        with Image.open(media_root / rendition["name"]) as made:
-            assert made.format == "WEBP"
-            assert made.size == (rendition["width"], rendition["height"])
+    image = uploaded()
+    assert (image.width, image.height) == (1600, 900)
+    assert image.uploaded_by == editor_user
+    assert [r["width"] for r in image.renditions_for("lead")] == [480, 800, 1200]
+    assert [r["width"] for r in image.renditions_for("card")] == [320, 480, 640, 960]
+    assert [(r["width"], r["height"]) for r in image.renditions_for("og")] == [(1200, 628)]
+    for shape in ("lead", "card", "wide", "og"):
+        for rendition in image.renditions_for(shape):
+            with Image.open(media_root / rendition["name"]) as made:
+                assert made.format == "WEBP"
+                assert made.size == (rendition["width"], rendition["height"])
+    assert use_as_lead(staff, story, image).status_code == 302
     page = client.get(story.get_absolute_url()).content.decode()
     assert 'srcset="/media/renditions/' in page
     assert " 480w, " in page and " 1200w" in page
@@ -86,73 +100,89 @@ def test_lead_image_upload_makes_renditions_once_and_page_serves_srcset(
     assert 'width="1200" height="675"' in page
     assert 'alt="A teal square"' in page
     assert "The square." in page and "Ana Lima" in page
-    # Saving again (no new upload) keeps the renditions; nothing is remade.
-    before = story.lead_image_renditions
+    # Saving the story again, or the image with nothing changed, remakes nothing.
+    before = image.renditions
     files_before = sorted(p.name for p in media_root.rglob("*.webp"))
-    assert upload(staff, story, "", headline="Renamed").status_code == 302
-    story.refresh_from_db()
-    assert story.lead_image_renditions == before
+    assert use_as_lead(staff, story, image, headline="Renamed").status_code == 302
+    url = reverse("admin:stories_image_change", args=[image.pk])
+    assert staff.post(url, admin_form_data(staff.get(url))).status_code == 302
+    image.refresh_from_db()
+    assert image.renditions == before
     assert sorted(p.name for p in media_root.rglob("*.webp")) == files_before
 
 
-def test_a_list_action_saves_as_the_change_form_does_renditions_included(
-    client, editor_user, media_root
-):
-    story = StoryFactory()  # a draft
+def test_one_image_serves_several_stories_and_a_byline(client, editor_user, media_root):
     staff = login(editor_user)
-    assert upload(staff, story, image_file(), lead_image_alt="A teal square").status_code == 302
-    story.refresh_from_db()
-    made = [(r["width"], r["height"]) for r in story.lead_image_renditions]
-    # Renditions the row no longer lists (a hand-edited or half-restored database): saving
-    # the story from the list makes them again, as its change form would.
-    Story.objects.filter(pk=story.pk).update(lead_image_renditions=[])
-    response = staff.post(
-        reverse("admin:stories_story_changelist"),
-        {"action": "publish_now", "_selected_action": [story.pk]},
-    )
+    upload(staff, image_file(), alt="Shared picture")
+    image = uploaded()
+    first, second = StoryFactory(published=True), StoryFactory(published=True)
+    byline = BylineFactory(name="Ana Lima", slug="ana-lima")
+    StoryFactory(published=True, bylines=[byline])
+    for story in (first, second):
+        assert use_as_lead(staff, story, image).status_code == 302
+    url = reverse("admin:stories_byline_change", args=[byline.pk])
+    assert staff.post(url, admin_form_data(staff.get(url), photo=image.pk)).status_code == 302
+    assert set(image.lead_of_stories.all()) == {first, second}
+    for story in (first, second):
+        assert 'alt="Shared picture"' in client.get(story.get_absolute_url()).content.decode()
+    page = client.get(byline.get_absolute_url()).content.decode()
+    assert 'class="byline-header__photo"' in page
+    assert LibraryImage.objects.count() == 1
+
+
+def test_image_in_use_cannot_be_deleted(editor_user, media_root):
+    staff = login(editor_user)
+    upload(staff, image_file())
+    image = uploaded()
+    story = StoryFactory(lead_image=image)
+    response = staff.post(reverse("admin:stories_image_delete", args=[image.pk]), {"post": "yes"})
+    assert response.status_code == 200
+    assert "protected" in response.content.decode()
+    assert LibraryImage.objects.filter(pk=image.pk).exists()
+    story.lead_image = None
+    story.save()
+    response = staff.post(reverse("admin:stories_image_delete", args=[image.pk]), {"post": "yes"})
     assert response.status_code == 302
-    story.refresh_from_db()
-    assert story.is_live()
-    assert [(r["width"], r["height"]) for r in story.lead_image_renditions] == made
-    for rendition in story.lead_image_renditions:
-        assert (media_root / rendition["name"]).exists()
-    assert 'srcset="/media/renditions/' in client.get(story.get_absolute_url()).content.decode()
+    assert not LibraryImage.objects.exists()
 
 
-def test_lead_image_media_is_served_with_debug_off(client, editor_user, media_root, settings):
+def test_library_image_media_is_served_with_debug_off(client, editor_user, media_root, settings):
     settings.DEBUG = False
-    story = StoryFactory(published=True)
-    upload(login(editor_user), story, image_file(), lead_image_alt="Alt")
-    story.refresh_from_db()
-    response = client.get("/media/" + story.lead_image_renditions[0]["name"])
+    upload(login(editor_user), image_file())
+    image = uploaded()
+    StoryFactory(published=True, lead_image=image)
+    response = client.get("/media/" + image.renditions_for("card")[0]["name"])
     assert response.status_code == 200
     assert b"".join(response.streaming_content)[:4] == b"RIFF"
 
 
-def test_lead_image_smaller_than_renditions_is_not_upscaled(editor_user, media_root):
-    story = StoryFactory()
-    upload(login(editor_user), story, image_file(size=(600, 400)), lead_image_alt="Alt")
-    story.refresh_from_db()
-    assert [r["width"] for r in story.lead_image_renditions] == [480, 600]
+def test_library_image_smaller_than_renditions_is_not_upscaled(editor_user, media_root):
+    upload(login(editor_user), image_file(size=(600, 400)))
+    image = uploaded()
+    assert [r["width"] for r in image.renditions_for("lead")] == [480, 600]
+    # Each crop is as wide as the image allows, and no wider: 600 × 400 is 3:2 already.
+    assert [(r["width"], r["height"]) for r in image.renditions_for("card")] == [
+        (320, 213),
+        (480, 320),
+        (600, 400),
+    ]
+    assert [(r["width"], r["height"]) for r in image.renditions_for("og")] == [(600, 314)]
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "WEBP", "GIF"])
-def test_lead_image_accepts_png_webp_and_gif(editor_user, media_root, image_format):
-    story = StoryFactory()
+def test_library_image_accepts_png_webp_and_gif(editor_user, media_root, image_format):
     mode = "P" if image_format == "GIF" else "RGBA"
     image = image_file(f"image.{image_format.lower()}", (500, 500), image_format, mode)
-    assert upload(login(editor_user), story, image, lead_image_alt="Alt").status_code == 302
-    story.refresh_from_db()
-    assert story.lead_image_renditions
+    assert upload(login(editor_user), image).status_code == 302
+    assert uploaded().renditions_for("lead") and uploaded().renditions_for("wide")
 
 
-def test_lead_image_requires_alt_text(editor_user, media_root):
-    story = StoryFactory()
-    response = upload(login(editor_user), story, image_file(), lead_image_alt="")
-    assert response.status_code == 200
-    assert "Describe the image" in response.content.decode()
-    story.refresh_from_db()
-    assert not story.lead_image
+def test_library_image_requires_alt_text(editor_user, media_root):
+    for alt in ("", "   "):
+        response = upload(login(editor_user), image_file(), alt=alt)
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["alt"]
+    assert not LibraryImage.objects.exists()
     assert not media_root.exists() or not any(media_root.rglob("*.*"))
 
 
@@ -166,49 +196,42 @@ def test_lead_image_requires_alt_text(editor_user, media_root):
         (lambda: SimpleUploadedFile("bomb.png", png_bomb(9000, 9000)), "9000 × 9000 pixels"),
     ],
 )
-def test_lead_image_bad_uploads_are_refused_with_a_clear_error(
+def test_library_image_bad_uploads_are_refused_with_a_clear_error(
     editor_user, media_root, make, message
 ):
-    story = StoryFactory()
-    response = upload(login(editor_user), story, make(), lead_image_alt="Alt")
+    response = upload(login(editor_user), make())
     assert response.status_code == 200
-    errors = lead_image_errors(response)
+    errors = upload_errors(response)
     assert any(message in error for error in errors), errors
-    story.refresh_from_db()
-    assert not story.lead_image
+    assert not LibraryImage.objects.exists()
     assert not media_root.exists() or not any(media_root.rglob("*.*"))
 
 
-def test_lead_image_over_the_byte_limit_is_refused(editor_user, media_root, settings):
+def test_library_image_over_the_byte_limit_is_refused(editor_user, media_root, settings):
     settings.IMAGE_MAX_BYTES = 1000
-    response = upload(login(editor_user), StoryFactory(), image_file(), lead_image_alt="Alt")
-    assert any("images are limited to" in error for error in lead_image_errors(response))
+    response = upload(login(editor_user), image_file())
+    assert any("images are limited to" in error for error in upload_errors(response))
 
 
-def test_byline_photo_upload_shows_on_byline_page(client, editor_user, media_root):
+def test_byline_photo_from_the_library_shows_on_byline_page(client, editor_user, media_root):
     byline = BylineFactory(name="Ana Lima", slug="ana-lima")
     StoryFactory(published=True, bylines=[byline])
     staff = login(editor_user)
+    upload(staff, image_file("ana.png", (400, 400), "PNG"), alt="Ana Lima")
     url = reverse("admin:stories_byline_change", args=[byline.pk])
-    data = admin_form_data(staff.get(url))
-    data["photo"] = image_file("ana.png", (400, 400), "PNG")
-    assert staff.post(url, data).status_code == 302
+    assert staff.post(url, admin_form_data(staff.get(url), photo=uploaded().pk)).status_code == 302
     byline = Byline.objects.get()
-    assert [r["width"] for r in byline.photo_renditions] == [400]
+    assert [r["width"] for r in byline.photo.renditions_for("lead")] == [400]
     page = client.get(byline.get_absolute_url()).content.decode()
     assert 'class="byline-header__photo"' in page and 'width="400" height="400"' in page
-    bad = admin_form_data(staff.get(url))
-    bad["photo"] = SimpleUploadedFile("bomb.png", png_bomb())
-    response = staff.post(url, bad)
-    assert response.status_code == 200
-    assert "far too many pixels" in response.content.decode()
 
 
 def test_reporter_cannot_change_byline_photos(reporter_user, media_root):
     byline = BylineFactory()
     client = login(reporter_user)
     url = reverse("admin:stories_byline_change", args=[byline.pk])
-    response = client.post(url, {"name": byline.name, "slug": byline.slug, "photo": image_file()})
+    image = LibraryImage.objects.create(file="images/x.jpg", alt="Someone")
+    response = client.post(url, {"name": byline.name, "slug": byline.slug, "photo": image.pk})
     assert response.status_code == 403
     byline.refresh_from_db()
     assert not byline.photo

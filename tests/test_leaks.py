@@ -487,3 +487,20 @@ def test_api_keeps_a_scheduled_story_from_anonymous_clients_until_its_time(clien
         response = client.get(url, HTTP_IF_NONE_MATCH=first.get("ETag", '"none"'))
         assert response.status_code == 200
         assert "embargoed" not in response.json()
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_library_images_reach_readers_only_through_live_stories(
+    state, client, newsroom, media_root
+):
+    from .library import library_image
+
+    story = make_story(state, newsroom)
+    image = library_image(alt=f"{word_for(state)} picture", caption=f"{word_for(state)} caption")
+    Story.objects.filter(pk=story.pk).update(lead_image=image)
+    # Its alt text and caption carry the story's word: they show only where the story does.
+    check(state, client, story, newsroom)
+    status = 200 if state == "published" else 404
+    for rendition in image.rendition_list():
+        assert client.get(rendition["url"]).status_code == status, rendition
+    assert client.get(image.file.url).status_code == 404  # originals never

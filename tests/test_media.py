@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import ExifTags, Image, ImageCms
 
-from stories.editorial.saving import save_byline, save_story
-from stories.models import Byline, Story
+from stories.editorial.saving import save_image, save_story
+from stories.models import Image as LibraryImage
+from stories.models import Story
 from stories.uploads import FIELD_LIMITS, field_limit
 
 from .admin_forms import admin_form_data
@@ -73,11 +74,30 @@ def login(user):
     return client
 
 
-def upload(client, story, data, name="IMG_0042.jpg", **changes):
-    url = reverse("admin:stories_story_change", args=[story.pk])
-    form = admin_form_data(client.get(url), lead_image_alt="A teal field", **changes)
-    form["lead_image"] = SimpleUploadedFile(name, data)
-    return client.post(url, form)
+def upload(client, data, name="IMG_0042.jpg", **fields):
+    """Upload to the image library as the admin's "Add image" form does; the new image."""
+    form = {"alt": "A teal field", "caption": "", "credit": "", "focal_x": "0.5", "focal_y": "0.5"}
+    form.update(fields)
+    form["file"] = SimpleUploadedFile(name, data)
+    response = client.post(reverse("admin:stories_image_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return LibraryImage.objects.order_by("pk").last()
+
+
+def post_upload(client, data, name="IMG_0042.jpg"):
+    """The response to an upload that may be refused."""
+    form = {"alt": "A teal field", "focal_x": "0.5", "focal_y": "0.5"}
+    form["file"] = SimpleUploadedFile(name, data)
+    return client.post(reverse("admin:stories_image_add"), form)
+
+
+def replace_file(client, image, data, name):
+    """Upload a new file for ``image`` on its change form."""
+    url = reverse("admin:stories_image_change", args=[image.pk])
+    form = admin_form_data(client.get(url))
+    form["file"] = SimpleUploadedFile(name, data)
+    assert client.post(url, form).status_code == 302
+    image.refresh_from_db()
 
 
 def stored_files(media_root):
@@ -103,6 +123,10 @@ def reader_pages(client, story):
 # --- metadata ------------------------------------------------------------------------------
 
 
+def all_renditions(image):
+    return [r for shape in ("lead", "card", "wide", "og") for r in image.renditions_for(shape)]
+
+
 @pytest.mark.parametrize(
     ("image_format", "name"),
     [("JPEG", "IMG_0042.jpg"), ("PNG", "chart.png"), ("WEBP", "photo.webp"), ("GIF", "a.gif")],
@@ -110,11 +134,10 @@ def reader_pages(client, story):
 def test_upload_is_stored_without_metadata_and_only_renditions_are_linked(
     client, editor_user, media_root, image_format, name
 ):
-    story = StoryFactory(published=True)
-    assert upload(login(editor_user), story, photo(image_format), name).status_code == 302
-    story.refresh_from_db()
+    image = upload(login(editor_user), photo(image_format), name)
+    story = StoryFactory(published=True, lead_image=image)
     files = stored_files(media_root)
-    assert len(files) == 1 + len(story.lead_image_renditions)
+    assert len(files) == 1 + len(all_renditions(image))
     for path in files:
         data = path.read_bytes()
         assert SECRET.encode() not in data, path
@@ -123,17 +146,17 @@ def test_upload_is_stored_without_metadata_and_only_renditions_are_linked(
             assert not exif.get_ifd(ExifTags.IFD.GPSInfo), path
             assert ExifTags.Base.Artist not in exif and ExifTags.Base.Make not in exif
             assert not {"xmp", "comment", "Author", "XML:com.adobe.xmp"} & set(stored.info)
-    with Image.open(media_root / story.lead_image.name) as original:
+    with Image.open(media_root / image.file.name) as original:
         assert original.format == image_format
         if image_format != "GIF":  # colour survives: the profile is kept
             assert original.info.get("icc_profile") == SRGB
-    # No reader surface names the original; og:image and JSON-LD name the largest rendition.
-    largest = "http://testserver/media/" + story.lead_image_renditions[-1]["name"]
+    # No reader surface names the original; og:image and JSON-LD name the social crop.
+    social = "http://testserver/media/" + image.renditions_for("og")[-1]["name"]
     for address, page in reader_pages(client, story).items():
-        assert story.lead_image.name not in page, address
+        assert image.file.name not in page, address
     page = client.get(story.get_absolute_url()).content.decode()
-    assert f'<meta property="og:image" content="{largest}">' in page
-    assert f'"image": ["{largest}"]' in page or f'"image":["{largest}"]' in page
+    assert f'<meta property="og:image" content="{social}">' in page
+    assert f'"image": ["{social}"]' in page or f'"image":["{social}"]' in page
 
 
 @pytest.mark.parametrize(
@@ -145,15 +168,13 @@ def test_lossless_or_transparent_webp_original_is_stored_as_png(
 ):
     # libwebp's lossless encoder (which WebP's alpha channel uses) is too hungry at the pixel
     # limit; PNG keeps the same pixels, and the stored name's extension follows the format.
-    image = Image.new(mode, (320, 200), (0, 128, 128, 200)[: len(mode)])
+    picture = Image.new(mode, (320, 200), (0, 128, 128, 200)[: len(mode)])
     buffer = BytesIO()
-    image.save(buffer, "WEBP", **options)
-    story = StoryFactory()
-    assert upload(login(editor_user), story, buffer.getvalue(), "photo.webp").status_code == 302
-    story.refresh_from_db()
+    picture.save(buffer, "WEBP", **options)
+    image = upload(login(editor_user), buffer.getvalue(), "photo.webp")
     extension = {"PNG": ".png", "WEBP": ".webp"}[stored_format]
-    assert story.lead_image.name.endswith(extension)
-    with Image.open(media_root / story.lead_image.name) as original:
+    assert image.file.name.endswith(extension)
+    with Image.open(media_root / image.file.name) as original:
         assert original.format == stored_format
         if stored_format == "PNG":  # the very pixels the WebP decodes to
             with Image.open(BytesIO(buffer.getvalue())) as uploaded:
@@ -161,31 +182,27 @@ def test_lossless_or_transparent_webp_original_is_stored_as_png(
 
 
 def test_orientation_is_applied_before_the_metadata_goes(editor_user, media_root):
-    story = StoryFactory()
     # Stored 640 x 360 on its side; orientation 6 says "turn 90° clockwise to view".
-    upload(login(editor_user), story, photo("JPEG", (640, 360), orientation=6))
-    story.refresh_from_db()
-    with Image.open(media_root / story.lead_image.name) as original:
+    image = upload(login(editor_user), photo("JPEG", (640, 360), orientation=6))
+    with Image.open(media_root / image.file.name) as original:
         assert original.size == (360, 640)
         assert ExifTags.Base.Orientation not in original.getexif()
         # The top-right corner holds what was the top-left (orange) quarter.
         assert original.convert("RGB").getpixel((340, 20))[0] > 200
-    assert [(r["width"], r["height"]) for r in story.lead_image_renditions] == [(360, 640)]
+    assert (image.width, image.height) == (360, 640)
+    assert [(r["width"], r["height"]) for r in image.renditions_for("lead")] == [(360, 640)]
 
 
 def test_stored_names_are_unguessable(editor_user, media_root):
     staff = login(editor_user)
-    first, second = StoryFactory(), StoryFactory()
-    upload(staff, first, photo("JPEG"), "Minister-secret-meeting.JPG")
-    upload(staff, second, photo("JPEG"), "Minister-secret-meeting.JPG")
-    first.refresh_from_db()
-    second.refresh_from_db()
-    names = [first.lead_image.name, second.lead_image.name]
+    first = upload(staff, photo("JPEG"), "Minister-secret-meeting.JPG")
+    second = upload(staff, photo("JPEG"), "Minister-secret-meeting.JPG")
+    names = [first.file.name, second.file.name]
     for name in names:
-        assert re.fullmatch(r"stories/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", name), name
+        assert re.fullmatch(r"images/\d{4}/\d{2}/[0-9a-f]{32}\.jpg", name), name
     assert names[0] != names[1]
-    for story in (first, second):
-        for rendition in story.lead_image_renditions:
+    for image in (first, second):
+        for rendition in all_renditions(image):
             assert "secret" not in rendition["name"].lower()
     assert all("Minister" not in str(path) for path in stored_files(media_root))
 
@@ -194,14 +211,12 @@ def test_stored_names_are_unguessable(editor_user, media_root):
 
 
 def story_with_image(editor_user, **state):
-    story = StoryFactory(**state)
-    upload(login(editor_user), story, photo("JPEG"))
-    story.refresh_from_db()
-    return story
+    image = upload(login(editor_user), photo("JPEG"))
+    return StoryFactory(lead_image=image, **state)
 
 
-def media_urls(story):
-    return ["/media/" + r["name"] for r in story.lead_image_renditions] + [story.lead_image.url]
+def media_urls(image):
+    return ["/media/" + r["name"] for r in all_renditions(image)] + [image.file.url]
 
 
 @pytest.mark.parametrize(
@@ -218,7 +233,7 @@ def test_media_of_a_story_that_is_not_live_is_hidden_from_readers(
 ):
     story = story_with_image(editor_user, **state)
     staff = login(editor_user)
-    for address in media_urls(story):
+    for address in media_urls(story.lead_image):
         assert client.get(address).status_code == 404, address
         response = staff.get(address)  # the admin and the preview still show it
         assert response.status_code == 200, address
@@ -228,7 +243,8 @@ def test_media_of_a_story_that_is_not_live_is_hidden_from_readers(
 
 def test_media_follows_the_story_going_live_and_back(client, editor_user, media_root):
     story = story_with_image(editor_user)
-    rendition, original = media_urls(story)[-2], story.lead_image.url
+    image = story.lead_image
+    rendition, original = media_urls(image)[-2], image.file.url
     assert client.get(rendition).status_code == 404
     Story.objects.filter(pk=story.pk).update(
         status=Story.Status.PUBLISHED, published_at=timezone.now()
@@ -243,26 +259,45 @@ def test_media_follows_the_story_going_live_and_back(client, editor_user, media_
     assert client.get(rendition).status_code == 404
 
 
-def test_reporter_sees_media_of_their_own_draft_only(
+def test_a_shared_image_is_public_once_one_live_story_shows_it(client, editor_user, media_root):
+    draft = story_with_image(editor_user)
+    image = draft.lead_image
+    addresses = media_urls(image)[:-1]
+    other = StoryFactory(lead_image=image)  # a second draft: still private
+    assert all(client.get(address).status_code == 404 for address in addresses)
+    Story.objects.filter(pk=other.pk).update(
+        status=Story.Status.PUBLISHED, published_at=timezone.now()
+    )
+    assert all(client.get(address).status_code == 200 for address in addresses)
+    # Unused, it is private again; the original never was public.
+    Story.objects.update(lead_image=None)
+    assert all(client.get(address).status_code == 404 for address in media_urls(image))
+
+
+def test_library_media_is_for_staff_who_may_see_the_library(
     client, editor_user, reporter_user, make_staff, media_root
 ):
     story = story_with_image(editor_user, created_by=reporter_user)
-    rendition = media_urls(story)[0]
+    rendition = media_urls(story.lead_image)[0]
+    # The library is shared by the desk: any reporter may find and reuse the image.
     assert login(reporter_user).get(rendition).status_code == 200
-    assert login(make_staff("other", "Reporter")).get(rendition).status_code == 404
+    assert login(make_staff("other", "Reporter")).get(rendition).status_code == 200
+    no_role = User.objects.create_user("norole", is_staff=True)
+    assert login(no_role).get(rendition).status_code == 404
 
 
 def test_media_folders_and_unowned_files_answer_404(client, editor_user, media_root):
     story = story_with_image(editor_user, published=True)
-    (media_root / "stories" / "stray.jpg").write_bytes(photo("JPEG"))
+    (media_root / "images" / "stray.jpg").write_bytes(photo("JPEG"))
     staff = login(editor_user)
     for address in [
         "/media/",
-        "/media/stories/",
+        "/media/images/",
         "/media/renditions/",
-        "/media/" + story.lead_image.name.rsplit("/", 1)[0] + "/",
-        "/media/stories/stray.jpg",
-        "/media/renditions/stories/stray-480w.webp",
+        "/media/" + story.lead_image.file.name.rsplit("/", 1)[0] + "/",
+        "/media/images/stray.jpg",
+        "/media/renditions/images/stray-480w.webp",
+        "/media/renditions/images/stray-card-0a1b2c3d-480w.webp",
     ]:
         assert client.get(address).status_code == 404, address
         assert staff.get(address).status_code == 404, address
@@ -271,105 +306,118 @@ def test_media_folders_and_unowned_files_answer_404(client, editor_user, media_r
 def test_byline_photo_is_hidden_until_the_byline_has_a_live_story(client, editor_user, media_root):
     byline = BylineFactory()
     staff = login(editor_user)
+    image = upload(staff, photo("PNG", (300, 300)), "head.png")
     url = reverse("admin:stories_byline_change", args=[byline.pk])
-    form = admin_form_data(staff.get(url))
-    form["photo"] = SimpleUploadedFile("head.png", photo("PNG", (300, 300)))
-    assert staff.post(url, form).status_code == 302
-    byline = Byline.objects.get()
-    assert re.fullmatch(r"bylines/\d{4}/\d{2}/[0-9a-f]{32}\.png", byline.photo.name)
-    rendition = "/media/" + byline.photo_renditions[0]["name"]
+    assert staff.post(url, admin_form_data(staff.get(url), photo=image.pk)).status_code == 302
+    rendition = "/media/" + image.renditions_for("lead")[0]["name"]
     assert client.get(rendition).status_code == 404
     assert staff.get(rendition).status_code == 200
     StoryFactory(bylines=[byline])  # a draft makes no difference
     assert client.get(rendition).status_code == 404
     StoryFactory(published=True, bylines=[byline])
     assert client.get(rendition).status_code == 200
-    assert client.get(byline.photo.url).status_code == 404
+    assert client.get(image.file.url).status_code == 404
 
 
 # --- files of replaced and deleted images ----------------------------------------------------
 
 
-def test_replacing_an_image_deletes_the_old_files_after_commit(
+def test_replacing_an_image_file_deletes_the_old_files_after_commit(
     editor_user, media_root, django_capture_on_commit_callbacks
 ):
-    story = story_with_image(editor_user)
+    staff = login(editor_user)
+    image = upload(staff, photo("JPEG"))
     old = stored_files(media_root)
     with django_capture_on_commit_callbacks(execute=True):
-        upload(login(editor_user), story, photo("PNG"), "new.png")
-    story.refresh_from_db()
+        replace_file(staff, image, photo("PNG"), "new.png")
     now = stored_files(media_root)
     assert not set(old) & set(now)
-    assert len(now) == 1 + len(story.lead_image_renditions)
+    assert len(now) == 1 + len(all_renditions(image))
+
+
+def test_moving_the_focal_point_remakes_only_the_crops(
+    editor_user, media_root, django_capture_on_commit_callbacks
+):
+    staff = login(editor_user)
+    image = upload(staff, photo("JPEG"))
+    lead, card = image.renditions_for("lead"), image.renditions_for("card")
+    url = reverse("admin:stories_image_change", args=[image.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        staff = login(editor_user)
-        url = reverse("admin:stories_story_change", args=[story.pk])
-        form = admin_form_data(staff.get(url), **{"lead_image-clear": "on"})
+        form = admin_form_data(staff.get(url), focal_x="0.1", focal_y="0.9")
         assert staff.post(url, form).status_code == 302
-    assert stored_files(media_root) == []
+    image.refresh_from_db()
+    assert image.renditions_for("lead") == lead
+    assert not {r["name"] for r in card} & {r["name"] for r in image.renditions_for("card")}
+    assert len(stored_files(media_root)) == 1 + len(all_renditions(image))
+    for rendition in card:
+        assert not (media_root / rendition["name"]).exists()
 
 
 def test_files_stay_when_the_transaction_rolls_back(editor_user, media_root):
-    story = story_with_image(editor_user)
+    image = upload(login(editor_user), photo("JPEG"))
     before = stored_files(media_root)
     with pytest.raises(RuntimeError), transaction.atomic():
-        story.lead_image = ""
-        save_story(story)
-        Story.objects.get(pk=story.pk).delete()
+        image.focal_x = 0.2
+        save_image(image)
+        LibraryImage.objects.filter(pk=image.pk).delete()
         raise RuntimeError("rolled back")
-    assert stored_files(media_root) == before
+    # The row still names the old crops, so they are all still there.
+    assert set(before) <= set(stored_files(media_root))
 
 
-def test_deleting_stories_and_bylines_deletes_their_files(
+def test_deleting_images_deletes_their_files(
     editor_user, media_root, django_capture_on_commit_callbacks
 ):
-    story = story_with_image(editor_user)
-    other = story_with_image(editor_user)
-    byline = BylineFactory()
-    byline.photo = SimpleUploadedFile("head.jpg", photo("JPEG"))
-    save_byline(byline)
     staff = login(editor_user)
+    image, other = upload(staff, photo("JPEG")), upload(staff, photo("PNG"), "b.png")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff.post(
-            reverse("admin:stories_story_changelist"),
-            {"action": "delete_selected", "_selected_action": [story.pk], "post": "yes"},
+            reverse("admin:stories_image_changelist"),
+            {"action": "delete_selected", "_selected_action": [image.pk], "post": "yes"},
         )
         assert response.status_code == 302
-    assert not Story.objects.filter(pk=story.pk).exists()
     left = {str(path.relative_to(media_root)) for path in stored_files(media_root)}
-    assert story.lead_image.name not in left and other.lead_image.name in left
+    assert image.file.name not in left and other.file.name in left
     with django_capture_on_commit_callbacks(execute=True):
-        Byline.objects.all().delete()  # a bulk delete, as the admin's action does
-        other.delete()
+        LibraryImage.objects.all().delete()  # a bulk delete
     assert stored_files(media_root) == []
 
 
 def test_restoring_a_revision_whose_image_was_deleted_keeps_the_current_image(
-    editor_user, media_root, django_capture_on_commit_callbacks
+    editor_user, media_root
 ):
+    staff = login(editor_user)
     story = story_with_image(editor_user)
     first = story.history.order_by("history_date").last()
-    with django_capture_on_commit_callbacks(execute=True):
-        upload(login(editor_user), story, photo("PNG"), "new.png")
-    story.refresh_from_db()
-    current = (story.lead_image.name, story.lead_image_renditions)
+    story.lead_image = upload(staff, photo("PNG"), "new.png")
+    save_story(story)
+    LibraryImage.objects.filter(pk=first.lead_image_id).delete()
     restored = first.instance
     save_story(restored)  # as the admin's restore does
     restored.refresh_from_db()
-    assert (restored.lead_image.name, restored.lead_image_renditions) == current
-    assert (media_root / current[0]).exists()
+    assert restored.lead_image == story.lead_image
 
 
 @pytest.mark.django_db(transaction=True)
 def test_replaced_files_are_deleted_outside_a_test_transaction(editor_user, media_root):
     # On PostgreSQL too: the admin's own transaction commits and the cleanup runs after.
-    story = story_with_image(editor_user)
+    staff = login(editor_user)
+    image = upload(staff, photo("JPEG"))
+    StoryFactory(lead_image=image)
     old = stored_files(media_root)
     assert old
-    upload(login(editor_user), story, photo("PNG"), "new.png")
+    replace_file(staff, image, photo("PNG"), "new.png")
     assert not set(old) & set(stored_files(media_root))
-    story.refresh_from_db()
-    assert (media_root / story.lead_image.name).exists()
+    assert (media_root / image.file.name).exists()
+    # Moving the focal point: new crops written, the old ones deleted once the save commits.
+    crops = {r["name"] for r in image.renditions_for("card")}
+    url = reverse("admin:stories_image_change", args=[image.pk])
+    assert staff.post(url, admin_form_data(staff.get(url), focal_x="0.8")).status_code == 302
+    image.refresh_from_db()
+    assert image.focal_x == 0.8
+    assert not crops & {r["name"] for r in image.renditions_for("card")}
+    assert all(not (media_root / name).exists() for name in crops)
+    assert len(stored_files(media_root)) == 1 + len(all_renditions(image))
 
 
 # --- upload size and file modes --------------------------------------------------------------
@@ -389,7 +437,7 @@ def test_oversized_upload_is_refused_before_it_is_written_to_disk(
 
     monkeypatch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", counting)
     huge = photo("JPEG") + b"\x00" * (20 * 1024 * 1024)
-    response = upload(login(editor_user), StoryFactory(), huge)
+    response = post_upload(login(editor_user), huge)
     assert response.status_code == 200
     assert "images are limited to 200.0" in response.content.decode()
     assert "The image is 20.0" in response.content.decode()
@@ -440,7 +488,7 @@ def test_oversized_image_is_cut_at_the_image_limit_not_the_briefing_limit(
     settings.IMAGE_MAX_BYTES = 200 * 1024
     assert settings.BRIEFING_MAX_BYTES > 2 * 1024 * 1024  # the larger limit is not the image's
     huge = photo("JPEG") + b"\x00" * (2 * 1024 * 1024)
-    response = upload(login(editor_user), StoryFactory(), huge)
+    response = post_upload(login(editor_user), huge)
     assert "images are limited to 200.0" in response.content.decode()
     assert sum(written) <= settings.IMAGE_MAX_BYTES + TemporaryFileUploadHandler.chunk_size
     assert stored_files(media_root) == []
@@ -448,12 +496,11 @@ def test_oversized_image_is_cut_at_the_image_limit_not_the_briefing_limit(
 
 def test_files_of_one_request_are_capped_together(editor_user, media_root, settings, written):
     settings.IMAGE_MAX_BYTES = settings.BRIEFING_MAX_BYTES = 200 * 1024
-    story = StoryFactory()
-    url = reverse("admin:stories_story_change", args=[story.pk])
+    url = reverse("admin:stories_image_add")
     client = login(editor_user)
-    form = admin_form_data(client.get(url), lead_image_alt="A teal field")
+    form = {"alt": "A teal field", "focal_x": "0.5", "focal_y": "0.5"}
     # Each under its own limit; together five times the largest.
-    for name in ("photo", "briefing", "bylines-0-photo", "bylines-1-photo", "lead_image"):
+    for name in ("briefing", "images-0-file", "images-1-file", "other-file", "file"):
         form[name] = SimpleUploadedFile(f"{name}.jpg", photo("JPEG") + b"\x00" * 190 * 1024)
     response = client.post(url, form)
     assert response.status_code == 200
@@ -522,16 +569,17 @@ def test_every_upload_field_has_a_size_limit(settings):
         if isinstance(field, forms.FileField)
     }
     assert names == set(FIELD_LIMITS)
-    assert field_limit("photo") == field_limit("bylines-0-photo") == settings.IMAGE_MAX_BYTES
+    assert field_limit("file") == field_limit("images-0-file") == settings.IMAGE_MAX_BYTES
+    assert field_limit("photo") == field_limit("lead_image") == 0  # choices now, not files
     assert field_limit("briefing") == settings.BRIEFING_MAX_BYTES
 
 
 def test_stored_media_is_readable_by_the_app_alone(editor_user, media_root):
-    story = story_with_image(editor_user)
-    assert (media_root / story.lead_image.name).stat().st_mode & 0o777 == 0o600
-    for rendition in story.lead_image_renditions:
+    image = story_with_image(editor_user).lead_image
+    assert (media_root / image.file.name).stat().st_mode & 0o777 == 0o600
+    for rendition in all_renditions(image):
         assert (media_root / rendition["name"]).stat().st_mode & 0o777 == 0o600
-    assert (media_root / story.lead_image.name).parent.stat().st_mode & 0o777 == 0o700
+    assert (media_root / image.file.name).parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_shared_preview_shows_no_image_it_could_not_load(client, editor_user, media_root):
@@ -543,10 +591,10 @@ def test_shared_preview_shows_no_image_it_could_not_load(client, editor_user, me
     assert story.headline in page
     # Whoever holds the link has no login, and a draft's media answers them 404: no <img>,
     # og:image or JSON-LD image pointing at files they cannot load.
-    for address in media_urls(story):
+    for address in media_urls(story.lead_image):
         assert address not in page, address
     assert "<img" not in page.split("<main", 1)[1]
     assert 'property="og:image"' not in page
     # Staff previewing the same draft see the image.
     staff_page = login(editor_user).get(story.get_absolute_url()).content.decode()
-    assert any(address in staff_page for address in media_urls(story))
+    assert any(address in staff_page for address in media_urls(story.lead_image))

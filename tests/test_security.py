@@ -312,10 +312,14 @@ def test_media_traversal_cannot_read_outside_media_root(settings, tmp_path):
     inside = "renditions/stories/inside-480w.webp"
     (settings.MEDIA_ROOT / "renditions" / "stories").mkdir(parents=True)
     (settings.MEDIA_ROOT / inside).write_text("inside")
-    Story.objects.filter(pk=StoryFactory(published=True).pk).update(
-        lead_image="stories/inside.jpg",
-        lead_image_renditions=[{"name": inside, "width": 480, "height": 270}],
+    from stories.models import Image
+
+    image = Image.objects.create(
+        file="stories/inside.jpg",
+        alt="Inside",
+        renditions={"shapes": {"lead": [{"name": inside, "width": 480, "height": 270}]}},
     )
+    Story.objects.filter(pk=StoryFactory(published=True).pk).update(lead_image=image)
     (tmp_path / "outside.txt").write_text("the secret outside")
     assert client.get(f"/media/{inside}").status_code == 200  # serving works at all
     for path in (

@@ -115,28 +115,24 @@ def test_json_ld_script_escapes_markup_and_line_separators():
 
 def test_news_article_includes_corrections_image_and_honest_modified_date(client, media_root):
     from datetime import timedelta
-    from io import BytesIO
 
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image
-
-    from stories.editorial.saving import save_story
     from stories.models import Correction
 
+    from .library import library_image
+
     story = StoryFactory(published=True)
-    buffer = BytesIO()
-    Image.new("RGB", (900, 500), "navy").save(buffer, "JPEG")
-    story.lead_image = SimpleUploadedFile("lead.jpg", buffer.getvalue())
-    story.lead_image_alt = "A navy rectangle"
-    save_story(story)  # as the admin does: renditions with the upload
+    story.lead_image = library_image((900, 500), "navy", alt="A navy rectangle")
+    story.save()
     article = by_type(client.get(story.get_absolute_url()))["NewsArticle"]
     assert "correction" not in article
     # A later save that is not marked substantive does not move dateModified.
     assert article["dateModified"] == article["datePublished"]
     [image] = article["image"]
-    # The largest rendition, never the original (which keeps the upload's full size).
-    assert image == "http://testserver/media/" + story.lead_image_renditions[-1]["name"]
-    assert image.endswith("-900w.webp")
+    # The social (1.91:1) crop, never the original (which keeps the upload's full size); a
+    # 900-pixel image is not enlarged to the 1,200 pixels link previews ask for.
+    [og] = story.lead_image.renditions_for("og")
+    assert (og["width"], og["height"]) == (900, 471)
+    assert image == "http://testserver/media/" + og["name"]
 
     corrected_at = story.published_at + timedelta(minutes=5)
     Correction.objects.create(

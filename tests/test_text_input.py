@@ -171,7 +171,7 @@ def test_story_form_refuses_a_vertical_tab_and_keeps_the_stored_story(client, ed
     for field, value in [
         ("body", "Dirty\x0bbody."),
         ("headline", "Dirty\x00headline"),
-        ("lead_image_caption", "Dirty\x1bcaption"),
+        ("dateline", "Dirty\x1bdateline"),
         ("new_tags", "Clean, Dirty\x0btag"),
     ]:
         response = client.post(url, admin_form_data(client.get(url), **{field: value}))

@@ -11,10 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from stories.models import Byline, Story
+from stories.models import Image as LibraryImage
+from stories.models import Story
 
-from .admin_forms import admin_form_data
-from .factories import BylineFactory, StoryFactory
+from .factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -128,38 +128,39 @@ def stored_files(media_root):
     return [path for path in media_root.rglob("*") if path.is_file()] if media_root.exists() else []
 
 
+def post_upload(client, name, data, url=None):
+    form = {"alt": "Alt text", "caption": "", "credit": "", "focal_x": "0.5", "focal_y": "0.5"}
+    form["file"] = SimpleUploadedFile(name, data)
+    return client.post(url or reverse("admin:stories_image_add"), form)
+
+
 @pytest.mark.parametrize("case", list(HOSTILE_UPLOADS))
-def test_hostile_lead_image_is_refused_and_nothing_is_stored(editor_user, media_root, case):
+def test_hostile_image_is_refused_and_nothing_is_stored(editor_user, media_root, case):
     name, data, message = HOSTILE_UPLOADS[case]
-    story = StoryFactory()
-    client = login(editor_user)
-    url = reverse("admin:stories_story_change", args=[story.pk])
-    form = admin_form_data(client.get(url), lead_image_alt="Alt text")
-    form["lead_image"] = SimpleUploadedFile(name, data)
-    response = client.post(url, form)
+    response = post_upload(login(editor_user), name, data)
     assert response.status_code == 200
-    errors = [str(e) for e in response.context["adminform"].form.errors.get("lead_image", [])]
+    errors = [str(e) for e in response.context["adminform"].form.errors.get("file", [])]
     assert any(message in error for error in errors), errors
-    story.refresh_from_db()
-    assert not story.lead_image and not story.lead_image_renditions
+    assert not LibraryImage.objects.exists()
     assert stored_files(media_root) == []
 
 
 @pytest.mark.parametrize(
     "case", ["SVG with a script", "GIF/JS polyglot (script after the trailer)", "PNG named .js"]
 )
-def test_hostile_byline_photo_is_refused_and_nothing_is_stored(editor_user, media_root, case):
+def test_hostile_replacement_file_is_refused_and_the_image_kept(editor_user, media_root, case):
     name, data, message = HOSTILE_UPLOADS[case]
-    byline = BylineFactory()
     client = login(editor_user)
-    url = reverse("admin:stories_byline_change", args=[byline.pk])
-    form = admin_form_data(client.get(url))
-    form["photo"] = SimpleUploadedFile(name, data)
-    response = client.post(url, form)
+    assert post_upload(client, "plain.png", image_bytes("PNG", (300, 200))).status_code == 302
+    image = LibraryImage.objects.get()
+    before = sorted(stored_files(media_root))
+    url = reverse("admin:stories_image_change", args=[image.pk])
+    response = post_upload(client, name, data, url)
     assert response.status_code == 200
     assert message in response.content.decode()
-    assert not Byline.objects.get().photo
-    assert stored_files(media_root) == []
+    image.refresh_from_db()
+    assert image.file.name.endswith(".png")
+    assert sorted(stored_files(media_root)) == before
 
 
 @pytest.mark.parametrize(
@@ -175,20 +176,18 @@ def test_hostile_byline_photo_is_refused_and_nothing_is_stored(editor_user, medi
 def test_plain_images_still_upload_and_are_served_as_images(
     client, editor_user, media_root, name, image_format, mode
 ):
-    story = StoryFactory(published=True)
     staff = login(editor_user)
-    url = reverse("admin:stories_story_change", args=[story.pk])
-    form = admin_form_data(staff.get(url), lead_image_alt="Alt text")
-    form["lead_image"] = SimpleUploadedFile(name, image_bytes(image_format, (300, 200), mode))
-    assert staff.post(url, form).status_code == 302
+    response = post_upload(staff, name, image_bytes(image_format, (300, 200), mode))
+    assert response.status_code == 302
+    StoryFactory(published=True, lead_image=LibraryImage.objects.get())
     story = Story.objects.get()
     # Readers get the renditions; the original is for the staff (see stories.reader.media).
     for reader, address in [
         (client, story.responsive_lead_image.src),
-        (staff, story.lead_image.url),
+        (staff, story.lead_image.file.url),
     ]:
         response = reader.get(address)
         assert response.status_code == 200
         assert response["Content-Type"].startswith("image/")
         assert response["X-Content-Type-Options"] == "nosniff"  # never sniffed as a page
-    assert client.get(story.lead_image.url).status_code == 404
+    assert client.get(story.lead_image.file.url).status_code == 404

@@ -100,11 +100,20 @@ def connect_signals():
     from taggit.models import Tag
 
     from stories.changes import content_changed as bulk_written
-    from stories.models import Byline, Correction, Section, Story, StoryByline, TaggedStory
+    from stories.models import (
+        Byline,
+        Correction,
+        Image,
+        Section,
+        Story,
+        StoryByline,
+        TaggedStory,
+    )
 
     # A correction is printed on its story's page and moves the story's "updated" date in
     # feeds; one added outside the story's admin form saves no story.
-    for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag, Correction):
+    # An image's alt text, caption, credit and crops are printed on every page that uses it.
+    for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag, Correction, Image):
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
     m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")

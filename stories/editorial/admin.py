@@ -32,6 +32,7 @@ from stories.text import CleanTextAdminMixin
 from .briefing_import import ImportBriefingMixin
 from .desk import DeskFilter
 from .forms import PreviewLinkForm
+from .image_admin import LibraryImagePickerMixin
 from .live import LiveEditingMixin
 from .primary_actions import PrimaryActionsMixin, StoryWorkflowForm
 from .revisions import describe, record_relations, restore_relations
@@ -57,13 +58,13 @@ class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Byline)
-class BylineAdmin(CleanTextAdminMixin, admin.ModelAdmin):
+class BylineAdmin(LibraryImagePickerMixin, CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
     ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "role"]
-    autocomplete_fields = ["user"]
+    autocomplete_fields = ["user", "photo"]
     fields = ["name", "slug", "role", "bio", "photo", "user"]
 
     def get_queryset(self, request):
@@ -239,6 +240,7 @@ class PublicationFilter(admin.SimpleListFilter):
 @admin.register(Story)
 class StoryAdmin(
     PrimaryActionsMixin,
+    LibraryImagePickerMixin,
     CleanTextAdminMixin,
     ImportBriefingMixin,
     LiveEditingMixin,
@@ -267,7 +269,7 @@ class StoryAdmin(
     search_fields = ["headline", "deck", "body", "story_bylines__byline__name"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
-    autocomplete_fields = ["section"]
+    autocomplete_fields = ["section", "lead_image"]
     inlines = [StoryBylineInline, CorrectionInline, PreviewLinkInline]
     actions = ["send_to_review", "publish_now", "unpublish", "dismiss_import_conflicts"]
     readonly_fields = ["created_at", "updated_at", "created_by", "revised_at", "site_link"]
@@ -279,12 +281,8 @@ class StoryAdmin(
         (
             "Lead image",
             {
-                "fields": [
-                    "lead_image",
-                    "lead_image_alt",
-                    "lead_image_caption",
-                    "lead_image_credit",
-                ]
+                "fields": ["lead_image"],
+                "description": "Choose a picture from the image library, or add one with +.",
             },
         ),
         ("Publishing", {"fields": ["status", "published_at", "site_link"]}),

@@ -64,9 +64,6 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
             "section",
             "tags",
             "lead_image",
-            "lead_image_alt",
-            "lead_image_caption",
-            "lead_image_credit",
             "status",
             "published_at",
         ]

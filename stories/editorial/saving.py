@@ -1,36 +1,22 @@
-"""Saving a story or a byline as editors do: the row, and what an editor's save implies besides.
+"""Saving a story, a byline or a library image as editors do: the row, and what an editor's
+save implies besides.
 
-``Story.save()`` and ``Byline.save()`` fill only fields of their own row (a slug, the
-version). The rest is done here, by name, on every editorial write path: the change forms
-(``StoryAdmin.save_model``, which restoring a revision goes through too, and
-``BylineAdmin.save_model``) and the story list's actions.
+``Story.save()``, ``Byline.save()`` and ``Image.save()`` fill only fields of their own row (a
+slug, the version). The rest is done here, by name, on every editorial write path: the change
+forms (``StoryAdmin.save_model``, which restoring a revision goes through too,
+``BylineAdmin.save_model`` and ``ImageAdmin.save_model``) and the story list's actions.
 
-- ``refresh_renditions``: a new upload is stored clean and its renditions made, once, when
-  it is saved; the files the row no longer uses are deleted after the transaction commits.
+- ``save_image``: a new upload is stored clean and its renditions made, once, when it is
+  saved (the cropped ones again when its focal point moves); the files the row no longer
+  uses are deleted after the transaction commits.
 - ``remember_old_address``: a published story whose slug changed still answers at its old
   address, with a redirect.
 
 The importer needs neither: it stores no images and never changes a stored story's slug.
 """
 
-from stories.images import IMAGE_FIELDS, refresh_image
-from stories.models import StorySlugRedirect
-
-
-def refresh_renditions(instance):
-    """Before ``instance`` (a story or a byline) is saved: its images stored and their
-    renditions up to date. Returns the function to call once the row is written, which
-    deletes the replaced files when the transaction commits (a rollback keeps them)."""
-    changes = [
-        refresh_image(instance, field_name, renditions_name)
-        for field_name, renditions_name in IMAGE_FIELDS[type(instance)]
-    ]
-
-    def saved():
-        for change in changes:
-            change.saved()
-
-    return saved
+from stories.images import refresh_library_image
+from stories.models import Image, Story, StorySlugRedirect
 
 
 def remember_old_address(story, moved_from):
@@ -40,17 +26,34 @@ def remember_old_address(story, moved_from):
         StorySlugRedirect.objects.update_or_create(slug=moved_from, defaults={"story": story})
 
 
+def keep_existing_lead_image(story):
+    """A restored revision may name a library image deleted since (only images no story
+    uses may be deleted): the story then keeps the image it has now rather than point at
+    nothing."""
+    if (
+        story.lead_image_id is not None
+        and not Image.objects.filter(pk=story.lead_image_id).exists()
+    ):
+        story.lead_image_id = (
+            Story.objects.filter(pk=story.pk).values_list("lead_image_id", flat=True).first()
+        )
+
+
 def save_story(story):
-    """Save ``story`` with its renditions refreshed and its old address remembered."""
-    images_saved = refresh_renditions(story)
+    """Save ``story`` with its old address remembered."""
+    keep_existing_lead_image(story)
     moved_from = story.moved_from()
     story.save()
     remember_old_address(story, moved_from)
-    images_saved()
 
 
 def save_byline(byline):
-    """Save ``byline`` with its photo's renditions refreshed."""
-    images_saved = refresh_renditions(byline)
     byline.save()
-    images_saved()
+
+
+def save_image(image):
+    """Save a library image with its upload stored clean and its renditions up to date;
+    the files it replaced are deleted once the transaction commits."""
+    change = refresh_library_image(image)
+    image.save()
+    change.saved()

@@ -1,28 +1,33 @@
 """Who may fetch an uploaded file, and how long it may be kept.
 
 Uploaded files are named unguessably (``images.unguessable_name``), and when Django serves
-them (media on local disk) each request is also checked against the row that owns the file:
+them (media on local disk) each request is also checked against the library image that owns
+the file:
 
-- a rendition of a live story's lead image, or of the photo of a byline with a live story,
-  is public, and its name never changes for new content, so it may be kept for a year;
+- a rendition of an image that readers see somewhere (the lead image of a live story, or the
+  photo of a byline with a live story: ``Image.objects.used_publicly()``) is public, and its
+  name never changes for new content (a recrop gets new names), so it may be kept for a year;
 - an original is for the staff only (pages and metadata link renditions, so no reader needs
   it: it is the source the renditions are made from);
-- the files of a draft, a scheduled or an unpublished story, and of a byline with no live
-  story, answer 404 to readers, as the story itself does, and are shown to the staff who may
-  see the story or byline in the admin, never kept by a shared cache;
-- a file no row owns any more (a replaced image the cleanup missed) answers 404 to everyone.
+- the files of an image that only drafts, scheduled or unpublished stories (or bylines with
+  no live story) use, or that nothing uses yet, answer 404 to readers, as those stories do:
+  a shared library image is public as soon as one live page shows it, and not before. The
+  staff who may look at the library see them, never kept by a shared cache;
+- a file no image owns any more (a replaced file the cleanup missed) answers 404 to everyone.
 
-A file is traced back to its row by its name: the image fields are indexed, and a
-rendition's name is its original's without the extension plus ``-<width>w.webp``.
+A file is traced back to its image by its name: the file field is indexed, and a rendition's
+name is its original's without the extension, then ``-<width>w.webp`` (the uncropped shape)
+or ``-<shape>-<token>-<width>w.webp``. Stems are hex tokens under folders, with no hyphen.
 """
 
 import re
 
-from django.db.models import Exists, OuterRef
+from stories.images import rendition_names
+from stories.models import Image
 
-from stories.models import Byline, Story, StoryByline, is_live_condition
-
-RENDITION = re.compile(r"renditions/(?P<stem>.+)-\d+w(?:_[A-Za-z0-9]{7})?\.webp")
+RENDITION = re.compile(
+    r"renditions/(?P<stem>[^-]+)(?:-[a-z]+-[0-9a-f]+)?-\d+w(?:_[A-Za-z0-9]{7})?\.webp"
+)
 # Extensions an original may have: the allowed formats', in any case older uploads kept.
 EXTENSIONS = [
     variant
@@ -38,60 +43,11 @@ def media_access(user, path):
     (staff), or None: the file must not be served to this user."""
     match = RENDITION.fullmatch(path)
     originals = [match["stem"] + extension for extension in EXTENSIONS] if match else [path]
-    for row in owners(originals):
-        renditions = {rendition["name"] for rendition in row.renditions}
-        if match and path not in renditions:
-            continue  # an old rendition this row no longer uses
-        if match and row.is_public():
+    for image in Image.objects.filter(file__in=originals).only("file", "renditions"):
+        if match and path not in rendition_names(image.renditions):
+            continue  # an old rendition this image no longer uses
+        if match and image.is_public():
             return PUBLIC_CACHE
-        if row.visible_to(user):
+        if user.is_staff and user.has_perm("stories.view_image"):
             return PRIVATE_CACHE
     return None
-
-
-def owners(names):
-    """The stories and bylines whose image is one of ``names`` (one indexed query each)."""
-    folder = names[0].split("/", 1)[0]
-    if folder == "stories":
-        stories = Story.objects.filter(lead_image__in=names).only(
-            "status", "published_at", "created_by", "lead_image_renditions"
-        )
-        return [StoryMedia(story) for story in stories]
-    if folder == "bylines":
-        bylines = Byline.objects.filter(photo__in=names).annotate(
-            has_live_story=Exists(
-                StoryByline.objects.filter(is_live_condition("story__"), byline=OuterRef("pk"))
-            )
-        )
-        return [BylineMedia(byline) for byline in bylines.only("photo_renditions")]
-    return []
-
-
-class StoryMedia:
-    def __init__(self, story):
-        self.story = story
-        self.renditions = story.lead_image_renditions
-
-    def is_public(self):
-        return self.story.is_live()
-
-    def visible_to(self, user):
-        # As the story page's preview: staff who may edit it; a live story's original also
-        # to the staff who may look at it in the admin.
-        return user.is_staff and (
-            self.story.editable_by(user)
-            or (self.story.is_live() and user.has_perm("stories.view_story"))
-        )
-
-
-class BylineMedia:
-    def __init__(self, byline):
-        self.byline = byline
-        self.renditions = byline.photo_renditions
-
-    def is_public(self):
-        # A byline is public once a live story carries it (its page answers 404 before).
-        return self.byline.has_live_story
-
-    def visible_to(self, user):
-        return user.is_staff and user.has_perm("stories.view_byline")

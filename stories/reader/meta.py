@@ -95,13 +95,15 @@ def story_description(story):
 
 
 def story_image(story, request):
-    """The absolute URL of the lead image's largest rendition, if the story has one.
+    """The absolute URL of the lead image's social rendition (1.91:1, cropped around its
+    focal point, as link previews show it), else its largest; None without an image.
 
-    Never the original: it is for the staff only (see ``stories.reader.media``), and the renditions
-    are what the page itself shows.
+    Never the original: it is for the staff only (see ``stories.reader.media``).
     """
-    image = story.responsive_lead_image
-    return request.build_absolute_uri(image.src) if image else None
+    if not story.lead_image_id:
+        return None
+    rendition = story.lead_image.rendition("og") or story.lead_image.rendition("lead")
+    return request.build_absolute_uri(rendition["url"]) if rendition else None
 
 
 def story_corrections(story):

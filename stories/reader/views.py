@@ -149,7 +149,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
         # The row alone, unordered (a slug is unique): the page's section, bylines, tags and
         # corrections are read only when its cached parts have to be rendered
         # (``stories.reader.pieces.story_page_parts``).
-        return Story.objects.live().order_by()
+        return Story.objects.live().select_related("lead_image").order_by()
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
