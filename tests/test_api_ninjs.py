@@ -8,6 +8,7 @@ from stories.api.ninjs import story_ninjs
 from stories.models import Correction, Story
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
+from .library import library_image
 
 pytestmark = pytest.mark.django_db
 
@@ -84,26 +85,30 @@ def test_scheduled_story_is_marked_embargoed_and_unpublished_is_canceled():
     assert story_ninjs(StoryFactory())["pubstatus"] == "withheld"
 
 
-def test_lead_image_renditions_are_associations(settings):
-    story = StoryFactory(
-        published=True,
-        lead_image="stories/abc.jpg",
-        lead_image_alt="A harbour",
-        lead_image_caption="The harbour at dawn",
-        lead_image_credit="Photo: Jo",
-        lead_image_renditions=[
-            {"name": "stories/abc-800.webp", "width": 800, "height": 600},
-            {"name": "stories/abc-400.webp", "width": 400, "height": 300},
-        ],
+def test_lead_image_renditions_are_associations(media_root):
+    image = library_image(
+        size=(1600, 1000), alt="A harbour", caption="The harbour at dawn", credit="Photo: Jo"
     )
-    (image,) = story_ninjs(story)["associations"]
-    assert image["type"] == "picture"
-    assert image["by"] == "Photo: Jo"
-    assert [(r["width"], r["height"], r["contenttype"]) for r in image["renditions"]] == [
-        (400, 300, "image/webp"),
-        (800, 600, "image/webp"),
-    ]
-    assert image["renditions"][0]["href"].endswith("/stories/abc-400.webp")
+    story = StoryFactory(published=True, lead_image=image)
+    (association,) = story_ninjs(story)["associations"]
+    assert association["type"] == "picture"
+    assert association["by"] == "Photo: Jo"
+    assert association["headlines"] == [{"role": "caption", "value": "The harbour at dawn"}]
+    assert association["descriptions"] == [{"role": "alt", "value": "A harbour"}]
+    cards = [r for r in association["renditions"] if r["name"].startswith("card-")]
+    assert cards, association["renditions"]
+    widths = [r["width"] for r in cards]
+    assert widths == sorted(widths)
+    for rendition in cards:
+        # The card shape is cut 3:2 around the focal point.
+        assert abs(rendition["width"] / rendition["height"] - 1.5) < 0.02
+        assert rendition["href"].startswith("https://") or rendition["href"].startswith("http://")
+        assert rendition["contenttype"].startswith("image/")
+    assert {r["name"].split("-")[0] for r in association["renditions"]} >= {"card", "og"}
+
+
+def test_a_story_without_a_lead_image_has_no_associations():
+    assert story_ninjs(StoryFactory(published=True))["associations"] == []
 
 
 def test_a_page_of_stories_costs_no_query_per_story():

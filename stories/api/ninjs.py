@@ -14,7 +14,6 @@ import mimetypes
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -73,27 +72,25 @@ def body_text(story):
     return "\n\n".join(body_paragraphs(story))
 
 
-def image_renditions(story, request=None):
-    """The lead image's stored copies, smallest first, as ninjs renditions."""
-    renditions = sorted(story.lead_image_renditions or [], key=lambda r: r["width"])
-    result = []
-    for rendition in renditions:
-        name = rendition["name"]
-        result.append(
-            {
-                "name": f"w{rendition['width']}",
-                "href": absolute(default_storage.url(name), request),
-                "contenttype": mimetypes.guess_type(name)[0] or "application/octet-stream",
-                "width": rendition["width"],
-                "height": rendition["height"],
-            }
-        )
-    return result
+def image_renditions(image, request=None):
+    """The library image's stored crops, shape by shape and narrowest first, as ninjs
+    renditions named ``<shape>-w<width>`` ("card-w640")."""
+    return [
+        {
+            "name": f"{rendition['shape']}-w{rendition['width']}",
+            "href": absolute(rendition["url"], request),
+            "contenttype": mimetypes.guess_type(rendition["url"])[0] or "application/octet-stream",
+            "width": rendition["width"],
+            "height": rendition["height"],
+        }
+        for rendition in image.rendition_list()
+    ]
 
 
 def lead_image_association(story, request=None):
-    renditions = image_renditions(story, request)
-    if not story.lead_image or not renditions:
+    image = story.lead_image if story.lead_image_id else None
+    renditions = image_renditions(image, request) if image else []
+    if not renditions:
         return None
     association = {
         "name": "leadimage",
@@ -101,12 +98,11 @@ def lead_image_association(story, request=None):
         "type": "picture",
         "renditions": renditions,
     }
-    if story.lead_image_caption:
-        association["headlines"] = [{"role": "caption", "value": story.lead_image_caption}]
-    if story.lead_image_alt:
-        association["descriptions"] = [{"role": "alt", "value": story.lead_image_alt}]
-    if story.lead_image_credit:
-        association["by"] = story.lead_image_credit
+    if image.caption:
+        association["headlines"] = [{"role": "caption", "value": image.caption}]
+    association["descriptions"] = [{"role": "alt", "value": image.alt}]
+    if image.credit:
+        association["by"] = image.credit
     return association
 
 
