@@ -25,6 +25,8 @@ ROLE_PERMISSIONS = {
         "stories.view_byline",
         "stories.view_correction",
         "taggit.view_tag",
+        # Notes on the stories they may edit (StoryNote.readable_by); never changed once added.
+        *model_permissions("stories", "storynote", ("add", "view")),
     ],
     # Editors publish, and manage everything the site is organised by.
     EDITOR: [
@@ -37,6 +39,10 @@ ROLE_PERMISSIONS = {
         *model_permissions("stories", "correction", ("add", "view")),
         *model_permissions("stories", "previewlink"),
         *model_permissions("taggit", "tag"),
+        *model_permissions("stories", "storynote", ("add", "view")),
+        # Reporter accounts (stories.editorial.people): never editors' or superusers', and
+        # never more rights than a reporter's; no deleting, accounts are deactivated.
+        *model_permissions("auth", "user", ("add", "change", "view")),
     ],
 }
 

@@ -22,6 +22,9 @@ from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
+from .compare import CompareRevisionsMixin
+from .notes import StoryNotesMixin
+from .people import ReporterAccountsMixin
 from .forms import PreviewLinkForm, StoryAdminForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
@@ -70,9 +73,10 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    """Django's user admin, which only superusers manage, opened for one lookup: the byline
-    form's account search, for those who may add or change bylines (editors)."""
+class UserAdmin(ReporterAccountsMixin, DjangoUserAdmin):
+    """Django's user admin for superusers; editors manage reporters' accounts with it
+    (``ReporterAccountsMixin``). Opened for one lookup: the byline form's account search,
+    for those who may add or change bylines, over all staff accounts."""
 
     def has_view_permission(self, request, obj=None):
         if super().has_view_permission(request, obj):
@@ -80,8 +84,11 @@ class UserAdmin(DjangoUserAdmin):
         # The admin's autocomplete asks this of the admin it searches, with obj=None.
         return obj is None and is_byline_account_lookup(request)
 
+    def is_account_lookup(self, request):
+        return is_byline_account_lookup(request)
+
     def get_search_fields(self, request):
-        if is_byline_account_lookup(request) and not super().has_view_permission(request):
+        if is_byline_account_lookup(request) and not request.user.is_superuser:
             # Editors find an account by the name they know; matching on e-mail addresses
             # would let them test which addresses belong to staff.
             return ["username", "first_name", "last_name"]
@@ -225,7 +232,13 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
+class StoryAdmin(
+    CleanTextAdminMixin,
+    CompareRevisionsMixin,
+    StoryNotesMixin,
+    ImportBriefingMixin,
+    SimpleHistoryAdmin,
+):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
