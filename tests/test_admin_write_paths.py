@@ -258,6 +258,7 @@ def test_reporter_restoring_a_once_published_revision_keeps_the_story_unpublishe
 
 def test_import_confirm_writes_the_stories(editor_user, settings, tmp_path):
     settings.VAR_DIR = tmp_path
+    SectionFactory(slug="world", name="World")
     client = login(editor_user)
     previewed = preview(client, "Port reopens\nShips sail.\n— Ana Lima\n", status="draft")
     assert previewed.status_code == 200
