@@ -393,9 +393,11 @@ def test_byline_account_lookup_opens_nothing_else_about_accounts(editor_user, re
     own = client.get(reverse("admin:auth_user_change", args=[editor_user.pk]))
     assert own.status_code == 302 and "adminform" not in (own.context or {})
     assert login(reporter_user).get(reverse("admin:auth_user_changelist")).status_code == 403
-    # Another source field searching accounts is still refused.
+    # Another source field searching accounts finds only the accounts editors manage.
+    User.objects.create_superuser("eve-root", password=PASSWORD)
     other = {"app_label": "stories", "model_name": "story", "field_name": "created_by"}
-    assert client.get(reverse("admin:autocomplete"), {**other, "term": "e"}).status_code == 403
+    found = client.get(reverse("admin:autocomplete"), {**other, "term": "r"}).json()["results"]
+    assert [result["text"] for result in found] == [reporter_user.username]
     assert "auth" not in [
         app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]
     ]
