@@ -44,9 +44,9 @@ def test_tokens_joined_are_the_text_again(text):
 def test_diff_words_marks_whole_words_and_punctuation_alone():
     chunks = diff_words("Ships left Kyiv, on Monday.", "Ships left Odesa, on Monday!")
     assert chunks == [
-        Chunk(EQUAL, "Ships left "),
-        Chunk(DELETE, "Kyiv"),
-        Chunk(INSERT, "Odesa"),
+        Chunk(EQUAL, "Ships left"),
+        Chunk(DELETE, " Kyiv"),
+        Chunk(INSERT, " Odesa"),
         Chunk(EQUAL, ", on Monday"),
         Chunk(DELETE, "."),
         Chunk(INSERT, "!"),
@@ -64,10 +64,10 @@ def test_diff_words_in_a_long_body_touches_only_the_changed_words():
     changed = changed[:-40] + changed[-40:].replace("city", "town")
     chunks = diff_words(body, changed)
     assert [c for c in chunks if c.kind != EQUAL] == [
-        Chunk(DELETE, "morning"),
-        Chunk(INSERT, "evening"),
-        Chunk(DELETE, "city "),
-        Chunk(INSERT, "town "),
+        Chunk(DELETE, " morning"),
+        Chunk(INSERT, " evening"),
+        Chunk(DELETE, " city"),
+        Chunk(INSERT, " town"),
     ]
     assert new_text(chunks) == changed
 

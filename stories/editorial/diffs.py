@@ -12,10 +12,11 @@ from html.parser import HTMLParser
 
 EQUAL, INSERT, DELETE = "equal", "insert", "delete"
 
-# Words and runs of punctuation, each with the white space after it (white space on its own
-# only at the start): every character is in one token, so the tokens joined are the text
-# again, and "Kyiv," to "Kyiv." changes only the punctuation.
-TOKEN = re.compile(r"\w+\s*|[^\w\s]+\s*|\s+")
+# Words and runs of punctuation, each with the white space before it (white space on its own
+# only at the end): every character is in one token, so the tokens joined are the text again;
+# "reopens" to "reopens at last" inserts " at last", and "Kyiv," to "Kyiv." changes only the
+# punctuation.
+TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]+|\s+")
 
 
 @dataclass(frozen=True)
