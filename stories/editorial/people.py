@@ -47,13 +47,17 @@ class BylineField(forms.ModelChoiceField):
         return f"{byline.name} ({byline.role})" if byline.role else byline.name
 
 
-def byline_field(account=None):
+def free_bylines(account=None):
     """Bylines no other account writes under."""
     free = Byline.objects.filter(user__isnull=True)
     if account is not None and account.pk is not None:
-        free = Byline.objects.filter(user__isnull=True) | Byline.objects.filter(user=account)
+        free = free | Byline.objects.filter(user=account)
+    return free.order_by("name")
+
+
+def byline_field():
     return BylineField(
-        queryset=free.order_by("name"),
+        queryset=Byline.objects.none(),  # set per form: free_bylines()
         required=False,
         help_text="The byline this reporter writes under (bylines linked to another account "
         "are not listed).",
@@ -64,6 +68,7 @@ class ReporterCreationForm(CleanTextFormMixin, SetPasswordMixin, forms.ModelForm
     """A new staff reporter: name, e-mail, and a password or a link to set one."""
 
     password1, password2 = SetPasswordMixin.create_password_fields()
+    byline = byline_field()
     send_password_link = forms.BooleanField(
         label="E-mail a link to set a password",
         required=False,
@@ -77,7 +82,7 @@ class ReporterCreationForm(CleanTextFormMixin, SetPasswordMixin, forms.ModelForm
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["byline"] = byline_field()
+        self.fields["byline"].queryset = free_bylines()
         self.fields["password1"].required = self.fields["password2"].required = False
 
     def clean(self):
@@ -116,6 +121,8 @@ class ReporterCreationForm(CleanTextFormMixin, SetPasswordMixin, forms.ModelForm
 
 
 class ReporterChangeForm(CleanTextFormMixin, UserChangeForm):
+    byline = byline_field()
+
     class Meta:
         model = User
         fields = ["username", "first_name", "last_name", "email", "is_active", "password"]
@@ -127,7 +134,7 @@ class ReporterChangeForm(CleanTextFormMixin, UserChangeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["byline"] = byline_field(self.instance)
+        self.fields["byline"].queryset = free_bylines(self.instance)
         current = Byline.objects.filter(user=self.instance).first()
         if current is not None and not self.is_bound:
             self.initial["byline"] = current.pk
