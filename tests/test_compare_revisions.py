@@ -162,7 +162,7 @@ def history_queries(client, story):
     return len(queries)
 
 
-def test_history_and_compare_query_counts_are_flat(editor_user, django_assert_num_queries):
+def test_history_and_compare_query_counts_are_flat(editor_user, django_assert_max_num_queries):
     story = StoryFactory(body="One two three.")
     client = login(editor_user)
     for number in range(2):
@@ -176,8 +176,9 @@ def test_history_and_compare_query_counts_are_flat(editor_user, django_assert_nu
     assert history_queries(client, story) == few
     old, new = revisions(story)[0], revisions(story)[-1]
     # session, user, story and its bylines, the user's and groups' permissions, the two
-    # revisions, their sections (no byline query: these revisions recorded none)
-    with django_assert_num_queries(8):
+    # revisions, their sections (no byline query: these revisions recorded none); one fewer
+    # on PostgreSQL after other tests of this module
+    with django_assert_max_num_queries(8):
         assert client.get(compare_url(story, old, new)).status_code == 200
 
 
