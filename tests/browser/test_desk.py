@@ -1,0 +1,73 @@
+"""The desk in a real browser: an editor compares two revisions of a story, and adds an
+editorial note that readers then never see."""
+
+import pytest
+
+from stories.editorial.revisions import record_relations
+from stories.models import StoryNote
+
+from ..factories import BylineFactory, SectionFactory, StoryFactory
+from .test_editorial import editor, log_in  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.browser]
+
+
+def test_editor_compares_two_revisions_and_sees_inserted_and_deleted_words(editor, open_page):
+    story = StoryFactory(
+        headline="Harbour cranes return to Odesa",
+        body="Three cranes arrived on Monday.\n\nDock workers cheered.",
+        section=SectionFactory(name="World", slug="world"),
+        bylines=[BylineFactory(name="Ana Lima")],
+    )
+    record_relations(story)
+    story.body = "Five cranes arrived on Monday.\n\nDock workers cheered."
+    story.save()
+    story.body = "Five cranes arrived on Tuesday.\n\nDock workers cheered loudly."
+    story.save()
+
+    page = log_in(open_page, editor)
+    page.goto(f"/admin/stories/story/{story.pk}/history/")
+    # Oldest in the "Older" column, newest in the "Newer" one: any two, as on a wiki.
+    page.locator('input[name="old"]').last.check()
+    page.locator('input[name="new"]').first.check()
+    page.get_by_role("button", name="Compare selected revisions").click()
+    page.wait_for_load_state()
+
+    body = page.locator('.word-diff[data-field="body"]')
+    assert [text.strip() for text in body.locator("del").all_inner_texts()] == ["Three", "Monday"]
+    assert [text.strip() for text in body.locator("ins").all_inner_texts()] == [
+        "Five",
+        "Tuesday",
+        "loudly",
+    ]
+    assert "Dock workers cheered" in body.inner_text()
+    assert page.locator("#changed-fields").count() == 0  # only the body changed
+    assert "No other field changed." in page.locator("#content-main").inner_text()
+
+
+def test_editor_adds_a_note_and_the_reader_page_does_not_show_it(editor, open_page):
+    story = StoryFactory(
+        headline="Ferry timetable changes for winter",
+        section=SectionFactory(name="Local", slug="local"),
+        published=True,
+    )
+    note = "Zq check the winter fares with the operator before Friday"
+
+    page = log_in(open_page, editor)
+    page.goto(f"/admin/stories/story/{story.pk}/change/")
+    page.get_by_label("New note").fill(note)
+    page.get_by_role("button", name="Add note").click()
+    page.wait_for_load_state()
+    assert "Note added." in page.locator(".messagelist").inner_text()
+    assert note in page.locator("#story-notes").inner_text()
+    assert StoryNote.objects.get().author == editor
+
+    reader = open_page(None)
+    response = reader.goto(story.get_absolute_url())
+    assert response.status == 200
+    assert reader.locator("h1").inner_text() == story.headline
+    html = reader.content()
+    assert "Zq check" not in html and "winter fares" not in html
+    # Staff looking at the story on the site see what readers see: no notes either.
+    page.goto(story.get_absolute_url())
+    assert "winter fares" not in page.content()
