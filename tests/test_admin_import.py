@@ -179,7 +179,8 @@ def test_reporter_import_into_a_new_section_is_refused(reporter_user):
     refused = confirm(client, good, page=forged)
     assert "Select a valid choice" in refused.content.decode()
     forged = good.content.decode().replace(
-        'name="section" value="world"', 'name="section" value=""><input name="new_section" value="Brand new"'
+        'name="section" value="world"',
+        'name="section" value=""><input name="new_section" value="Brand new"',
     )
     assert "Choose the section" in confirm(client, good, page=forged).content.decode()
     assert list(Section.objects.values_list("slug", flat=True)) == ["world"]
@@ -203,7 +204,10 @@ def test_editor_import_creates_a_new_section_named_as_typed(editor_user):
 @pytest.mark.parametrize(
     ("changes", "error"),
     [
-        ({"new_section": "World", "section": ""}, "There is already a section “World”: choose it from the list."),
+        (
+            {"new_section": "World", "section": ""},
+            "There is already a section “World”: choose it from the list.",
+        ),
         ({"new_section": "world ", "section": ""}, "There is already a section “world”"),
         ({"new_section": "!!!", "section": ""}, "has no letter or digit"),
         ({"new_section": "Two\nlines", "section": ""}, "holds a line break"),

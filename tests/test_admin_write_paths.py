@@ -399,7 +399,9 @@ def test_import_into_a_new_section_outside_a_test_transaction(editor_user, setti
 
     settings.VAR_DIR = tmp_path
     client = login(editor_user)
-    previewed = preview(client, "Port reopens\nShips sail.\n— Ana Lima\n", section="", new_section="Ports")
+    previewed = preview(
+        client, "Port reopens\nShips sail.\n— Ana Lima\n", section="", new_section="Ports"
+    )
     assert previewed.status_code == 200 and not Section.objects.exists()
     assert confirm(client, previewed).status_code == 302
     assert Story.objects.get().section == Section.objects.get(name="Ports", slug="ports")

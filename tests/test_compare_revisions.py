@@ -89,9 +89,9 @@ def test_compare_shows_inserted_and_deleted_words_escaped_and_whole(editor_user,
 
 def test_compare_lists_other_changed_fields_with_readable_labels(editor_user, edited_story):
     first, _, last = revisions(edited_story)
-    comparison = login(editor_user).get(compare_url(edited_story, first, last)).context[
-        "comparison"
-    ]
+    comparison = (
+        login(editor_user).get(compare_url(edited_story, first, last)).context["comparison"]
+    )
     assert {change.label: (change.old, change.new) for change in comparison.fields} == {
         "Section": ("World", "Sport"),
         "Dateline": ("—", "ODESA"),
@@ -139,9 +139,7 @@ def test_compare_is_for_staff_who_may_view_the_story(edited_story, make_staff):
     assert login(make_staff("rita", "Reporter")).get(url).status_code == 200
 
 
-def test_history_page_offers_two_radio_columns_and_compare_with_previous(
-    editor_user, edited_story
-):
+def test_history_page_offers_two_radio_columns_and_compare_with_previous(editor_user, edited_story):
     first, middle, last = revisions(edited_story)
     url = reverse("admin:stories_story_history", args=[edited_story.pk])
     page = login(editor_user).get(url).content.decode()
@@ -190,7 +188,8 @@ def test_compare_of_a_deleted_section_or_byline_still_renders(editor_user):
     Story.history.filter(id=story.pk).update(byline_slugs=["left-the-paper"], tag_names=None)
     old, new = revisions(story)
     comparison = login(editor_user).get(compare_url(story, old, new)).context["comparison"]
-    assert {change.label: (change.old, change.new) for change in comparison.fields}[
-        "Section"
-    ] == ("Gone", "Kept")
+    assert {change.label: (change.old, change.new) for change in comparison.fields}["Section"] == (
+        "Gone",
+        "Kept",
+    )
     assert "Bylines" not in [change.label for change in comparison.fields]

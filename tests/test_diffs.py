@@ -1,5 +1,7 @@
 """The word diff behind "Compare revisions" (stories/editorial/diffs.py): plain Python."""
 
+from itertools import pairwise
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +35,7 @@ def test_diff_words_kept_and_inserted_give_the_new_text_kept_and_deleted_the_old
     assert has_changes(chunks) is (old != new)
     # Consecutive chunks of one kind are merged, and none is empty.
     assert all(chunk.text for chunk in chunks)
-    assert all(a.kind != b.kind for a, b in zip(chunks, chunks[1:]))
+    assert all(a.kind != b.kind for a, b in pairwise(chunks))
 
 
 @given(st.text())
@@ -90,7 +92,5 @@ def test_html_to_text_keeps_words_and_paragraphs_not_tags_or_attributes():
         "</a> &amp; more.</p><ul><li>First</li><li>Second<br>line</li></ul>"
         "<blockquote><p>Quote</p></blockquote>"
     )
-    assert html_to_text(html) == (
-        "Subhead\n\nOne link & more.\n\nFirst\n\nSecond\nline\n\nQuote"
-    )
+    assert html_to_text(html) == ("Subhead\n\nOne link & more.\n\nFirst\n\nSecond\nline\n\nQuote")
     assert html_to_text("Plain text.\n\nTwo paragraphs.") == "Plain text.\n\nTwo paragraphs."

@@ -84,7 +84,10 @@ def test_notes_are_refused_to_everyone_else(editor_user):
     staff = User.objects.create_user("temp", password="x", is_staff=True)
     assert login(staff).post(url, {"text": "x"}).status_code == 403
     assert login(editor_user).get(url).status_code == 405
-    assert login(editor_user).post(reverse("admin:stories_story_add_note", args=[0])).status_code == 404
+    assert (
+        login(editor_user).post(reverse("admin:stories_story_add_note", args=[0])).status_code
+        == 404
+    )
     assert not StoryNote.objects.exists()
 
 

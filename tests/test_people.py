@@ -28,9 +28,7 @@ def login(user):
 
 
 def login_works(username, password):
-    response = Client().post(
-        reverse("admin:login"), {"username": username, "password": password}
-    )
+    response = Client().post(reverse("admin:login"), {"username": username, "password": password})
     return response.status_code == 302
 
 
@@ -157,9 +155,7 @@ def test_reporter_creation_needs_a_password_or_a_link(editor_user, data, error):
     assert not User.objects.filter(username="newbie").exists()
 
 
-def test_editor_changes_deactivates_and_links_a_reporter_but_cannot_raise_rights(
-    editor_user, rita
-):
+def test_editor_changes_deactivates_and_links_a_reporter_but_cannot_raise_rights(editor_user, rita):
     old, new = BylineFactory(name="Rita Old", user=rita), BylineFactory(name="Rita New")
     client = login(editor_user)
     form = client.get(change_url(rita)).content.decode()
@@ -210,9 +206,7 @@ def test_editor_resets_a_reporters_password_and_emails_links(editor_user, rita):
     assert message.to == ["rita@example.com"] and "Choose a new password" in message.body
 
 
-def test_editor_cannot_touch_superusers_editors_or_their_own_account(
-    editor_user, root, make_staff
-):
+def test_editor_cannot_touch_superusers_editors_or_their_own_account(editor_user, root, make_staff):
     other_editor = make_staff("eve", "Editor")
     client = login(editor_user)
     listed = client.get(CHANGELIST).context["cl"].result_list
@@ -275,7 +269,7 @@ def test_superusers_keep_the_whole_user_admin(root, rita):
     client = login(root)
     form = client.get(change_url(rita)).content.decode()
     assert 'name="is_superuser"' in form and 'name="groups"' in form
-    assert "name=\"user_permissions\"" in form
+    assert 'name="user_permissions"' in form
     page = client.get(change_url(root))
     assert page.status_code == 200
     assert "delete_selected" in client.get(CHANGELIST).content.decode()

@@ -23,9 +23,9 @@ from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
 from .compare import CompareRevisionsMixin
+from .forms import PreviewLinkForm, StoryAdminForm
 from .notes import StoryNotesMixin
 from .people import ReporterAccountsMixin
-from .forms import PreviewLinkForm, StoryAdminForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags

@@ -7,6 +7,7 @@ one before.
 """
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -145,7 +146,7 @@ class CompareRevisionsMixin:
         super().set_history_delta_changes(request, historical_records, *args, **kwargs)
         # Newest first: each row's "compare with previous" names the row below it.
         records = list(historical_records)
-        for newer, older in zip(records, records[1:]):
+        for newer, older in pairwise(records):
             newer.older_revision_id = older.pk
 
     def compare_view(self, request, object_id):

@@ -54,7 +54,8 @@ def diff_words(old, new):
             add(chunks, EQUAL, old_parts[old_start:old_end])
         elif old_end - old_start == new_end - new_start:
             # As many paragraphs on each side: most likely each was edited in place.
-            for before, after in zip(old_parts[old_start:old_end], new_parts[new_start:new_end]):
+            pairs = zip(old_parts[old_start:old_end], new_parts[new_start:new_end], strict=True)
+            for before, after in pairs:
                 diff_tokens(chunks, tokens(before), tokens(after))
         else:
             diff_tokens(

@@ -242,9 +242,7 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         elif name:
             slug = slugify(name, allow_unicode=True)[: Section._meta.get_field("slug").max_length]
             if not slug:
-                self.add_error(
-                    "new_section", f"The section name “{name}” has no letter or digit."
-                )
+                self.add_error("new_section", f"The section name “{name}” has no letter or digit.")
             elif Section.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
                 self.add_error(
                     "new_section", f"There is already a section “{name}”: choose it from the list."

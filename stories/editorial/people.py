@@ -91,9 +91,7 @@ class ReporterCreationForm(CleanTextFormMixin, SetPasswordMixin, forms.ModelForm
             if not cleaned_data.get("email"):
                 self.add_error("email", "An e-mail address is needed to send the link.")
             if cleaned_data.get("password1"):
-                self.add_error(
-                    "password1", "Either set a password or send a link, not both."
-                )
+                self.add_error("password1", "Either set a password or send a link, not both.")
         else:
             if not cleaned_data.get("password1"):
                 self.add_error(
@@ -261,9 +259,7 @@ class ReporterAccountsMixin:
         if not change and not self.manages_all(request):
             user.groups.set([Group.objects.get(name=REPORTER)])
             if form.cleaned_data.get("send_password_link"):
-                transaction.on_commit(
-                    lambda: send_password_link(request, user, new_account=True)
-                )
+                transaction.on_commit(lambda: send_password_link(request, user, new_account=True))
                 self.message_user(request, f"A link to set a password was sent to {user.email}.")
 
     # Changelist actions; the queryset is get_queryset()'s, so only accounts one may manage.

@@ -7,9 +7,14 @@ from stories.editorial.revisions import record_relations
 from stories.models import StoryNote
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
-from .test_editorial import editor, log_in  # noqa: F401 (a fixture)
+from .test_editorial import log_in, staff_user
 
 pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def editor(transactional_db):
+    return staff_user("desk-chief", "Editor", [])
 
 
 def test_editor_compares_two_revisions_and_sees_inserted_and_deleted_words(editor, open_page):
