@@ -16,6 +16,7 @@ from stories.models import (
     Section,
     Story,
     StoryByline,
+    StoryNote,
     StorySlugRedirect,
     TaggedStory,
     TagSlugRedirect,
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.django_db
 # What readers see: a write to any of these must start a new generation.
 CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction]
 # What they do not: the importer's memory, redirects (written with the story they follow),
-# preview links (never cached), the database identity, revisions.
+# preview links (never cached), the database identity, revisions, editorial notes (staff only:
+# adding one must not empty the reader caches).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -36,6 +38,7 @@ OTHER_MODELS = [
     TagSlugRedirect,
     DatabaseIdentity,
     Story.history.model,
+    StoryNote,
 ]
 
 
