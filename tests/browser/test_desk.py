@@ -76,3 +76,37 @@ def test_editor_adds_a_note_and_the_reader_page_does_not_show_it(editor, open_pa
     # Staff looking at the story on the site see what readers see: no notes either.
     page.goto(story.get_absolute_url())
     assert "winter fares" not in page.content()
+
+
+@pytest.mark.axe
+def test_desk_pages_have_no_serious_accessibility_violations(editor, open_page, axe_script):
+    from .test_accessibility import AXE_TAGS
+
+    story = StoryFactory(headline="Cranes", section=SectionFactory(name="World", slug="world"))
+    story.body = "Changed text."
+    story.save()
+    old, new = story.history.order_by("history_date", "history_id")
+    StoryNote.objects.create(story=story, author=editor, text="Check the figures.")
+    page = log_in(open_page, editor)
+    # The whole page for the desk's own pages; the notes' part of the story form (the rest
+    # of that form, select2 and all, is the change form's own; changelists are Django's).
+    for path, part in (
+        (f"/admin/stories/story/{story.pk}/history/", "document"),
+        (f"/admin/stories/story/{story.pk}/history/compare/?old={old.pk}&new={new.pk}", "document"),
+        (f"/admin/stories/story/{story.pk}/change/", "#story-notes"),
+        ("/admin/stories/story/import/", "document"),
+        ("/admin/auth/user/add/", "document"),
+    ):
+        page.goto(path)
+        page.evaluate(axe_script)
+        violations = page.evaluate(
+            """async ([part, tags]) => {
+              const context = part === "document" ? document : document.querySelector(part);
+              const results = await axe.run(context, {runOnly: {type: "tag", values: tags}});
+              return results.violations.map(v => ({id: v.id, impact: v.impact,
+                nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary)}));
+            }""",
+            [part, AXE_TAGS],
+        )
+        blocking = [v for v in violations if v["impact"] in {"serious", "critical"}]
+        assert blocking == [], f"{path}: {blocking}"
