@@ -194,6 +194,7 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         queryset=Section.objects.all(),
         to_field_name="slug",
         required=False,
+        initial="world",  # the briefings' usual desk, when it exists
         empty_label="Choose a section",
         help_text="The section the briefing's stories go in.",
     )
