@@ -260,7 +260,9 @@ class ReporterAccountsMixin:
             user.groups.set([Group.objects.get(name=REPORTER)])
             if form.cleaned_data.get("send_password_link"):
                 transaction.on_commit(lambda: send_password_link(request, user, new_account=True))
-                self.message_user(request, f"A link to set a password is being e-mailed to {user.email}.")
+                self.message_user(
+                    request, f"A link to set a password is being e-mailed to {user.email}."
+                )
 
     # Changelist actions; the queryset is get_queryset()'s, so only accounts one may manage.
 
