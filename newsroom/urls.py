@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.urls import include, path, re_path
 from django.utils.cache import patch_vary_headers
@@ -33,6 +34,18 @@ def serve_media(request, path):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Where the links editors e-mail to reporters lead (stories.editorial.people): choose a
+    # password. Before the admin, whose catch-all would take these addresses.
+    path(
+        "admin/password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "admin/password/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     # The read API (stories/api/), before the site's catch-all paths.
     path("api/v1/", include("stories.api.urls")),

@@ -1288,3 +1288,51 @@ class WebhookWorker(models.Model):
 
     def __str__(self):
         return f"Webhook worker, last seen {self.heartbeat_at}"
+
+
+# --- Editorial notes (the desk's internal comments) --------------------------------------------
+
+
+class StoryNote(models.Model):
+    """A comment staff leave on a story for each other ("check the figure with the ministry").
+
+    Never shown to readers, and not part of the story: adding one makes no revision, moves no
+    version and starts no new content generation (``stories.delivery.generation`` does not
+    listen to this model), so no reader page is rendered again for it.
+    """
+
+    MAX_LENGTH = 2000
+
+    story = models.ForeignKey(Story, models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="story_notes",
+        editable=False,
+    )
+    text = models.TextField(max_length=MAX_LENGTH, validators=[multiline_text])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "editorial note"
+
+    def __str__(self):
+        return f"Note on {self.story_id} by {self.author_id}"
+
+    @staticmethod
+    def readable_by(user, story):
+        """Staff who may edit the story read its notes: editors all, reporters their own
+        stories' (``Story.editable_by``)."""
+        return (
+            user.is_active
+            and user.is_staff
+            and user.has_perm("stories.view_storynote")
+            and story.editable_by(user)
+        )
+
+    @staticmethod
+    def addable_by(user, story):
+        return StoryNote.readable_by(user, story) and user.has_perm("stories.add_storynote")

@@ -28,6 +28,8 @@ ROLE_PERMISSIONS = {
         # The image library: they upload and use images, and change their own
         # (ImageAdmin and Image.editable_by say which); deleting is an editor's.
         *model_permissions("stories", "image", ("add", "change", "view")),
+        # Notes on the stories they may edit (StoryNote.readable_by); never changed once added.
+        *model_permissions("stories", "storynote", ("add", "view")),
     ],
     # Editors publish, and manage everything the site is organised by.
     EDITOR: [
@@ -49,6 +51,10 @@ ROLE_PERMISSIONS = {
         *model_permissions("stories", "webhookdelivery", ("change", "view")),
         *model_permissions("stories", "image"),
         "stories.change_any_image",
+        *model_permissions("stories", "storynote", ("add", "view")),
+        # Reporter accounts (stories.editorial.people): never editors' or superusers', and
+        # never more rights than a reporter's; no deleting, accounts are deactivated.
+        *model_permissions("auth", "user", ("add", "change", "view")),
     ],
 }
 

@@ -106,7 +106,9 @@ def preview(client, text=BRIEFING, name="2024-05-01-desk.txt", **options):
     return client.post(IMPORT, data)
 
 
-HIDDEN = re.compile(r'<input type="hidden" name="(staged|section|date|status)" value="([^"]*)"')
+HIDDEN = re.compile(
+    r'<input type="hidden" name="(staged|section|new_section|date|status)" value="([^"]*)"'
+)
 
 
 def confirm(client, response, page=None):

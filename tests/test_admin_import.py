@@ -19,6 +19,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def world(db):
+    # The import chooses an existing section; a new one is named explicitly (new_section).
+    return SectionFactory(slug="world", name="World")
+
+
+@pytest.fixture(autouse=True)
 def staging(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     return tmp_path / "imports"
@@ -109,12 +115,11 @@ def test_admin_import_refuses_non_utf8_and_bad_section(editor_user):
     response = preview(client, "Caf\xe9 opens\nIt opened.\n".encode("latin-1"))
     assert "UTF-8" in response.content.decode()
     response = preview(client, section="not a slug!")
-    assert "is not a slug" in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
     assert not Story.objects.exists()
 
 
 def test_reporter_imports_only_drafts(reporter_user):
-    SectionFactory(slug="world", name="World")  # reporters import into existing sections
     client = login(reporter_user)
     refused = preview(client, status="published")
     assert refused.status_code == 200
@@ -156,12 +161,15 @@ def test_admin_import_needs_add_permission(make_staff):
     assert login(viewer).get(IMPORT).status_code == 403
 
 
-def test_reporter_import_into_a_new_section_is_refused_naming_it(reporter_user):
-    SectionFactory(slug="world", name="World")
+def test_reporter_import_into_a_new_section_is_refused(reporter_user):
     client = login(reporter_user)
+    assert 'name="new_section"' not in client.get(IMPORT).content.decode()
     response = preview(client, section="brand-new", status="draft")
-    page = response.content.decode()
-    assert "there is no section “brand-new”, and only editors may create sections" in page
+    assert "Select a valid choice" in response.content.decode()
+    assert response.context["result"] is None
+    # A new section's name, posted anyway, is not read: the form has no such field for them.
+    response = preview(client, section="", new_section="Brand new", status="draft")
+    assert "Choose the section the stories go in." in response.content.decode()
     assert response.context["result"] is None
     # A confirmation forged to name a new section is refused the same way.
     good = preview(client, status="draft")
@@ -169,21 +177,81 @@ def test_reporter_import_into_a_new_section_is_refused_naming_it(reporter_user):
         'name="section" value="world"', 'name="section" value="brand-new"'
     )
     refused = confirm(client, good, page=forged)
-    assert "only editors may create sections" in refused.content.decode()
+    assert "Select a valid choice" in refused.content.decode()
+    forged = good.content.decode().replace(
+        'name="section" value="world"',
+        'name="section" value=""><input name="new_section" value="Brand new"',
+    )
+    assert "Choose the section" in confirm(client, good, page=forged).content.decode()
     assert list(Section.objects.values_list("slug", flat=True)) == ["world"]
     assert not Story.objects.exists()
     assert not Byline.objects.exists()
 
 
-def test_editor_import_creates_a_new_section(editor_user):
+def test_editor_import_creates_a_new_section_named_as_typed(editor_user):
     client = login(editor_user)
-    confirm(client, preview(client, section="brand-new"))
-    assert Section.objects.get().name == "Brand New"
-    assert Story.objects.filter(section__slug="brand-new").count() == 2
+    form = client.get(IMPORT).content.decode()
+    assert '<select name="section"' in form and 'name="new_section"' in form
+    response = preview(client, section="", new_section="Brand new: Ünïcode desk")
+    assert not Section.objects.filter(slug__startswith="brand").exists()  # nothing yet
+    assert "Brand new: Ünïcode desk</strong> (new)" in response.content.decode()
+    confirm(client, response)
+    section = Section.objects.get(slug="brand-new-ünïcode-desk")
+    assert section.name == "Brand new: Ünïcode desk"
+    assert Story.objects.filter(section=section).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        (
+            {"new_section": "World", "section": ""},
+            "There is already a section “World”: choose it from the list.",
+        ),
+        ({"new_section": "world ", "section": ""}, "There is already a section “world”"),
+        ({"new_section": "!!!", "section": ""}, "has no letter or digit"),
+        ({"new_section": "Two\nlines", "section": ""}, "holds a line break"),
+        ({"new_section": "x" * 101, "section": ""}, "at most 100 characters"),
+        ({"section": "world", "new_section": "Other"}, "not both"),
+        ({"section": ""}, "Choose the section the stories go in."),
+    ],
+)
+def test_admin_import_new_section_is_validated(editor_user, changes, error):
+    response = preview(login(editor_user), **changes)
+    assert error in response.content.decode()
+    assert response.context["result"] is None
+    assert list(Section.objects.values_list("slug", flat=True)) == ["world"]
+
+
+def test_admin_import_preview_shows_the_stories_as_readers_will_read_them(editor_user):
+    hostile = (
+        "Port <b>reopens</b>\n"
+        "Ships & <script>alert(1)</script> sail\n"
+        "First paragraph with <i>tags</i>.\n"
+        "Second paragraph.\n"
+        "— Ana Lima and Pedro Ruiz\n"
+    )
+    page = preview(login(editor_user), hostile).content.decode()
+    reading = page[page.index("as readers will see them") :]
+    assert "<h3>Port &lt;b&gt;reopens&lt;/b&gt;</h3>" in reading
+    assert '<p class="deck">Ships &amp; &lt;script&gt;alert(1)&lt;/script&gt; sail</p>' in reading
+    assert '<p class="bylines">By Ana Lima and Pedro Ruiz</p>' in reading
+    assert "<p>First paragraph with &lt;i&gt;tags&lt;/i&gt;.</p>" in reading
+    assert "<p>Second paragraph.</p>" in reading
+    assert "<script>" not in page.replace('<script src="', "")
+
+
+def test_admin_import_page_uses_the_admins_styles_and_no_inline_style(editor_user):
+    client = login(editor_user)
+    for page in (client.get(IMPORT), preview(client)):
+        html = page.content.decode()
+        assert 'class="module aligned"' in html or 'class="module"' in html
+        assert 'class="submit-row"' in html
+        assert "stories/desk.css" in html
+        assert " style=" not in html and "<style" not in html
 
 
 def test_reporter_import_is_undated_whatever_the_file_name_or_a_forged_date(reporter_user):
-    SectionFactory(slug="world", name="World")
     client = login(reporter_user)
     assert 'name="date"' in client.get(IMPORT).content.decode()
     # A date in the file name, and a date posted for the disabled field, are both ignored:

@@ -258,6 +258,7 @@ def test_reporter_restoring_a_once_published_revision_keeps_the_story_unpublishe
 
 def test_import_confirm_writes_the_stories(editor_user, settings, tmp_path):
     settings.VAR_DIR = tmp_path
+    SectionFactory(slug="world", name="World")
     client = login(editor_user)
     previewed = preview(client, "Port reopens\nShips sail.\n— Ana Lima\n", status="draft")
     assert previewed.status_code == 200
@@ -347,3 +348,69 @@ def test_tag_merge_is_for_editors_and_taggits_merge_page_is_gone(reporter_user, 
     )
     assert Tag.objects.count() == 2
     assert login(editor_user).get(changelist + "merge-tags/").status_code != 200
+
+
+# The desk: notes, reporters' accounts, an import into a new section, comparing revisions
+
+
+def test_note_is_added_outside_a_test_transaction(editor_user):
+    from stories.models import StoryNote
+
+    story = StoryFactory()
+    response = login(editor_user).post(
+        reverse("admin:stories_story_add_note", args=[story.pk]), {"text": "Call the port."}
+    )
+    assert response.status_code == 302
+    assert StoryNote.objects.get().text == "Call the port."
+    story.refresh_from_db()
+    assert story.version == 1
+
+
+def test_reporter_account_is_created_and_deactivated_outside_a_test_transaction(
+    editor_user, mailoutbox
+):
+    from django.contrib.auth.models import User
+
+    byline = BylineFactory(name="Nadia Nova")
+    client = login(editor_user)
+    response = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "nadia",
+            "email": "nadia@example.com",
+            "byline": str(byline.pk),
+            "send_password_link": "on",
+        },
+    )
+    assert response.status_code == 302
+    nadia = User.objects.get(username="nadia")
+    assert list(nadia.groups.values_list("name", flat=True)) == ["Reporter"]
+    assert nadia.byline == byline
+    assert [message.to for message in mailoutbox] == [["nadia@example.com"]]
+    client.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "deactivate_accounts", "_selected_action": [nadia.pk]},
+    )
+    assert not User.objects.get(pk=nadia.pk).is_active
+
+
+def test_import_into_a_new_section_outside_a_test_transaction(editor_user, settings, tmp_path):
+    from stories.models import Section
+
+    settings.VAR_DIR = tmp_path
+    client = login(editor_user)
+    previewed = preview(
+        client, "Port reopens\nShips sail.\n— Ana Lima\n", section="", new_section="Ports"
+    )
+    assert previewed.status_code == 200 and not Section.objects.exists()
+    assert confirm(client, previewed).status_code == 302
+    assert Story.objects.get().section == Section.objects.get(name="Ports", slug="ports")
+
+
+def test_revisions_are_compared_outside_a_test_transaction(editor_user):
+    story = StoryFactory(headline="Port reopens")
+    browser_post(login(editor_user), change_url(story), {"headline": "Port reopens today"})
+    old, new = story.history.order_by("history_date", "history_id")
+    url = reverse("admin:stories_story_compare", args=[story.pk])
+    response = login(editor_user).get(f"{url}?old={old.pk}&new={new.pk}")
+    assert "Port reopens<ins> today</ins>" in response.content.decode()

@@ -21,6 +21,7 @@ from stories.models import (
     Section,
     Story,
     StoryByline,
+    StoryNote,
     StorySlugRedirect,
     TaggedStory,
     TagSlugRedirect,
@@ -40,7 +41,8 @@ CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction, 
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions, the desk's return notes
 # and import conflicts (staff only), working copies and presence (the editor's, never
-# shown to readers), API keys, webhooks (the worker's).
+# shown to readers), API keys, webhooks (the worker's), editorial notes (staff only:
+# adding one must not empty the reader caches).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -57,6 +59,7 @@ OTHER_MODELS = [
     WebhookDelivery,
     WebhookStoryState,
     WebhookWorker,
+    StoryNote,
 ]
 
 

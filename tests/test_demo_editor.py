@@ -63,7 +63,9 @@ def test_demo_editor_is_a_staff_editor_not_a_superuser(client, var_dir):
     assert user.is_staff and not user.is_superuser
     assert list(user.groups.values_list("name", flat=True)) == ["Editor"]
     assert user.has_perm("stories.publish_story")
-    assert not user.has_perm("auth.change_user")  # editors run the newsroom, not accounts
+    # Editors manage reporters' accounts (stories.editorial.people), never groups or rights.
+    assert user.has_perm("auth.change_user") and not user.has_perm("auth.delete_user")
+    assert not user.has_perm("auth.change_group") and not user.has_perm("auth.change_permission")
 
 
 def test_demo_editor_left_as_superuser_is_made_an_editor(var_dir):

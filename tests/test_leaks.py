@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from stories.models import PreviewLink, Story, StorySlugRedirect
+from stories.models import PreviewLink, Story, StoryNote, StorySlugRedirect
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -504,3 +504,36 @@ def test_library_images_reach_readers_only_through_live_stories(
     for rendition in image.rendition_list():
         assert client.get(rendition["url"]).status_code == status, rendition
     assert client.get(image.file.url).status_code == 404  # originals never
+
+
+# --- editorial notes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_editorial_notes_reach_no_reader_surface(state, client, newsroom, editor_user, page_cache):
+    """Not the story page, its JSON-LD and meta tags, feeds, sitemaps, search or previews
+    (shared links and staff previews alike), rendered or from the page cache."""
+    story = make_story(state, newsroom)
+    note = f"Zqnote {state}: source is the minister's aide"
+    StoryNote.objects.create(story=story, author=editor_user, text=note)
+    word = word_for_story(story)
+    urls = [
+        *surfaces(story, newsroom).values(),
+        *story_addresses(story).values(),
+        f"/search/?q={word}+note",
+        PreviewLink.objects.create(story=story).get_absolute_url(),
+    ]
+    staff = Client()
+    staff.force_login(editor_user)
+    for _ in range(2):  # fills the page cache, then reads from it
+        for url in urls:
+            response, body = fetch(client, url)
+            assert "Zqnote" not in body and "minister" not in body, url
+        # Staff see the story as readers will (a preview of a draft): without its notes.
+        response, body = fetch(staff, story.get_absolute_url())
+        assert response.status_code == 200 and word in body
+        assert "Zqnote" not in body and "minister" not in body
+    # The note is there to be found, on the desk.
+    change = reverse("admin:stories_story_change", args=[story.pk])
+    assert note.replace("'", "&#x27;") in staff.get(change).content.decode()
+    assert "Zqnote" not in fetch(client, "/search/?q=minister")[1]

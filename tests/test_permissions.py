@@ -326,7 +326,7 @@ def test_admin_change_form_refuses_a_post_without_the_csrf_token(desk_editor):
 
 
 def test_admin_import_and_actions_refuse_posts_without_the_csrf_token(desk_editor):
-    story = StoryFactory()
+    story = StoryFactory(section=SectionFactory(slug="world"))
     client = csrf_client()
     client.force_login(desk_editor)
     upload = SimpleUploadedFile("2024-05-01-desk.txt", BRIEFING.encode())
@@ -385,13 +385,18 @@ def test_byline_account_lookup_does_not_match_email_addresses(editor_user, make_
     assert [result["text"] for result in results] == ["boss"]
 
 
-def test_byline_account_lookup_opens_nothing_else_about_accounts(editor_user):
+def test_byline_account_lookup_opens_nothing_else_about_accounts(editor_user, reporter_user):
+    # Editors manage reporters' accounts (tests/test_people.py), and nothing else of them.
     client = login(editor_user)
-    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
-    assert client.get(reverse("admin:auth_user_change", args=[editor_user.pk])).status_code == 403
-    # Another source field searching accounts is still refused.
+    listed = client.get(reverse("admin:auth_user_changelist")).context["cl"].result_list
+    assert list(listed) == [reporter_user]
+    own = client.get(reverse("admin:auth_user_change", args=[editor_user.pk]))
+    assert own.status_code == 302 and "adminform" not in (own.context or {})
+    assert login(reporter_user).get(reverse("admin:auth_user_changelist")).status_code == 403
+    # Another source field searching accounts finds only the accounts editors manage.
+    User.objects.create_superuser("eve-root", password=PASSWORD)
     other = {"app_label": "stories", "model_name": "story", "field_name": "created_by"}
-    assert client.get(reverse("admin:autocomplete"), {**other, "term": "e"}).status_code == 403
-    assert "auth" not in [
-        app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]
-    ]
+    found = client.get(reverse("admin:autocomplete"), {**other, "term": "r"}).json()["results"]
+    assert [result["text"] for result in found] == [reporter_user.username]
+    apps = {app["app_label"]: app for app in client.get(reverse("admin:index")).context["app_list"]}
+    assert [model["object_name"] for model in apps["auth"]["models"]] == ["User"]  # no groups

@@ -225,6 +225,7 @@ def test_hostile_briefing_renders_inert_in_the_import_preview(admin_client):
         '— By <b onclick=go()>Evil</b> Name and Ana "Quote" Lima\n'
     )
     upload = SimpleUploadedFile("hostile.txt", briefing.encode(), content_type="text/plain")
+    SectionFactory(slug="world")  # the import chooses an existing section
     response = admin_client.post(
         reverse("admin:stories_story_import"),
         {"briefing": upload, "section": "world", "status": "draft"},

@@ -30,10 +30,13 @@ from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
 from .briefing_import import ImportBriefingMixin
+from .compare import CompareRevisionsMixin
 from .desk import DeskFilter
 from .forms import PreviewLinkForm
 from .image_admin import LibraryImagePickerMixin
 from .live import LiveEditingMixin
+from .notes import StoryNotesMixin
+from .people import ReporterAccountsMixin
 from .primary_actions import PrimaryActionsMixin, StoryWorkflowForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
@@ -83,9 +86,10 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    """Django's user admin, which only superusers manage, opened for one lookup: the byline
-    form's account search, for those who may add or change bylines (editors)."""
+class UserAdmin(ReporterAccountsMixin, DjangoUserAdmin):
+    """Django's user admin for superusers; editors manage reporters' accounts with it
+    (``ReporterAccountsMixin``). Opened for one lookup: the byline form's account search,
+    for those who may add or change bylines, over all staff accounts."""
 
     def has_view_permission(self, request, obj=None):
         if super().has_view_permission(request, obj):
@@ -93,8 +97,11 @@ class UserAdmin(DjangoUserAdmin):
         # The admin's autocomplete asks this of the admin it searches, with obj=None.
         return obj is None and is_byline_account_lookup(request)
 
+    def is_account_lookup(self, request):
+        return is_byline_account_lookup(request)
+
     def get_search_fields(self, request):
-        if is_byline_account_lookup(request) and not super().has_view_permission(request):
+        if is_byline_account_lookup(request) and not request.user.is_superuser:
             # Editors find an account by the name they know; matching on e-mail addresses
             # would let them test which addresses belong to staff.
             return ["username", "first_name", "last_name"]
@@ -242,6 +249,8 @@ class StoryAdmin(
     PrimaryActionsMixin,
     LibraryImagePickerMixin,
     CleanTextAdminMixin,
+    CompareRevisionsMixin,
+    StoryNotesMixin,
     ImportBriefingMixin,
     LiveEditingMixin,
     SimpleHistoryAdmin,

@@ -17,13 +17,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from stories.importer import BriefingError, import_briefings, parse_briefing_bytes
 from stories.importer.report import Action
-from stories.models import Story
+from stories.models import Section, Story
 
 from .forms import ImportBriefingForm
 
@@ -147,14 +148,13 @@ class ImportBriefingMixin:
             self.admin_site.each_context(request),
             opts=self.model._meta,
             title="Import a briefing",
-            sections=form.sections,
         )
         return TemplateResponse(request, "admin/stories/story/import_briefing.html", context)
 
     def run_import(self, request, form, data, name, *, dry_run):
         briefing = parse_briefing_bytes(data, source=name)
         options = {
-            "section": form.cleaned_data["section"],
+            "section": form.cleaned_data["section_slug"],
             "day": form.cleaned_data["date"],
             "status": form.cleaned_data["status"],
             "user": request.user,
@@ -163,7 +163,15 @@ class ImportBriefingMixin:
         self.check_may_update(request, preview)
         if dry_run:
             return preview
-        return import_briefings([briefing], dry_run=False, **options)
+        with transaction.atomic():
+            new_section = form.cleaned_data.get("new_section")
+            if new_section:
+                # Named as the editor typed it (the importer would name it from the slug);
+                # made in the import's transaction, so a failed import leaves no section.
+                Section.objects.get_or_create(
+                    slug=options["section"], defaults={"name": new_section}
+                )
+            return import_briefings([briefing], dry_run=False, **options)
 
     def check_may_update(self, request, result):
         """A re-import may rewrite stories; only those the user may edit."""

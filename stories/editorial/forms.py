@@ -3,15 +3,17 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelectMultiple
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import slugify
 from taggit.models import Tag
 from taggit.utils import parse_tags
 
 from stories.importer.parser import BriefingError
 from stories.importer.sources import refuse_oversized
 from stories.models import Section, Story
-from stories.text import CleanTextFormMixin
+from stories.text import CleanTextFormMixin, single_line_text
 
 REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
 
@@ -185,10 +187,21 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
     )
     # Set on the confirmation step: the signed name of the upload kept since the preview.
     staged = forms.CharField(required=False, widget=forms.HiddenInput)
-    section = forms.CharField(
-        initial="world",
-        max_length=100,
-        help_text="A section slug; a new one is created, named from the slug.",
+    section = forms.ModelChoiceField(
+        queryset=Section.objects.all(),
+        to_field_name="slug",
+        required=False,
+        initial="world",  # the briefings' usual desk, when it exists
+        empty_label="Choose a section",
+        help_text="The section the briefing's stories go in.",
+    )
+    new_section = forms.CharField(
+        label="Or a new section",
+        required=False,
+        max_length=Section._meta.get_field("name").max_length,
+        validators=[single_line_text],
+        help_text="To create a section with this import, type its name here and leave the "
+        "list above unchosen.",
     )
     date = forms.DateField(
         required=False,
@@ -206,8 +219,6 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["section"].widget.attrs["list"] = "import-sections"
-        self.sections = Section.objects.values_list("slug", "name")
         if not user.has_perm("stories.publish_story"):
             self.fields["status"].choices = [(Story.Status.DRAFT, Story.Status.DRAFT.label)]
             self.fields["status"].help_text = "Reporters import drafts; editors publish them."
@@ -215,7 +226,33 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
             self.fields["date"].disabled = True
             self.fields["date"].help_text = "Reporters import undated drafts; editors date them."
         if not user.has_perm("stories.add_section"):
-            self.fields["section"].help_text = "The slug of an existing section."
+            # Sections are an editor's to make; the importer refuses a new one from others.
+            del self.fields["new_section"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        section = cleaned_data.get("section")
+        name = (cleaned_data.get("new_section") or "").strip()
+        if section is not None and name:
+            self.add_error(
+                "new_section", "Choose a section from the list or name a new one, not both."
+            )
+        elif name:
+            slug = slugify(name, allow_unicode=True)[: Section._meta.get_field("slug").max_length]
+            if not slug:
+                self.add_error("new_section", f"The section name “{name}” has no letter or digit.")
+            elif Section.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
+                self.add_error(
+                    "new_section", f"There is already a section “{name}”: choose it from the list."
+                )
+            else:
+                cleaned_data["new_section"] = name
+                cleaned_data["section_slug"] = slug
+        elif section is not None:
+            cleaned_data["section_slug"] = section.slug
+        elif "section" not in self.errors:
+            self.add_error("section", "Choose the section the stories go in.")
+        return cleaned_data
 
     def clean_briefing(self):
         upload = self.cleaned_data["briefing"]
