@@ -247,7 +247,7 @@ def test_admin_import_page_uses_the_admins_styles_and_no_inline_style(editor_use
         html = page.content.decode()
         assert 'class="module aligned"' in html or 'class="module"' in html
         assert 'class="submit-row"' in html
-        assert "stories/desk.css" in html
+        assert "stories/desk-tools.css" in html
         assert " style=" not in html and "<style" not in html
 
 

@@ -14,6 +14,7 @@ from stories.models import Story
 
 from .admin_forms import browser_post
 from .factories import BylineFactory, SectionFactory, StoryFactory
+from .library import library_image
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +194,13 @@ def test_compare_of_a_deleted_section_or_byline_still_renders(editor_user):
         "Kept",
     )
     assert "Bylines" not in [change.label for change in comparison.fields]
+
+
+def test_compare_names_a_changed_lead_image_by_its_alt_text(editor_user, media_root):
+    story = StoryFactory()
+    story.lead_image = library_image(alt="A harbour at dawn")
+    story.save()
+    first, last = revisions(story)
+    comparison = login(editor_user).get(compare_url(story, first, last)).context["comparison"]
+    changes = {change.label: (change.old, change.new) for change in comparison.fields}
+    assert changes["Lead image"] == ("—", "“A harbour at dawn”")

@@ -17,7 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from stories.models import Byline, Section, Story
+from stories.models import Byline, Image, Section, Story
 
 from .diffs import diff_words, has_changes, html_to_text
 
@@ -35,9 +35,6 @@ OTHER_FIELDS = [
     "bylines",
     "tags",
     "lead_image",
-    "lead_image_alt",
-    "lead_image_caption",
-    "lead_image_credit",
     "revised_at",
 ]
 NOTHING = "—"
@@ -100,6 +97,7 @@ class Displayer:
 
     def __init__(self, revisions):
         self.sections = Section.objects.in_bulk({r.section_id for r in revisions})
+        self.images = Image.objects.in_bulk({r.lead_image_id for r in revisions} - {None})
         slugs = {slug for r in revisions for slug in (r.byline_slugs or [])}
         self.bylines = dict(Byline.objects.filter(slug__in=slugs).values_list("slug", "name"))
 
@@ -109,6 +107,12 @@ class Displayer:
             return section.name if section else f"deleted section #{revision.section_id}"
         if name == "status":
             return revision.get_status_display()
+        if name == "lead_image":
+            if revision.lead_image_id is None:
+                return NOTHING
+            image = self.images.get(revision.lead_image_id)
+            # The library record's alt text names the picture as readers would hear it.
+            return f"“{image.alt}”" if image else f"deleted image #{revision.lead_image_id}"
         if name == "bylines":
             if revision.byline_slugs is None:
                 return NOT_RECORDED
