@@ -26,6 +26,7 @@ from .forms import PreviewLinkForm, StoryAdminForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
+from .writing import NonceMediaAdminMixin
 
 
 @admin.register(Section)
@@ -225,7 +226,9 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
+class StoryAdmin(
+    NonceMediaAdminMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin
+):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
@@ -245,7 +248,8 @@ class StoryAdmin(CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
         ("bylines", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["section"]
-    search_fields = ["headline", "deck", "body", "story_bylines__byline__name"]
+    # The body's words, not its markup.
+    search_fields = ["headline", "deck", "body_plain", "story_bylines__byline__name"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section"]

@@ -12,6 +12,7 @@ from django.db import transaction
 from taggit.models import Tag
 
 from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
+from stories.richtext import paragraphs_html, paragraphs_text
 from stories.search_index import search_index_paused
 from stories.slugs import allocate_slugs
 
@@ -97,7 +98,10 @@ class Writer:
         return {
             "headline": planned.parsed.headline,
             "deck": planned.parsed.deck,
-            "body": "\n\n".join(planned.parsed.paragraphs),
+            # Bulk writes skip Story.save(): the body is built sanitized, and its plain text
+            # with it, here.
+            "body": paragraphs_html(planned.parsed.paragraphs),
+            "body_plain": paragraphs_text(planned.parsed.paragraphs),
             "section": section,
             "status": self.status,
             "published_at": planned.published_at,
@@ -133,6 +137,7 @@ class Writer:
                 "headline",
                 "deck",
                 "body",
+                "body_plain",
                 "section",
                 "status",
                 "published_at",

@@ -152,6 +152,9 @@ def news_article(story, request):
         "publisher": organization(request),
         "articleSection": story.section.name,
         "keywords": [tag.name for tag in story.sorted_tags],
+        # The words, not the markup (stories.richtext.body_text, stored on every save).
+        "articleBody": story.body_plain,
+        "wordCount": story.word_count,
         "inLanguage": settings.LANGUAGE_CODE,
         "isAccessibleForFree": True,
     }
