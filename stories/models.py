@@ -490,9 +490,18 @@ class Story(models.Model):
         return latest if latest > self.published_at else None
 
     @property
+    def plain_text(self):
+        """The body's words (``richtext.body_text``), worked out from the body as it is now,
+        saved or not (a preview of unsaved changes has no ``body_plain`` yet), once per body."""
+        known = self.__dict__.get("_plain_text")
+        if known is None or known[0] != self.body:
+            known = self._plain_text = (self.body, richtext.body_text(self.body))
+        return known[1]
+
+    @property
     def paragraphs(self):
         """The body's paragraphs (subheads, quotes and list items too) as plain text."""
-        return [part for part in self.body_plain.split("\n\n") if part]
+        return [part for part in self.plain_text.split("\n\n") if part]
 
     @property
     def body_html(self):
@@ -502,11 +511,11 @@ class Story(models.Model):
 
     @property
     def word_count(self):
-        return richtext.word_count(self.body_plain)
+        return richtext.word_count(self.plain_text)
 
     @property
     def reading_minutes(self):
-        return richtext.reading_minutes(self.body_plain)
+        return richtext.reading_minutes(self.plain_text)
 
     @property
     def ordered_bylines(self):

@@ -61,6 +61,7 @@ HTML_WHITESPACE = re.compile(r"[ \t\n\r\f]+")
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 WORDS_PER_MINUTE = 230
 TAG = re.compile(r"<[^>]*>")
+WORD_CHARACTER = re.compile(r"\w")
 
 
 def sanitize_body(value):
@@ -167,8 +168,9 @@ def html_to_plain(value):
 
 
 def word_count(text):
-    """Words in plain text (``body_text``'s)."""
-    return len(text.split())
+    """Words in plain text (``body_text``'s): runs between spaces with a letter or digit in
+    them, so a dash standing alone is no word."""
+    return sum(1 for token in text.split() if WORD_CHARACTER.search(token))
 
 
 def reading_minutes(text):

@@ -6,9 +6,8 @@
 # new body, so a re-import of an unedited story still reads as unchanged. Backwards, bodies are
 # plain text again (markup added since is dropped, its words kept) and everything is undone.
 
-from datetime import UTC
-
 import hashlib
+from datetime import UTC
 
 from django.db import migrations, models
 
@@ -136,41 +135,54 @@ def bodies_to_plain(apps, schema_editor):
 
 
 def index_plain_body(apps, schema_editor):
-    index_body_from(schema_editor, "body_plain")
-
-
-def index_body(apps, schema_editor):
-    index_body_from(schema_editor, "body")
-
-
-def index_body_from(schema_editor, column):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         # No parameters: psycopg then runs the whole script.
         with schema_editor.connection.cursor() as cursor:
-            cursor.execute(PG_DOCUMENT.format(config=POSTGRES_CONFIG, body=column))
+            cursor.execute(PG_DOCUMENT.format(config=POSTGRES_CONFIG, body="body_plain"))
     elif vendor == "sqlite":
-        # Adding or removing a column remakes SQLite's table, which drops its triggers.
-        for name, (event, statements) in sqlite_triggers(column).items():
+        create_sqlite_triggers(schema_editor, "body_plain")
+
+
+def index_body(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(PG_DOCUMENT.format(config=POSTGRES_CONFIG, body="body"))
+    elif vendor == "sqlite":
+        # Recreated with the body once body_plain is gone (the first operation, backwards).
+        drop_sqlite_triggers(apps, schema_editor)
+
+
+def drop_sqlite_triggers(apps, schema_editor):
+    # SQLite remakes the story table to add or remove a column, and renaming the new table
+    # fails while triggers (the byline and tag ones) name it: they go first, and come back
+    # when the columns are in place.
+    if schema_editor.connection.vendor == "sqlite":
+        for name in sqlite_triggers():
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
-            schema_editor.execute(
-                f"CREATE TRIGGER {name} {event} {SQLITE_PAUSED} BEGIN {statements} END"
-            )
-        schema_editor.execute("DELETE FROM stories_story_fts")
-        schema_editor.execute(sqlite_insert("SELECT id FROM stories_story", column))
 
 
 def sqlite_index_body(apps, schema_editor):
-    # Backwards, after body_plain is removed (which remakes SQLite's table without triggers).
     if schema_editor.connection.vendor == "sqlite":
-        index_body_from(schema_editor, "body")
+        create_sqlite_triggers(schema_editor, "body")
+
+
+def create_sqlite_triggers(schema_editor, column):
+    for name, (event, statements) in sqlite_triggers(column).items():
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        schema_editor.execute(
+            f"CREATE TRIGGER {name} {event} {SQLITE_PAUSED} BEGIN {statements} END"
+        )
+    schema_editor.execute("DELETE FROM stories_story_fts")
+    schema_editor.execute(sqlite_insert("SELECT id FROM stories_story", column))
 
 
 class Migration(migrations.Migration):
     dependencies = [("stories", "0012_database_identity")]
 
     operations = [
-        migrations.RunPython(migrations.RunPython.noop, sqlite_index_body),
+        migrations.RunPython(drop_sqlite_triggers, sqlite_index_body),
         migrations.AddField(
             model_name="story",
             name="body_plain",
