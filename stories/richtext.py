@@ -60,6 +60,7 @@ HTML_WHITESPACE = re.compile(r"[ \t\n\r\f]+")
 # Plain-text bodies before migration 0013, and the admin's textarea: a blank line.
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 WORDS_PER_MINUTE = 230
+MAX_PASSES = 5
 TAG = re.compile(r"<[^>]*>")
 WORD_CHARACTER = re.compile(r"\w")
 
@@ -70,6 +71,14 @@ def sanitize_body(value):
     ones) with ``rel="noopener"``, no comments. Sanitizing the result again changes nothing.
     """
     cleaned = _cleaner.clean(value or "")
+    # Removing an element can leave a nesting HTML cannot parse back the same (a heading
+    # inside a heading once the table between them is gone): clean again until nothing
+    # changes, so what is stored is what a browser, or the next save, reads.
+    for _ in range(MAX_PASSES):
+        again = _cleaner.clean(cleaned)
+        if again == cleaned:
+            break
+        cleaned = again
     # The editor leaves an empty paragraph for an empty document: that is no body. (Tags in
     # nh3's output are well formed, so a pattern finds them.)
     return cleaned if TAG.sub("", cleaned).strip() else ""
