@@ -407,3 +407,94 @@ def test_headline_and_deck_count_characters_and_a_live_slug_warns(editor_user):
     assert "redirected" in page
     draft_page = client.get(change_url(draft)).content.decode()
     assert "data-live-slug" not in draft_page and "are redirected" not in draft_page
+
+
+# --- search reads words, not markup --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_search_finds_the_bodys_words_and_never_its_markup():
+    from stories.reader.search import search_stories
+
+    StoryFactory(
+        published=True,
+        headline="Port news",
+        deck="",
+        body='<p>Read <a href="https://harbourmaster.example/notice">the <strong>report'
+        "</strong></a> and <em>weep</em>.</p><h2>Ships</h2><ul><li>Cargo</li></ul>",
+    )
+    StoryFactory(published=True, headline="Other", deck="", body="<p>Nothing here.</p>")
+
+    def found(query):
+        return [story.headline for story in search_stories(query)]
+
+    for word in ("report", "weep", "ships", "cargo", "read"):
+        assert found(word) == ["Port news"], word
+    for markup in ("href", "strong", "noopener", "rel", "harbourmaster", "https", "notice", "li"):
+        assert found(markup) == [], markup
+
+
+# --- the importer ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_briefing_imports_every_paragraph_exactly_and_reimports_unchanged(seed_path):
+    from stories.importer import import_briefings, read_briefing_file
+
+    briefing = read_briefing_file(seed_path)
+    first = import_briefings([briefing])
+    assert first.counts["created"] == 4
+    for parsed in briefing.stories:
+        story = Story.objects.get(headline=parsed.headline)
+        assert story.body == "".join(
+            f"<p>{html.escape(paragraph, quote=False)}</p>" for paragraph in parsed.paragraphs
+        )
+        assert story.paragraphs == list(parsed.paragraphs)
+        assert story.body_plain == "\n\n".join(parsed.paragraphs)
+    again = import_briefings([read_briefing_file(seed_path)])
+    assert again.counts == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 4,
+        "conflicts": 0,
+        "missing": 0,
+    }
+
+
+@pytest.mark.django_db
+def test_imported_markup_characters_stay_text(client):
+    from stories.importer import import_briefings
+    from stories.importer.parser import parse_briefing
+
+    text = (
+        "Talks on <b> & “quotes”\n"
+        "A deck with <i>markup</i> & more\n"
+        "He said \"5 < 6 & 7 > 3\" and <script>go()</script> isn't code.\n"
+        "Second <p>paragraph</p> &amp; more.\n"
+        "— By Ana Lima\n"
+    )
+    import_briefings([parse_briefing(text, source="odd.txt")], status="published")
+    story = Story.objects.get()
+    assert story.deck == "A deck with <i>markup</i> & more"
+    assert story.body == (
+        '<p>He said "5 &lt; 6 &amp; 7 &gt; 3" and &lt;script&gt;go()&lt;/script&gt; isn\'t code.</p>'
+        "<p>Second &lt;p&gt;paragraph&lt;/p&gt; &amp;amp; more.</p>"
+    )
+    assert story.paragraphs == [
+        "He said \"5 < 6 & 7 > 3\" and <script>go()</script> isn't code.",
+        "Second <p>paragraph</p> &amp; more.",
+    ]
+    page = client.get(story.get_absolute_url()).content.decode()
+    assert_inert(page, shows=story.paragraphs)
+
+
+@pytest.mark.django_db
+def test_saving_an_imported_story_unchanged_keeps_its_body(seed_path, editor_user):
+    from stories.importer import import_briefings, read_briefing_file
+
+    import_briefings([read_briefing_file(seed_path)])
+    story = Story.objects.order_by("pk").first()
+    before = story.body
+    assert browser_post(login(editor_user), change_url(story)).status_code == 302
+    story.refresh_from_db()
+    assert story.body == before
