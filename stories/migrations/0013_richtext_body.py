@@ -128,10 +128,20 @@ def convert(apps, to_body, forwards):
 
 def bodies_to_html(apps, schema_editor):
     convert(apps, plain_to_html, forwards=True)
+    check_constraints_now(schema_editor)
 
 
 def bodies_to_plain(apps, schema_editor):
     convert(apps, html_to_plain, forwards=False)
+    check_constraints_now(schema_editor)
+
+
+def check_constraints_now(schema_editor):
+    # PostgreSQL: rows updated twice in this transaction queue their deferred foreign-key
+    # checks, and ALTER TABLE (or a trigger's replacement) on a table with queued checks is
+    # refused; run them now.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def index_plain_body(apps, schema_editor):
@@ -140,6 +150,7 @@ def index_plain_body(apps, schema_editor):
         # No parameters: psycopg then runs the whole script.
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(PG_DOCUMENT.format(config=POSTGRES_CONFIG, body="body_plain"))
+        check_constraints_now(schema_editor)
     elif vendor == "sqlite":
         create_sqlite_triggers(schema_editor, "body_plain")
 
@@ -149,6 +160,7 @@ def index_body(apps, schema_editor):
     if vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(PG_DOCUMENT.format(config=POSTGRES_CONFIG, body="body"))
+        check_constraints_now(schema_editor)
     elif vendor == "sqlite":
         # Recreated with the body once body_plain is gone (the first operation, backwards).
         drop_sqlite_triggers(apps, schema_editor)
