@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "taggit",
     "simple_history",
+    "django_prose_editor",  # the story body's rich-text editor (its static files)
     "csp",
     "axes",
     "stories",

@@ -20,7 +20,8 @@ from html.parser import HTMLParser
 import nh3
 
 ALLOWED_TAGS = {"p", "h2", "h3", "strong", "em", "a", "blockquote", "ul", "ol", "li"}
-ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
+# The editor's link dialog asks for a title too; its list button sets where a list starts.
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 # Removed with everything inside them, not just unwrapped: their content is code, styling
 # or another document, never words of the story.
@@ -42,8 +43,16 @@ REMOVED_WITH_CONTENT = {
     "xmp",
 }
 
+
+
+def _drop_empty_attributes(tag, attribute, value):
+    # The link dialog sends title="" when no title is given.
+    return value if value.strip() else None
+
+
 _cleaner = nh3.Cleaner(
     tags=ALLOWED_TAGS,
+    attribute_filter=_drop_empty_attributes,
     clean_content_tags=REMOVED_WITH_CONTENT,
     attributes=ALLOWED_ATTRIBUTES,
     url_schemes=URL_SCHEMES,

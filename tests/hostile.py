@@ -25,9 +25,11 @@ HOSTILE_HTML = (
     "<a href='vbscript:go()'>vb</a><style>body{display:none}</style>"
     "<iframe src='https://evil.example/' srcdoc='<script>go()</script>'></iframe>"
     "<svg onload=go()><script>go()</script><a xlink:href='javascript:go()'>svg</a></svg>"
-    "<math><mtext><table><mglyph><style><img src=x onerror=go()></style></mglyph></table></mtext></math>"
+    "<math><mtext><table><mglyph><style><img src=x onerror=go()></style></mglyph></table>"
+    "</mtext></math>"
     "<object data='javascript:go()'></object><embed src='javascript:go()'>"
-    "<form action='javascript:go()'><input formaction='javascript:go()' autofocus onfocus=go()></form>"
+    "<form action='javascript:go()'><input formaction='javascript:go()' autofocus onfocus=go()>"
+    "</form>"
     "<base href='https://evil.example/'><meta http-equiv=refresh content='0;url=javascript:go()'>"
     "<link rel=stylesheet href='https://evil.example/x.css'>"
     "<!--><script>go()</script>--><!-- <script>go()</script> -->"
@@ -39,7 +41,7 @@ HOSTILE_HTML = (
 )
 # What a sanitized body may hold (stories.richtext), and where its links may go.
 BODY_TAGS = {"p", "h2", "h3", "strong", "em", "a", "blockquote", "ul", "ol", "li"}
-BODY_ATTRIBUTES = {"a": {"href", "rel"}, "ol": {"start"}}
+BODY_ATTRIBUTES = {"a": {"href", "title", "rel"}, "ol": {"start"}}
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 
 

@@ -56,9 +56,7 @@ def test_feed_entry_is_full(client, discovery_newsroom, url, version):
     assert [author["name"] for author in entry.authors] == ["William Roberts", "Ana Lima"]
     assert [tag.term for tag in entry.tags] == ["World", "China", "Taiwan"]
     assert entry.summary == "A deck about ports."
-    assert entry.content[0].value == (
-        "<p>First paragraph about ships.</p><p>Second paragraph.</p>"
-    )
+    assert entry.content[0].value == ("<p>First paragraph about ships.</p><p>Second paragraph.</p>")
 
 
 def test_atom_authors_link_to_byline_pages(client, discovery_newsroom):
@@ -88,7 +86,8 @@ def test_feed_text_round_trips_markup_characters(client, url):
         published=True,
         headline="Tom & Jerry <b>not bold</b> </script>",
         deck='A "deck" with <i>tags</i> & ampersands',
-        body="<p>Body &lt;script&gt;alert(1)&lt;/script&gt; &amp; more</p><script>alert(2)</script>",
+        body="<p>Body &lt;script&gt;alert(1)&lt;/script&gt; &amp; more</p>"
+        "<script>alert(2)</script>",
         bylines=[BylineFactory(name="O'Brien <Ed>")],
     )
     [entry] = read_feed(client, url).entries

@@ -469,7 +469,7 @@ def test_imported_markup_characters_stay_text(client):
     text = (
         "Talks on <b> & “quotes”\n"
         "A deck with <i>markup</i> & more\n"
-        "He said \"5 < 6 & 7 > 3\" and <script>go()</script> isn't code.\n"
+        'He said "5 < 6 & 7 > 3" and <script>go()</script> isn\'t code.\n'
         "Second <p>paragraph</p> &amp; more.\n"
         "— By Ana Lima\n"
     )
@@ -477,11 +477,12 @@ def test_imported_markup_characters_stay_text(client):
     story = Story.objects.get()
     assert story.deck == "A deck with <i>markup</i> & more"
     assert story.body == (
-        '<p>He said "5 &lt; 6 &amp; 7 &gt; 3" and &lt;script&gt;go()&lt;/script&gt; isn\'t code.</p>'
+        '<p>He said "5 &lt; 6 &amp; 7 &gt; 3" and &lt;script&gt;go()&lt;/script&gt; '
+        "isn't code.</p>"
         "<p>Second &lt;p&gt;paragraph&lt;/p&gt; &amp;amp; more.</p>"
     )
     assert story.paragraphs == [
-        "He said \"5 < 6 & 7 > 3\" and <script>go()</script> isn't code.",
+        'He said "5 < 6 & 7 > 3" and <script>go()</script> isn\'t code.',
         "Second <p>paragraph</p> &amp; more.",
     ]
     page = client.get(story.get_absolute_url()).content.decode()

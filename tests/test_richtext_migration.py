@@ -37,7 +37,8 @@ def search_body_words(query):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT id FROM stories_story WHERE search_vector @@ plainto_tsquery('english', %s)",
+                "SELECT id FROM stories_story "
+                "WHERE search_vector @@ plainto_tsquery('english', %s)",
                 [query],
             )
         else:

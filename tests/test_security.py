@@ -16,10 +16,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from stories.models import Correction, Story
-
-from .factories import BylineFactory, SectionFactory, StoryFactory
 from stories.richtext import paragraphs_html
 
+from .factories import BylineFactory, SectionFactory, StoryFactory
 from .hostile import (
     HOSTILE_HTML,
     PAYLOAD,
