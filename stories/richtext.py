@@ -44,7 +44,6 @@ REMOVED_WITH_CONTENT = {
 }
 
 
-
 def _drop_empty_attributes(tag, attribute, value):
     # The link dialog sends title="" when no title is given.
     return value if value.strip() else None
