@@ -499,3 +499,16 @@ def test_saving_an_imported_story_unchanged_keeps_its_body(seed_path, editor_use
     assert browser_post(login(editor_user), change_url(story)).status_code == 302
     story.refresh_from_db()
     assert story.body == before
+
+
+@pytest.mark.django_db
+def test_history_shows_what_changed_in_the_bodys_words(editor_user):
+    story = StoryFactory(
+        body='<p>Old <strong>words</strong> <a href="https://a.example/">here</a></p>'
+    )
+    client = login(editor_user)
+    body = '<p>New <strong>words</strong> <a href="https://b.example/">here</a></p>'
+    assert browser_post(client, change_url(story), {"body": body}).status_code == 302
+    page = client.get(reverse("admin:stories_story_history", args=[story.pk])).content.decode()
+    assert "Old words here" in page and "New words here" in page
+    assert "&lt;strong&gt;" not in page and "b.example" not in page

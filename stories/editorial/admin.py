@@ -26,7 +26,7 @@ from .forms import PreviewLinkForm, StoryAdminForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
-from .writing import NonceMediaAdminMixin
+from .writing import RichTextAdminMixin
 
 
 @admin.register(Section)
@@ -227,7 +227,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 @admin.register(Story)
 class StoryAdmin(
-    NonceMediaAdminMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin
+    RichTextAdminMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin
 ):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"

@@ -4,7 +4,7 @@ headline and deck, and the warning that changing a live story's slug moves its a
 The editor is django-prose-editor (ProseMirror through Tiptap), whose JavaScript ships with
 the package. It offers only what ``stories.richtext`` keeps; the server sanitizes whatever is
 posted anyway (``Story.save``). Its modules are found through an import map, an inline
-script, which gets the request's CSP nonce (``NonceMediaAdminMixin``); its styles are static
+script, which gets the request's CSP nonce (``RichTextAdminMixin``); its styles are static
 files (``static/stories/body_editor.js`` turns off Tiptap's injected ``<style>``).
 """
 
@@ -15,6 +15,9 @@ from django_prose_editor.widgets import (
     prose_editor_js,
 )
 from js_asset import Media, Script
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from stories.richtext import body_text
 
 # Only what stories.richtext.ALLOWED_TAGS keeps, and a toolbar with nothing else (undo and
 # redo stay on the keyboard).
@@ -99,10 +102,26 @@ def warn_about_live_slug(form):
     )
 
 
-class NonceMediaAdminMixin:
-    """For ModelAdmins whose forms load the editor: the page's scripts and the editor's import
-    map (an inline script) carry the request's CSP nonce, the change form and simple-history's
-    revision form alike (which renders its media to a string, so it is rebuilt here)."""
+class BodyAsTextHistoryHelper(HistoricalRecordContextHelper):
+    """The history list's "Changes" column shows what changed in a body's words, not in its
+    markup (``stories.richtext.body_text``)."""
+
+    def prepare_delta_change_value(self, change, value):
+        if change.field == "body":
+            return body_text(value)
+        return super().prepare_delta_change_value(change, value)
+
+
+class RichTextAdminMixin:
+    """For the story's ModelAdmin (a SimpleHistoryAdmin), which loads the body editor.
+
+    The page's scripts and the editor's import map (an inline script) carry the request's CSP
+    nonce, on the change form and on simple-history's revision form alike (which renders its
+    media to a string, so it is rebuilt here); the history compares bodies as text.
+    """
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return BodyAsTextHistoryHelper(self.model, historical_record)
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["media"] = Media.from_media(context["media"], nonce=request.csp_nonce)
