@@ -8,6 +8,15 @@ import * as editorModule from "django-prose-editor/editor";
 const ATTRIBUTE = "data-django-prose-editor-newsroom";
 // ProseMirror's empty document is one empty block: that is an empty body.
 const EMPTY = /^<(\w+)(\s[^>]*)?><\/\1>$/i;
+// As stories.richtext counts them: runs between spaces holding a letter or digit.
+const WORD = /[\p{L}\p{N}_]/u;
+const WORDS_PER_MINUTE = 230;
+
+function lengthOf(editor) {
+  const words = editor.getText().split(/\s+/).filter((token) => WORD.test(token)).length;
+  const minutes = Math.max(1, Math.ceil(words / WORDS_PER_MINUTE));
+  return `${words} word${words === 1 ? "" : "s"}, about ${minutes} min read`;
+}
 
 function createEditor(textarea) {
   if (textarea.closest(".prose-editor")) {
@@ -27,13 +36,21 @@ function createEditor(textarea) {
   });
   textarea.before(wrapper);
   wrapper.append(textarea);
+  const length = document.createElement("div");
+  length.className = "help body-length";
+  length.setAttribute("aria-live", "polite");
+  wrapper.after(length);
   const editor = new editorModule.Editor({
     element: wrapper,
     editable: !disabled,
     extensions,
     content: textarea.value,
     injectCSS: false,
+    onCreate({ editor: created }) {
+      length.textContent = lengthOf(created);
+    },
     onUpdate({ editor: updated }) {
+      length.textContent = lengthOf(updated);
       const html = updated.getHTML();
       textarea.value = EMPTY.test(html) ? "" : html;
       // Others (previews, autosave, counts) listen to the textarea as to any other field.
@@ -42,6 +59,7 @@ function createEditor(textarea) {
     onDestroy() {
       wrapper.before(textarea);
       wrapper.remove();
+      length.remove();
     },
   });
   textarea.dispatchEvent(

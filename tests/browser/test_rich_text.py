@@ -88,6 +88,10 @@ def test_reporter_writes_a_subhead_and_a_link_in_the_editor(reporter, open_page)
     dialog.get_by_label("URL").fill("https://port.example/notice")
     dialog.get_by_role("button", name="Update").click()
     assert "<h2>What comes next</h2>" in page.locator("#id_body").input_value()
+    assert page.locator(".body-length").inner_text() == "11 words, about 1 min read"
+    # The headline counts its characters against its limit as it is typed.
+    page.locator("#id_headline").fill("Harbour reopens")
+    assert page.locator("#id_headline_count").inner_text() == "15 of 200 characters"
 
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_load_state()
