@@ -198,16 +198,20 @@ def test_no_disallowed_tag_or_attribute_ever_survives(value):
     assert "<!--" not in cleaned
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1), max_size=6
-    )
+# What a briefing line may hold: no control characters but the tab; spaces and markup often.
+PARSER_LINE_CHARACTERS = st.characters(blacklist_categories=["Cs", "Cc"]) | st.sampled_from(
+    [" ", "\t", "\xa0", "<", "&", ">", '"', "'"]
 )
-def test_the_importers_plain_text_matches_its_html(paragraphs):
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=PARSER_LINE_CHARACTERS, min_size=1), max_size=6))
+def test_the_importers_html_is_sanitized_and_its_plain_text_matches(paragraphs):
     # What the briefing parser hands over: lines without control characters, stripped.
     paragraphs = [p.strip() for p in paragraphs if p.strip()]
-    assert paragraphs_text(paragraphs) == body_text(paragraphs_html(paragraphs))
+    written = paragraphs_html(paragraphs)
+    assert sanitize_body(written) == written
+    assert paragraphs_text(paragraphs) == body_text(written)
 
 
 @settings(max_examples=200, deadline=None)

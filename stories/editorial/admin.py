@@ -226,9 +226,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Story)
-class StoryAdmin(
-    RichTextAdminMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin
-):
+class StoryAdmin(RichTextAdminMixin, CleanTextAdminMixin, ImportBriefingMixin, SimpleHistoryAdmin):
     form = StoryAdminForm
     object_history_form_template = "admin/stories/story/object_history_form.html"
     list_display = [
