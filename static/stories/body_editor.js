@@ -39,7 +39,8 @@ function createEditor(textarea) {
   const length = document.createElement("div");
   length.className = "help body-length";
   length.setAttribute("aria-live", "polite");
-  wrapper.after(length);
+  // Under the editor's row (label and editor side by side), above the help text.
+  (wrapper.closest(".flex-container") || wrapper).after(length);
   const editor = new editorModule.Editor({
     element: wrapper,
     editable: !disabled,

@@ -2,6 +2,11 @@
 // the headline and deck, and a warning as soon as a live story's slug is edited.
 "use strict";
 (function () {
+  // Under the field's row (label and input side by side), above its help text.
+  function below(input, element) {
+    (input.closest(".flex-container") || input).insertAdjacentElement("afterend", element);
+  }
+
   function characterCount(input) {
     const limit = Number(input.getAttribute("maxlength"));
     const counter = document.createElement("div");
@@ -12,7 +17,7 @@
       "aria-describedby",
       [input.getAttribute("aria-describedby"), counter.id].filter(Boolean).join(" "),
     );
-    input.insertAdjacentElement("afterend", counter);
+    below(input, counter);
     function update() {
       // Characters as the server counts them (code points, not UTF-16 units).
       const used = Array.from(input.value).length;
@@ -26,14 +31,14 @@
   function slugWarning(input) {
     const liveSlug = input.dataset.liveSlug;
     const warning = document.createElement("p");
-    warning.className = "slug-warning";
+    warning.className = "help slug-warning";
     warning.id = `${input.id}_warning`;
     warning.setAttribute("role", "status");
     warning.hidden = true;
     warning.textContent =
       "This story is live: saving a new slug moves it to a new address, and the old " +
       `address (…/${liveSlug}/) will redirect there.`;
-    input.insertAdjacentElement("afterend", warning);
+    below(input, warning);
     function update() {
       warning.hidden = input.value === liveSlug;
     }

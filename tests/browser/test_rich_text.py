@@ -112,3 +112,36 @@ def test_reporter_writes_a_subhead_and_a_link_in_the_editor(reporter, open_page)
     assert link.get_attribute("href") == "https://port.example/notice"
     assert link.get_attribute("rel") == "noopener"
     assert not problems, problems
+
+
+@pytest.fixture
+def editor(transactional_db):
+    user = User.objects.create_user("rich-editor", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="Editor"))
+    return user
+
+
+def test_editor_is_warned_before_moving_a_live_story(editor, open_page):
+    story = StoryFactory(headline="Live and linked", slug="live-and-linked", published=True)
+    page = open_page(None)
+    problems = watch_console(page)
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill(editor.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    page.goto(f"/admin/stories/story/{story.pk}/change/")
+    warning = page.locator("#id_slug_warning")
+    assert warning.is_hidden()
+    page.locator("#id_slug").fill("moved-elsewhere")
+    assert warning.is_visible()
+    assert "/live-and-linked/" in warning.inner_text() and "redirect" in warning.inner_text()
+    page.locator("#id_slug").fill("live-and-linked")
+    assert warning.is_hidden()
+    # Headline and deck take the form's width (the admin's default input is 20em).
+    widths = page.evaluate(
+        "['id_headline', 'id_deck', 'id_dateline'].map("
+        "id => document.getElementById(id).getBoundingClientRect().width)"
+    )
+    assert abs(widths[0] - widths[1]) < 2 and widths[0] > 2 * widths[2], widths
+    assert not problems, problems
