@@ -370,8 +370,8 @@ class Story(models.Model):
             self.version += 1
         # Every write of one story passes here (the admin's form, a restored revision, the
         # list actions, code and the shell), so the body is sanitized here rather than in a
-        # form, whatever the browser sent; the importer's bulk writes skip save() and build
-        # their HTML with richtext.paragraphs_html, which sanitizes it the same way.
+        # form, whatever the browser sent; the importer's bulk writes skip save() and write
+        # only escaped text in paragraphs (richtext.paragraphs_html, as the sanitizer would).
         self.body = richtext.sanitize_body(self.body)
         self.body_plain = richtext.body_text(self.body)
         update_fields = kwargs.get("update_fields")

@@ -3,9 +3,9 @@
 The admin's editor (django-prose-editor) offers paragraphs, subheads (h2, h3), bold, italic,
 links, blockquotes and lists, but the browser is not trusted: whatever is posted, imported or
 restored from an old revision passes through ``sanitize_body`` before it is stored
-(``Story.save``; the importer, whose bulk writes skip ``save()``, builds its HTML with
-``paragraphs_html``), and the story page and feeds sanitize again on the way out, so a row
-written straight to the database cannot carry a script either.
+(``Story.save``; the importer, whose bulk writes skip ``save()``, writes only escaped text
+in paragraphs, ``paragraphs_html``), and the story page and feeds sanitize again on the way
+out, so a row written straight to the database cannot carry a script either.
 
 Everything that wants words rather than markup (search, JSON-LD, meta descriptions, feed
 summaries, word counts, revision diffs) reads ``body_text``. Migrations import this module by

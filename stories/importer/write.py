@@ -98,8 +98,8 @@ class Writer:
         return {
             "headline": planned.parsed.headline,
             "deck": planned.parsed.deck,
-            # Bulk writes skip Story.save(): the body is built sanitized, and its plain text
-            # with it, here.
+            # Bulk writes skip Story.save(): the body is built here from escaped paragraphs
+            # (what the sanitizer would write), and its plain text with it.
             "body": paragraphs_html(planned.parsed.paragraphs),
             "body_plain": paragraphs_text(planned.parsed.paragraphs),
             "section": section,
