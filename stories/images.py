@@ -187,7 +187,7 @@ def unguessable_name(folder, filename):
 
 
 # Upload names of lead images and byline photos before the image library (migrations 0001
-# to 0013 name them).
+# to 0016 name them).
 def story_image_name(instance, filename):
     return unguessable_name("stories", filename)
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -16,10 +15,12 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
+from . import richtext
 from .changes import announce
 from .fasturls import fast_reverse, url_formatter
 from .images import (
@@ -32,8 +33,6 @@ from .images import (
 )
 from .slugs import unique_slug
 from .text import multiline_text, single_line_text
-
-PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 class ContentQuerySet(models.QuerySet):
@@ -197,7 +196,7 @@ class StoryQuerySet(ContentQuerySet):
         """What a story card on a listing page renders (section, date), cheaply: no body,
         no tags. Bylines are read by ``stories.delivery.fragments.story_cards`` into a plain
         list, and only for cards it has to render, not cached ones."""
-        return self.select_related("section").defer("body")
+        return self.select_related("section").defer("body", "body_plain")
 
     def for_feed(self):
         """Everything a feed entry renders (bylines, tags, corrections), in the same number
@@ -264,7 +263,17 @@ class Story(models.Model):
         help_text="The one-line summary under the headline.",
     )
     body = models.TextField(
-        validators=[multiline_text], help_text="Paragraphs separated by a blank line."
+        validators=[multiline_text],
+        help_text="Paragraphs, subheads, bold, italic, links, quotes and lists. Anything else "
+        "(other formatting, pasted styles, scripts) is removed when the story is saved.",
+    )
+    body_plain = models.TextField(
+        "body as plain text",
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The body's words without markup, made from the body on every save: what "
+        "search indexes and summaries, word counts and revision diffs read.",
     )
     section = models.ForeignKey(Section, models.PROTECT, related_name="stories")
     bylines = models.ManyToManyField(
@@ -317,8 +326,11 @@ class Story(models.Model):
     objects = StoryQuerySet.as_manager()
     # The version is left out so a restored revision carries the current version and so
     # passes the edit check. The lead image is a reference to the library: a revision
-    # restores which image the story had, not the image's own text or crops.
-    history = HistoricalRecords(excluded_fields=["version"], bases=[RevisionRelations])
+    # restores which image the story had, not the image's own text or crops. The plain body
+    # is made from the body on every save, so a revision needs only the body.
+    history = HistoricalRecords(
+        excluded_fields=["version", "body_plain"], bases=[RevisionRelations]
+    )
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -348,6 +360,15 @@ class Story(models.Model):
             self.slug = unique_slug(Story, self.headline, max_length=200, exclude_pk=self.pk)
         if not self._state.adding:
             self.version += 1
+        # Every write of one story passes here (the admin's form, a restored revision, the
+        # list actions, code and the shell), so the body is sanitized here rather than in a
+        # form, whatever the browser sent; the importer's bulk writes skip save() and write
+        # only escaped text in paragraphs (richtext.paragraphs_html, as the sanitizer would).
+        self.body = richtext.sanitize_body(self.body)
+        self.body_plain = richtext.body_text(self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_plain"}
         super().save(*args, **kwargs)
         self._loaded_address = (self.slug, self.status)
 
@@ -453,9 +474,32 @@ class Story(models.Model):
         return latest if latest > self.published_at else None
 
     @property
+    def plain_text(self):
+        """The body's words (``richtext.body_text``), worked out from the body as it is now,
+        saved or not (a preview of unsaved changes has no ``body_plain`` yet), once per body."""
+        known = self.__dict__.get("_plain_text")
+        if known is None or known[0] != self.body:
+            known = self._plain_text = (self.body, richtext.body_text(self.body))
+        return known[1]
+
+    @property
     def paragraphs(self):
-        body = self.body.replace("\r\n", "\n").replace("\r", "\n")
-        return [part.strip() for part in PARAGRAPH_BREAK.split(body) if part.strip()]
+        """The body's paragraphs (subheads, quotes and list items too) as plain text."""
+        return [part for part in self.plain_text.split("\n\n") if part]
+
+    @property
+    def body_html(self):
+        """The body as the page shows it: sanitized again on the way out, so a row written
+        around ``save()`` (straight to the database, an old backup) cannot carry a script."""
+        return mark_safe(richtext.sanitize_body(self.body))  # sanitized just now
+
+    @property
+    def word_count(self):
+        return richtext.word_count(self.plain_text)
+
+    @property
+    def reading_minutes(self):
+        return richtext.reading_minutes(self.plain_text)
 
     @property
     def ordered_bylines(self):

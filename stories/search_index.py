@@ -8,7 +8,11 @@ search (``stories.reader.search``) queries the index with the same configuration
 
 The migrations import these definitions rather than copy them, so they run them as they are
 now: changing what a document holds means a new migration that recreates the triggers and
-rebuilds the index, not an edit here alone.
+rebuilds the index, not an edit here alone. Since migration 0020 a story's body is HTML, and
+the index reads its words from ``body_plain`` (filled from the body on every save) so that
+markup and attribute text ("strong", "href", a link's address) are never searchable; the
+definitions take the column as a parameter whose default, ``body``, keeps them as migrations
+0003 and 0006 ran them, and ``BODY_COLUMN`` is the one in use.
 """
 
 from contextlib import contextmanager
@@ -17,22 +21,25 @@ from django.db import connection
 
 # The text search configuration PostgreSQL's document is made with (migration 0003).
 POSTGRES_CONFIG = "english"
+# What fills the document's body: the body's plain text (migration 0020).
+BODY_COLUMN = "body_plain"
 
 
-def sqlite_refresh(story_ids_sql):
+def sqlite_refresh(story_ids_sql, body_column="body"):
     """SQLite: statements that rewrite the FTS rows of the stories ``story_ids_sql`` selects
     (a subquery, or a list of ids or placeholders)."""
     return f"""
     DELETE FROM stories_story_fts WHERE rowid IN ({story_ids_sql});
-    {sqlite_insert(story_ids_sql)};
+    {sqlite_insert(story_ids_sql, body_column)};
     """
 
 
-def sqlite_insert(story_ids_sql):
-    """SQLite: the statement that adds the FTS rows (a story's document) of those stories."""
+def sqlite_insert(story_ids_sql, body_column="body"):
+    """SQLite: the statement that adds the FTS rows (a story's document) of those stories,
+    their body read from ``body_column``."""
     return f"""
     INSERT INTO stories_story_fts (rowid, headline, deck, body, bylines, tags)
-    SELECT s.id, s.headline, s.deck, s.body,
+    SELECT s.id, s.headline, s.deck, s.{body_column},
         coalesce((SELECT group_concat(b.name, ' ') FROM stories_storybyline sb
                   JOIN stories_byline b ON b.id = sb.byline_id WHERE sb.story_id = s.id), ''),
         coalesce((SELECT group_concat(t.name, ' ') FROM stories_taggedstory ts
@@ -41,51 +48,67 @@ def sqlite_insert(story_ids_sql):
     """
 
 
-# The triggers that keep the FTS5 table in step with every write (migrations 0003, 0006).
-SQLITE_TRIGGERS = {
-    # name: (event, statements)
-    "stories_story_fts_insert": ("AFTER INSERT ON stories_story", sqlite_refresh("NEW.id")),
-    "stories_story_fts_update": (
-        "AFTER UPDATE OF headline, deck, body ON stories_story",
-        sqlite_refresh("NEW.id"),
-    ),
-    "stories_story_fts_delete": (
-        "AFTER DELETE ON stories_story",
-        "DELETE FROM stories_story_fts WHERE rowid = OLD.id;",
-    ),
-    "stories_storybyline_fts_insert": (
-        "AFTER INSERT ON stories_storybyline",
-        sqlite_refresh("NEW.story_id"),
-    ),
-    "stories_storybyline_fts_update": (
-        "AFTER UPDATE ON stories_storybyline",
-        sqlite_refresh("OLD.story_id, NEW.story_id"),
-    ),
-    "stories_storybyline_fts_delete": (
-        "AFTER DELETE ON stories_storybyline",
-        sqlite_refresh("OLD.story_id"),
-    ),
-    "stories_taggedstory_fts_insert": (
-        "AFTER INSERT ON stories_taggedstory",
-        sqlite_refresh("NEW.content_object_id"),
-    ),
-    "stories_taggedstory_fts_update": (
-        "AFTER UPDATE ON stories_taggedstory",
-        sqlite_refresh("OLD.content_object_id, NEW.content_object_id"),
-    ),
-    "stories_taggedstory_fts_delete": (
-        "AFTER DELETE ON stories_taggedstory",
-        sqlite_refresh("OLD.content_object_id"),
-    ),
-    "stories_byline_fts_rename": (
-        "AFTER UPDATE OF name ON stories_byline",
-        sqlite_refresh("SELECT story_id FROM stories_storybyline WHERE byline_id = NEW.id"),
-    ),
-    "stories_tag_fts_rename": (
-        "AFTER UPDATE OF name ON taggit_tag",
-        sqlite_refresh("SELECT content_object_id FROM stories_taggedstory WHERE tag_id = NEW.id"),
-    ),
-}
+def sqlite_triggers(body_column="body"):
+    """The triggers that keep the FTS5 table in step with every write, the body read from
+    ``body_column`` (migrations 0003 and 0006 made them with ``body``, 0020 with
+    ``body_plain``)."""
+    return {
+        # name: (event, statements)
+        "stories_story_fts_insert": (
+            "AFTER INSERT ON stories_story",
+            sqlite_refresh("NEW.id", body_column),
+        ),
+        "stories_story_fts_update": (
+            f"AFTER UPDATE OF headline, deck, {body_column} ON stories_story",
+            sqlite_refresh("NEW.id", body_column),
+        ),
+        "stories_story_fts_delete": (
+            "AFTER DELETE ON stories_story",
+            "DELETE FROM stories_story_fts WHERE rowid = OLD.id;",
+        ),
+        "stories_storybyline_fts_insert": (
+            "AFTER INSERT ON stories_storybyline",
+            sqlite_refresh("NEW.story_id", body_column),
+        ),
+        "stories_storybyline_fts_update": (
+            "AFTER UPDATE ON stories_storybyline",
+            sqlite_refresh("OLD.story_id, NEW.story_id", body_column),
+        ),
+        "stories_storybyline_fts_delete": (
+            "AFTER DELETE ON stories_storybyline",
+            sqlite_refresh("OLD.story_id", body_column),
+        ),
+        "stories_taggedstory_fts_insert": (
+            "AFTER INSERT ON stories_taggedstory",
+            sqlite_refresh("NEW.content_object_id", body_column),
+        ),
+        "stories_taggedstory_fts_update": (
+            "AFTER UPDATE ON stories_taggedstory",
+            sqlite_refresh("OLD.content_object_id, NEW.content_object_id", body_column),
+        ),
+        "stories_taggedstory_fts_delete": (
+            "AFTER DELETE ON stories_taggedstory",
+            sqlite_refresh("OLD.content_object_id", body_column),
+        ),
+        "stories_byline_fts_rename": (
+            "AFTER UPDATE OF name ON stories_byline",
+            sqlite_refresh(
+                "SELECT story_id FROM stories_storybyline WHERE byline_id = NEW.id", body_column
+            ),
+        ),
+        "stories_tag_fts_rename": (
+            "AFTER UPDATE OF name ON taggit_tag",
+            sqlite_refresh(
+                "SELECT content_object_id FROM stories_taggedstory WHERE tag_id = NEW.id",
+                body_column,
+            ),
+        ),
+    }
+
+
+# As migrations 0003 and 0006 made them (they import this name), and as they are now.
+SQLITE_TRIGGERS = sqlite_triggers()
+CURRENT_SQLITE_TRIGGERS = sqlite_triggers(BODY_COLUMN)
 
 
 @contextmanager
@@ -128,4 +151,4 @@ def search_index_paused():
             chunk = ids[start : start + 100]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM stories_story_fts WHERE rowid IN ({marks})", chunk)
-            cursor.execute(sqlite_insert(marks), chunk)
+            cursor.execute(sqlite_insert(marks, BODY_COLUMN), chunk)

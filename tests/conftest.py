@@ -106,7 +106,7 @@ def discovery_newsroom(db):
         headline="Live story about harbours",
         slug="live-story",
         deck="A deck about ports.",
-        body="First paragraph about ships.\n\nSecond paragraph.",
+        body="<p>First paragraph about ships.</p><p>Second paragraph.</p>",
         published=True,
         section=section,
         bylines=[writer, second],

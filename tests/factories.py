@@ -31,7 +31,7 @@ class StoryFactory(factory.django.DjangoModelFactory):
 
     headline = factory.Sequence(lambda n: f"Story number {n}")
     slug = factory.Sequence(lambda n: f"story-number-{n}")
-    body = "First paragraph.\n\nSecond paragraph."
+    body = "<p>First paragraph.</p><p>Second paragraph.</p>"
     section = factory.SubFactory(SectionFactory)
     status = Story.Status.DRAFT
 

@@ -7,6 +7,7 @@ elements or attributes and the payload reads back as plain text.
 """
 
 import json
+import re
 from html.parser import HTMLParser
 
 PAYLOAD = (
@@ -14,6 +15,34 @@ PAYLOAD = (
 )
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href"}
 JSON_SCRIPT_TYPES = {"application/ld+json", "application/json"}
+# Rich text (a story's body) as an attacker would post it straight to the form: every way we
+# know to run script or restyle the page from HTML. None of it may survive sanitizing.
+HOSTILE_HTML = (
+    "<script>go()</script><p onclick=go() style='position:fixed'>Styled</p>"
+    "<img src=x onerror=go()><a href='javascript:go()'>js</a>"
+    "<a href='  JaVaScRiPt:go()'>spaced</a><a href='jav&#x09;ascript:go()'>tab</a>"
+    "<a href='data:text/html;base64,PHNjcmlwdD5nbygpPC9zY3JpcHQ+'>data</a>"
+    "<a href='vbscript:go()'>vb</a><style>body{display:none}</style>"
+    "<iframe src='https://evil.example/' srcdoc='<script>go()</script>'></iframe>"
+    "<svg onload=go()><script>go()</script><a xlink:href='javascript:go()'>svg</a></svg>"
+    "<math><mtext><table><mglyph><style><img src=x onerror=go()></style></mglyph></table>"
+    "</mtext></math>"
+    "<object data='javascript:go()'></object><embed src='javascript:go()'>"
+    "<form action='javascript:go()'><input formaction='javascript:go()' autofocus onfocus=go()>"
+    "</form>"
+    "<base href='https://evil.example/'><meta http-equiv=refresh content='0;url=javascript:go()'>"
+    "<link rel=stylesheet href='https://evil.example/x.css'>"
+    "<!--><script>go()</script>--><!-- <script>go()</script> -->"
+    "<noscript><p title='</noscript><img src=x onerror=go()>'></noscript>"
+    "<scr<script>ipt>go()</scr</script>ipt><xss-marker onclick=go()>marker</xss-marker>"
+    "<p><strong><em><a href='https://example.org/ok' target=_blank rel=opener>unclosed"
+    "<h1 class=x id=y>Big</h1><table><tr><td>cell</td></tr></table>"
+    "&lt;script&gt;go()&lt;/script&gt; &amp;lt;b&amp;gt;"
+)
+# What a sanitized body may hold (stories.richtext), and where its links may go.
+BODY_TAGS = {"p", "h2", "h3", "strong", "em", "a", "blockquote", "ul", "ol", "li"}
+BODY_ATTRIBUTES = {"a": {"href", "title", "rel"}, "ol": {"start"}}
+LINK_SCHEMES = ("http://", "https://", "mailto:")
 
 
 def hostile(label, limit=100):
@@ -71,9 +100,12 @@ def assert_inert(html, *, shows=()):
                 assert not value.strip().lower().startswith("javascript:"), f"<{tag} {name}>"
     for script in page.scripts:
         kind = script["attrs"].get("type", "")
-        if kind in JSON_SCRIPT_TYPES:
+        if kind in JSON_SCRIPT_TYPES or kind == "importmap":
             json.loads(script["content"])  # whole, valid JSON: nothing broke out of it
             assert "<" not in script["content"], "a raw < inside a JSON script element"
+            if kind == "importmap":
+                # The admin's editor: an inline script the CSP runs only with the nonce.
+                assert script["attrs"].get("nonce"), "an import map without a nonce"
         else:
             assert script["attrs"].get("src"), f"an inline script: {script['content'][:80]!r}"
             assert not script["content"].strip(), "a script with both src and content"
@@ -118,3 +150,20 @@ def markup_in(html_text):
     finder.feed(html_text)
     finder.close()
     return finder.tags
+
+
+def assert_sanitized_body(html_text):
+    """``html_text`` holds only what a story's body may: the allowlisted elements and
+    attributes, links only to http, https and mailto addresses (or this site's own), each with
+    ``rel="noopener"``, no comment. Its text may read "go()": text is not code."""
+    for tag, attrs in markup_in(html_text):
+        assert tag in BODY_TAGS, f"<{tag}> in a body"
+        assert set(attrs) <= BODY_ATTRIBUTES.get(tag, set()), f"<{tag} {attrs}> in a body"
+        if tag == "a" and "href" in attrs:
+            href = attrs["href"].strip().lower()
+            assert href.startswith(LINK_SCHEMES) or not re.match(r"^[a-z][a-z0-9+.-]*:", href), (
+                f"a link to {href!r}"
+            )
+        if tag == "a":
+            assert attrs.get("rel") == "noopener", attrs
+    assert "<!--" not in html_text

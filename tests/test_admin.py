@@ -103,7 +103,7 @@ def test_editor_adds_story_with_ordered_bylines(client, editor):
         admin_form_data(
             client.get(add),
             headline="Council <b>votes</b>",
-            body="One.\r\n\r\nTwo.",
+            body="<p>One.</p>\r\n<p>Two.</p>",
             section=section.pk,
             new_tags="China, Local",
             **{

@@ -91,7 +91,7 @@ def test_admin_import_preview_shows_unchanged_updated_and_conflict(editor_user):
     port.refresh_from_db()
     assert port.deck == "Edited in the admin"
     chile = Story.objects.get(headline="Chile elects a new president")
-    assert chile.body.endswith("on Sunday.")
+    assert chile.body.endswith("on Sunday.</p>")
     assert chile.version == 2
 
 

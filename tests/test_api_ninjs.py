@@ -21,7 +21,7 @@ def test_a_live_story_in_ninjs(rf, settings):
         published=True,
         headline="Talks resume",
         deck="Both sides <agree>",
-        body="Kyiv & Moscow met.\n\nMore <b>text</b>.",
+        body="<p>Kyiv &amp; Moscow met.</p><h2>Next</h2><p>More <strong>talks</strong>.<script>x</script></p>",
         dateline="KYIV",
         section=section,
         bylines=[one, two],
@@ -40,8 +40,12 @@ def test_a_live_story_in_ninjs(rf, settings):
     assert data["descriptions"][0]["value"] == "Both sides <agree>"
     html, plain = data["bodies"]
     assert html["contenttype"] == "text/html"
-    assert html["value"] == "<p>Kyiv &amp; Moscow met.</p>\n<p>More &lt;b&gt;text&lt;/b&gt;.</p>"
-    assert plain["value"] == "Kyiv & Moscow met.\n\nMore <b>text</b>."
+    assert (
+        html["value"]
+        == "<p>Kyiv &amp; Moscow met.</p><h2>Next</h2><p>More <strong>talks</strong>.</p>"
+    )
+    assert plain["value"] == "Kyiv & Moscow met.\n\nNext\n\nMore talks."
+    assert html["wordcount"] == plain["wordcount"] == 6
     assert data["by"] == "Ada Lovelace and Grace Hopper"
     assert [p["name"] for p in data["people"]] == ["Ada Lovelace", "Grace Hopper"]
     assert data["subjects"][0] == {

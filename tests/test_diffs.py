@@ -12,7 +12,6 @@ from stories.editorial.diffs import (
     Chunk,
     diff_words,
     has_changes,
-    html_to_text,
     new_text,
     old_text,
     tokens,
@@ -74,23 +73,11 @@ def test_diff_words_in_a_long_body_touches_only_the_changed_words():
     assert new_text(chunks) == changed
 
 
-def test_diff_words_of_a_long_rewritten_body_is_quick():
-    import time
-
+def test_diff_words_of_a_long_rewritten_body_finishes(time_limit):
     old = "\n\n".join(" ".join(f"w{i * j % 97}" for i in range(80)) for j in range(150))
     new = "\n\n".join(" ".join(f"w{i * j % 89}" for i in range(70)) for j in range(160))
     one_paragraph = " ".join(f"w{i % 101}" for i in range(12_000))
-    started = time.perf_counter()
-    assert new_text(diff_words(old, new)) == new
-    assert new_text(diff_words(one_paragraph, one_paragraph[::-1])) == one_paragraph[::-1]
-    assert time.perf_counter() - started < 5
-
-
-def test_html_to_text_keeps_words_and_paragraphs_not_tags_or_attributes():
-    html = (
-        '<h2>Sub<em>head</em></h2><p>One <a href="https://x.example/" title="secret">link'
-        "</a> &amp; more.</p><ul><li>First</li><li>Second<br>line</li></ul>"
-        "<blockquote><p>Quote</p></blockquote>"
-    )
-    assert html_to_text(html) == ("Subhead\n\nOne link & more.\n\nFirst\n\nSecond\nline\n\nQuote")
-    assert html_to_text("Plain text.\n\nTwo paragraphs.") == "Plain text.\n\nTwo paragraphs."
+    # A generous limit, not a timing assertion: a quadratic diff of these would take minutes.
+    with time_limit(30):
+        assert new_text(diff_words(old, new)) == new
+        assert new_text(diff_words(one_paragraph, one_paragraph[::-1])) == one_paragraph[::-1]

@@ -56,9 +56,7 @@ def test_feed_entry_is_full(client, discovery_newsroom, url, version):
     assert [author["name"] for author in entry.authors] == ["William Roberts", "Ana Lima"]
     assert [tag.term for tag in entry.tags] == ["World", "China", "Taiwan"]
     assert entry.summary == "A deck about ports."
-    assert entry.content[0].value == (
-        "<p>First paragraph about ships.</p>\n<p>Second paragraph.</p>"
-    )
+    assert entry.content[0].value == ("<p>First paragraph about ships.</p><p>Second paragraph.</p>")
 
 
 def test_atom_authors_link_to_byline_pages(client, discovery_newsroom):
@@ -88,7 +86,8 @@ def test_feed_text_round_trips_markup_characters(client, url):
         published=True,
         headline="Tom & Jerry <b>not bold</b> </script>",
         deck='A "deck" with <i>tags</i> & ampersands',
-        body="Body <script>alert(1)</script> & more",
+        body="<p>Body &lt;script&gt;alert(1)&lt;/script&gt; &amp; more</p>"
+        "<script>alert(2)</script>",
         bylines=[BylineFactory(name="O'Brien <Ed>")],
     )
     [entry] = read_feed(client, url).entries
@@ -98,7 +97,9 @@ def test_feed_text_round_trips_markup_characters(client, url):
     assert [author["name"] for author in entry.authors] == ["O'Brien <Ed>"]
     text = TextOnly()
     text.feed(entry.content[0].value)
+    # The body is HTML: its escaped text comes back as text, its script not at all.
     assert text.text == "Body <script>alert(1)</script> & more"
+    assert "alert(2)" not in entry.content[0].value
 
 
 def as_text(detail):
@@ -115,7 +116,7 @@ class TextOnly(HTMLParser):
 
 
 def test_story_without_deck_is_summed_up_by_its_first_paragraph(client):
-    StoryFactory(published=True, deck="", body="Opening words.\n\nMore.")
+    StoryFactory(published=True, deck="", body="<p>Opening words.</p><p>More.</p>")
     [entry] = read_feed(client, "/feed/").entries
     assert entry.summary == "Opening words."
 

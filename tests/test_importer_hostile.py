@@ -301,7 +301,7 @@ def test_one_enormous_paragraph_imports_whole(tmp_path, client):
     path.write_text(f"The longest story\n{paragraph}\n— By Ana Lima\n")
     run_command(path)
     story = Story.objects.get()
-    assert story.body == paragraph
+    assert story.body == f"<p>{paragraph}</p>"
     assert client.get(story.get_absolute_url()).status_code == 200
 
 

@@ -390,7 +390,7 @@ def test_each_import_writes_a_revision_that_copies_the_story(django_user_model):
     for revision in (created, updated):
         assert revision.history_change_reason == "Imported from a briefing"
         assert (revision.byline_slugs, revision.tag_names) == (["ana-lima"], [])
-    assert created.body == "Water flowed through the new gates on Monday, officials said."
+    assert created.body == "<p>Water flowed through the new gates on Monday, officials said.</p>"
     for field in Story.history.model.tracked_fields:
         assert getattr(updated, field.attname) == getattr(story, field.attname), field.name
 

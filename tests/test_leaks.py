@@ -54,7 +54,9 @@ def make_story(state, newsroom, *, unpublish=True):
         headline=f"{word} headline",
         slug=f"{word.lower()}-story",
         deck=f"{word} deck.",
-        body=f"{word} body text.\n\nMore {word}.",
+        # Rich text: the word in a paragraph, a subhead, a link's text and its address.
+        body=f"<p>{word} body text.</p><h2>More {word}</h2>"
+        f'<p><a href="https://example.org/{word}">{word} link</a></p>',
         section=newsroom["section"],
         # A byline only this story carries: like its own tag, unknown to readers (404, no
         # menu or sitemap entry) until the story is live.

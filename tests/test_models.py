@@ -76,9 +76,15 @@ def test_story_absolute_url_uses_local_publication_date(settings):
     assert story.get_absolute_url() == "/2024/09/13/kim-arrives/"
 
 
-def test_story_paragraphs_split_on_blank_lines_and_keep_text():
-    story = StoryFactory.build(body="“One” — two.\r\n\r\nThree <b>four</b>.\n  \nFive")
-    assert story.paragraphs == ["“One” — two.", "Three <b>four</b>.", "Five"]
+def test_story_paragraphs_are_the_bodys_blocks_as_plain_text():
+    story = StoryFactory.build(
+        body="<p>“One” — <strong>two</strong>.</p><h2>Three &lt;b&gt;four&lt;/b&gt;</h2>"
+        "<ul><li>Five</li><li><a href='https://example.org/six'>six</a></li></ul>"
+        "<blockquote><p>Seven\n  lines</p></blockquote><p></p>"
+    )
+    # Unsaved too: a preview of unsaved changes reads them.
+    assert story.paragraphs == ["“One” — two.", "Three <b>four</b>", "Five", "six", "Seven lines"]
+    assert (story.word_count, story.reading_minutes) == (8, 1)
 
 
 def test_story_ordered_bylines_follow_position():

@@ -16,9 +16,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from stories.models import Correction, Story
+from stories.richtext import paragraphs_html
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
-from .hostile import PAYLOAD, assert_inert, hostile, json_ld, markup_in, meta_contents
+from .hostile import (
+    HOSTILE_HTML,
+    PAYLOAD,
+    assert_inert,
+    assert_sanitized_body,
+    hostile,
+    json_ld,
+    markup_in,
+    meta_contents,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +51,8 @@ def hostile_story():
         slug="hostile-story",
         deck=hostile("Deck", 300),
         dateline=hostile("Dateline"),
-        body=f"{hostile('First', 1000)}\n\n{hostile('Second', 1000)}",
+        # The body is HTML: the payload as the text of two paragraphs, then raw hostile markup.
+        body=paragraphs_html([hostile("First", 1000), hostile("Second", 1000)]) + HOSTILE_HTML,
         section=section,
         bylines=[byline],
         published=True,
@@ -97,6 +108,10 @@ def test_hostile_text_is_exact_in_json_ld_and_meta_tags(client, hostile_story):
     blocks = json_ld(html)
     article = next(block for block in blocks if block.get("@type") == "NewsArticle")
     assert article["headline"] == hostile_story.headline
+    # The body's words, exactly, and none of its markup.
+    assert article["articleBody"] == hostile_story.plain_text
+    assert article["articleBody"].startswith(f"{hostile('First', 1000)}\n\n{hostile('Second')}")
+    assert "<svg" not in article["articleBody"] and "<p" not in article["articleBody"]
     assert hostile_story.bylines.get().name in [author["name"] for author in article["author"]]
     meta = meta_contents(html)
     assert meta["og:title"] == [hostile_story.headline]
@@ -154,9 +169,13 @@ def test_hostile_text_in_feeds_is_well_formed_exact_and_builds_no_markup(client,
                 item.findtext("description"),
                 item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded"),
             ]
-        for field in html_fields:
-            # A feed reader renders these as HTML: only our own <p> elements may appear.
-            assert {tag for tag, _ in markup_in(field)} <= {"p"}, (url, field[:120])
+        *text_fields, content = html_fields
+        for field in text_fields:
+            # A feed reader renders these as HTML: no element may appear.
+            assert not markup_in(field), (url, field[:120])
+        # The body is HTML: only what its sanitizer allows, the payload as text.
+        assert_sanitized_body(content)
+        assert PAYLOAD in unescape(content)
 
 
 def test_hostile_text_in_sitemaps_is_well_formed(client, hostile_story):

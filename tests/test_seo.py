@@ -172,7 +172,7 @@ def test_story_page_meta_tags(client, discovery_newsroom, meta_tags, parse_html)
 
 
 def test_description_falls_back_to_the_first_paragraph(client, meta_tags):
-    story = StoryFactory(published=True, deck="", body="The opening paragraph.\n\nMore.")
+    story = StoryFactory(published=True, deck="", body="<p>The opening paragraph.</p><p>More.</p>")
     tags = meta_tags(client.get(story.get_absolute_url()))
     assert tags["description"] == ["The opening paragraph."]
     assert by_type(client.get(story.get_absolute_url()))["NewsArticle"]["description"] == (

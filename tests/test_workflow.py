@@ -261,7 +261,7 @@ def test_edit_made_before_an_import_rewrote_the_story_is_refused(editor_user, tm
     assert response.status_code == 200
     assert "Not saved" in response.content.decode()
     story.refresh_from_db()
-    assert story.body == "Ships sail again, said officials."
+    assert story.body == "<p>Ships sail again, said officials.</p>"
 
 
 # Revisions

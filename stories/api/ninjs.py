@@ -15,7 +15,6 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.html import escape
 
 from stories.importer.places import COUNTRY_CODES
 from stories.models import Story
@@ -57,19 +56,15 @@ def canonical(path):
     return urljoin(site_root(), path)
 
 
-def body_paragraphs(story):
-    # The one place the body is read: when the body becomes HTML, body_html passes it on
-    # (it is sanitised when saved) and body_text takes its text.
-    return story.paragraphs
-
-
 def body_html(story):
-    """The body as the story page prints it: one ``<p>`` per paragraph, text escaped."""
-    return "\n".join(f"<p>{escape(paragraph)}</p>" for paragraph in body_paragraphs(story))
+    """The body as the story page prints it: the allowlisted HTML, sanitized again on the way
+    out (``Story.body_html``)."""
+    return str(story.body_html)
 
 
 def body_text(story):
-    return "\n\n".join(body_paragraphs(story))
+    """The body's words, paragraphs (subheads, quotes, list items) separated by a blank line."""
+    return story.plain_text
 
 
 def image_renditions(image, request=None):
@@ -159,14 +154,14 @@ def story_ninjs(story, request=None):
                 "role": "main",
                 "contenttype": "text/html",
                 "charcount": len(text),
-                "wordcount": len(text.split()),
+                "wordcount": story.word_count,
                 "value": body_html(story),
             },
             {
                 "role": "main",
                 "contenttype": "text/plain",
                 "charcount": len(text),
-                "wordcount": len(text.split()),
+                "wordcount": story.word_count,
                 "value": text,
             },
         ],

@@ -42,6 +42,7 @@ from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
 from .tags import merge_tags
 from .workflow import DONE, Step, after_step, implied_step, take_step
+from .writing import RichTextAdminMixin
 
 
 @admin.register(Section)
@@ -247,6 +248,7 @@ class PublicationFilter(admin.SimpleListFilter):
 @admin.register(Story)
 class StoryAdmin(
     PrimaryActionsMixin,
+    RichTextAdminMixin,
     LibraryImagePickerMixin,
     CleanTextAdminMixin,
     CompareRevisionsMixin,
@@ -275,7 +277,8 @@ class StoryAdmin(
         ("bylines", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["section"]
-    search_fields = ["headline", "deck", "body", "story_bylines__byline__name"]
+    # The body's words, not its markup.
+    search_fields = ["headline", "deck", "body_plain", "story_bylines__byline__name"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section", "lead_image"]

@@ -18,11 +18,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from stories.models import Byline, Image, Section, Story
+from stories.richtext import body_text
 
-from .diffs import diff_words, has_changes, html_to_text
-
-# The body's words as readers read them: tags and attributes are not words.
-body_text = html_to_text
+from .diffs import diff_words, has_changes
 
 WORD_FIELDS = ["headline", "deck", "body"]
 # Other fields an editor may change, in the order of the story form.

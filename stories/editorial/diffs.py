@@ -8,7 +8,6 @@ Kept and inserted chunks, joined, give the new text; kept and deleted ones, the 
 import difflib
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 EQUAL, INSERT, DELETE = "equal", "insert", "delete"
 
@@ -99,37 +98,3 @@ def new_text(chunks):
 
 def has_changes(chunks):
     return any(chunk.kind != EQUAL for chunk in chunks)
-
-
-# Elements that end a paragraph or line of the body, so the plain text keeps its shape.
-BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "ul", "ol", "div"}
-
-
-class TextExtractor(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag in BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag):
-        if tag in BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
-def html_to_text(html):
-    """The words of an HTML body, paragraphs separated by a blank line; no tags or
-    attributes. (The prose editor's own plain-text function can replace this one.)"""
-    extractor = TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    text = "".join(extractor.parts)
-    paragraphs = (re.sub(r"[ \t]+", " ", part).strip() for part in re.split(r"\n\s*\n", text))
-    return "\n\n".join(part for part in paragraphs if part)

@@ -15,6 +15,8 @@ from stories.importer.sources import refuse_oversized
 from stories.models import Section, Story
 from stories.text import CleanTextFormMixin, single_line_text
 
+from .writing import WRITING_WIDGETS, warn_about_live_slug
+
 REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
 
 
@@ -69,9 +71,12 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
             "status",
             "published_at",
         ]
+        # The body's rich-text editor, character counts, the live slug's warning.
+        widgets = WRITING_WIDGETS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        warn_about_live_slug(self)
         # New stories have nothing to be out of date with; every edit of a stored one must
         # say which version it was made on.
         self.fields["loaded_version"].required = self.instance.pk is not None

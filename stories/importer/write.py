@@ -20,6 +20,7 @@ from stories.models import (
     StoryByline,
     TaggedStory,
 )
+from stories.richtext import paragraphs_html, paragraphs_text
 from stories.search_index import search_index_paused
 from stories.slugs import allocate_slugs
 
@@ -143,7 +144,10 @@ class Writer:
         return {
             "headline": planned.parsed.headline,
             "deck": planned.parsed.deck,
-            "body": "\n\n".join(planned.parsed.paragraphs),
+            # Bulk writes skip Story.save(): the body is built here from escaped paragraphs
+            # (what the sanitizer would write), and its plain text with it.
+            "body": paragraphs_html(planned.parsed.paragraphs),
+            "body_plain": paragraphs_text(planned.parsed.paragraphs),
             "section": section,
             "status": self.status,
             "published_at": planned.published_at,
@@ -179,6 +183,7 @@ class Writer:
                 "headline",
                 "deck",
                 "body",
+                "body_plain",
                 "section",
                 "status",
                 "published_at",

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils import feedgenerator, timezone
-from django.utils.html import escape, format_html_join
+from django.utils.html import escape
 
 from stories.delivery import fragments
 from stories.models import Story
@@ -154,7 +154,8 @@ class LatestStoriesFeed(Feed):
     def item_extra_kwargs(self, story):
         return {
             "bylines": [(b.name, b.get_absolute_url()) for b in story.ordered_bylines],
-            "content": format_html_join("\n", "<p>{}</p>", ((p,) for p in story.paragraphs)),
+            # The body's HTML, sanitized again on the way out (``Story.body_html``).
+            "content": story.body_html,
         }
 
 

@@ -154,6 +154,9 @@ def news_article(story, request):
         "publisher": organization(request),
         "articleSection": story.section.name,
         "keywords": [tag.name for tag in story.sorted_tags],
+        # The words, not the markup (stories.richtext.body_text).
+        "articleBody": story.plain_text,
+        "wordCount": story.word_count,
         "inLanguage": settings.LANGUAGE_CODE,
         "isAccessibleForFree": True,
     }

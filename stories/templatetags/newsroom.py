@@ -1,6 +1,9 @@
 from django import template
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
+from ..richtext import with_lead_in
 from ..text import xml_safe
 
 register = template.Library()
@@ -22,3 +25,12 @@ def xml_text(value):
     """Text without the characters XML 1.0 cannot carry (``stories.text.xml_safe``), for
     XML templates: a row written straight to the database may hold them."""
     return xml_safe(str(value))
+
+
+@register.simple_tag
+def story_body(story):
+    """The story's body as readers see it: sanitized HTML (``Story.body_html``), the dateline
+    leading its first paragraph."""
+    dateline = render_to_string("stories/_dateline.html", {"dateline": story.dateline})
+    # Both parts are safe: the body sanitized, the dateline escaped by its template.
+    return mark_safe(with_lead_in(story.body_html, dateline.strip()))

@@ -1,0 +1,136 @@
+"""The story form's writing aids: the rich-text body editor, live character counts on the
+headline and deck, and the warning that changing a live story's slug moves its address.
+
+The editor is django-prose-editor (ProseMirror through Tiptap), whose JavaScript ships with
+the package. It offers only what ``stories.richtext`` keeps; the server sanitizes whatever is
+posted anyway (``Story.save``). Its modules are found through an import map, an inline
+script, which gets the request's CSP nonce (``RichTextAdminMixin``); its styles are static
+files (``static/stories/body_editor.js`` turns off Tiptap's injected ``<style>``).
+"""
+
+from django import forms
+from django_prose_editor.widgets import (
+    AdminProseEditorWidget,
+    prose_editor_admin_media,
+    prose_editor_js,
+)
+from js_asset import Media, Script
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from stories.richtext import body_text
+
+# Only what stories.richtext.ALLOWED_TAGS keeps, and a toolbar with nothing else (undo and
+# redo stay on the keyboard).
+BODY_EDITOR_CONFIG = {
+    "extensions": {
+        "Heading": {"levels": [2, 3]},
+        "Bold": True,
+        "Italic": True,
+        "Link": {"protocols": ["http", "https", "mailto"], "enableTarget": False},
+        "Blockquote": True,
+        "BulletList": True,
+        "OrderedList": True,
+        "ListItem": True,
+        "NoSpellCheck": False,
+        "Menu": {
+            "groups": [
+                {"group": "blockType -lists", "type": "dropdown", "minItems": 2},
+                {"group": "lists"},
+                {"group": "nodes -blockType -lists"},
+                {"group": "marks"},
+                {"group": "link"},
+            ]
+        },
+    }
+}
+
+
+class BodyEditorWidget(AdminProseEditorWidget):
+    """The body's ProseMirror editor, set up by our own module (``data-django-prose-editor-
+    newsroom``) rather than the package's, which would inject a ``<style>`` the CSP refuses."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, config=BODY_EDITOR_CONFIG, preset="newsroom")
+
+    @property
+    def media(self):
+        return prose_editor_admin_media + Media(
+            css={"all": ["stories/body_editor.css"]},
+            js=[prose_editor_js, Script("stories/body_editor.js", type="module")],
+        )
+
+
+class CountedTextInput(forms.TextInput):
+    """A full-width text input with a live count of its characters against its
+    ``maxlength`` (set by the form field from the model's ``max_length``)."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"class": "vTextField story-form__wide", **(attrs or {})})
+        self.attrs["data-character-count"] = ""
+
+    class Media:
+        css = {"all": ["stories/story_form.css"]}
+        js = ["stories/story_form.js"]
+
+
+class SlugInput(forms.TextInput):
+    class Media:
+        css = {"all": ["stories/story_form.css"]}
+        js = ["stories/story_form.js"]
+
+
+WRITING_WIDGETS = {
+    "headline": CountedTextInput,
+    "deck": CountedTextInput,
+    "slug": SlugInput,
+    "body": BodyEditorWidget,
+}
+
+
+def warn_about_live_slug(form):
+    """On a live story, say by the slug that changing it moves the story's address (the old
+    one redirects: ``editorial.saving.remember_old_address``); the script repeats it in a
+    warning as soon as the slug is edited."""
+    story = form.instance
+    slug = form.fields.get("slug")
+    if slug is None or story.pk is None or not story.is_live():
+        return
+    slug.widget.attrs["data-live-slug"] = story.slug
+    slug.help_text = (
+        f"This story is live at its current address. Changing the slug gives it a new "
+        f"address; readers and links using the old one (…/{story.slug}/) are redirected."
+    )
+
+
+class BodyAsTextHistoryHelper(HistoricalRecordContextHelper):
+    """The history list's "Changes" column shows what changed in a body's words, not in its
+    markup (``stories.richtext.body_text``)."""
+
+    def prepare_delta_change_value(self, change, value):
+        if change.field == "body":
+            return body_text(value)
+        return super().prepare_delta_change_value(change, value)
+
+
+class RichTextAdminMixin:
+    """For the story's ModelAdmin (a SimpleHistoryAdmin), which loads the body editor.
+
+    The page's scripts and the editor's import map (an inline script) carry the request's CSP
+    nonce, on the change form and on simple-history's revision form alike (which renders its
+    media to a string, so it is rebuilt here); the history compares bodies as text.
+    """
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return BodyAsTextHistoryHelper(self.model, historical_record)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["media"] = Media.from_media(context["media"], nonce=request.csp_nonce)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        admin_form = context.get("adminform")
+        if admin_form is not None:
+            context["media"] = Media.from_media(
+                self.media + admin_form.media, nonce=request.csp_nonce
+            )
+        return super().render_history_view(request, template, context, **kwargs)
