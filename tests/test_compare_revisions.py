@@ -48,7 +48,7 @@ def edited_story(editor_user):
     story = StoryFactory(
         headline="Port of Odesa reopens",
         deck="Grain ships sail",
-        body=f"Ships left Odesa on Monday.\n\nSecond paragraph {LONG_TAIL} end.",
+        body=f"<p>Ships left Odesa on Monday.</p><p>Second paragraph {LONG_TAIL} end.</p>",
         section=world,
         bylines=[ana],
         tags=["Ukraine"],
@@ -62,8 +62,8 @@ def edited_story(editor_user):
         {
             "headline": "Port of Odesa reopens at last",
             "deck": "Grain <ships> & barges sail",
-            "body": f"Ships left Odesa on Tuesday.\n\nSecond paragraph {LONG_TAIL} end.\n\n"
-            "A <b>new</b> paragraph &amp; more.",
+            "body": f"<p>Ships left Odesa on Tuesday.</p><p>Second paragraph {LONG_TAIL} end.</p>"
+            '<p>A <strong>new</strong> paragraph &amp; <a href="https://x.example/">more</a>.</p>',
             "section": str(sport.pk),
             "story_bylines-0-byline": str(pedro.pk),
             "new_tags": "Grain",
