@@ -63,6 +63,11 @@ function createEditor(textarea) {
       length.remove();
     },
   });
+  // A script that sets the textarea's value (autosave's Restore) says so with this event: the
+  // editor then shows that text instead of writing its own back over it on the next keystroke.
+  textarea.addEventListener("newsroom:value-set", () => {
+    editor.commands.setContent(textarea.value || "");
+  });
   textarea.dispatchEvent(
     new CustomEvent("prose-editor:ready", { detail: { editor, textarea }, bubbles: true }),
   );

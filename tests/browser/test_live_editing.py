@@ -54,7 +54,7 @@ def change_path(story):
     return f"/admin/stories/story/{story.pk}/change/"
 
 
-def wait_until(condition, page, timeout_ms=10_000):
+def wait_until(condition, page, timeout_ms=30_000):
     """Poll the database until ``condition()`` holds: what the page sent on its way out
     (beacons) lands while the test still owns the database."""
     for _ in range(timeout_ms // 100):
@@ -85,7 +85,7 @@ def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(
     assert frame.locator("h1").inner_text() == "Harbour talks resume"
 
     page.locator("#id_headline").fill("Harbour talks collapse")
-    page.locator("#id_body").fill("An unsaved paragraph about the harbour.")
+    type_body(page, "An unsaved paragraph about the harbour.")
     frame = page.frame_locator(".live-panel__frame--shown")
     frame.locator("h1", has_text="Harbour talks collapse").wait_for()
     assert "An unsaved paragraph about the harbour." in frame.locator("article").inner_text()
@@ -111,11 +111,19 @@ def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(
     assert story.headline == "Harbour talks resume"
 
 
+def type_body(page, text):
+    """Replace the body as a person does, in the rich-text editor over the hidden textarea."""
+    editor = page.locator(".ProseMirror[contenteditable]")
+    editor.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type(text)
+
+
 def test_autosave_brings_unsaved_text_back_after_the_page_is_closed(reporter, story, open_page):
     page = log_in(open_page, reporter)
     page.goto(change_path(story))
     page.locator("#id_headline").fill("Typed and never saved")
-    page.locator("#id_body").fill("A paragraph the browser lost.")
+    type_body(page, "A paragraph the browser lost.")
     page.locator(".live-tools__status", has_text="Unsaved changes kept").wait_for(timeout=20_000)
     page = close(page, reporter)  # no Save
     assert Story.objects.get(pk=story.pk).headline == "Harbour talks resume"
@@ -127,7 +135,9 @@ def test_autosave_brings_unsaved_text_back_after_the_page_is_closed(reporter, st
     assert page.locator("#id_headline").input_value() == "Harbour talks resume"
     page.get_by_role("button", name="Restore", exact=True).click()
     assert page.locator("#id_headline").input_value() == "Typed and never saved"
-    assert page.locator("#id_body").input_value() == "A paragraph the browser lost."
+    # The rich-text editor shows the restored body, and what it will post is that body.
+    assert page.locator(".ProseMirror[contenteditable]").inner_text().strip() == "A paragraph the browser lost."
+    assert page.locator("#id_body").input_value() == "<p>A paragraph the browser lost.</p>"
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_load_state()
     assert Story.objects.get(pk=story.pk).headline == "Typed and never saved"
@@ -205,7 +215,7 @@ def test_new_story_is_previewed_before_its_first_save(reporter, open_page):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto("/admin/stories/story/add/")
     page.locator("#id_headline").fill("A story nobody has saved")
-    page.locator("#id_body").fill("Its first paragraph.")
+    type_body(page, "Its first paragraph.")
     frame = page.frame_locator(".live-panel__frame--shown")
     frame.locator("h1", has_text="A story nobody has saved").wait_for()
     assert "Its first paragraph." in frame.locator("article").inner_text()

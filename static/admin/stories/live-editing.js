@@ -257,6 +257,8 @@
       const field = form.elements[name];
       if (field && !field.readOnly) {
         field.value = value;
+        // A rich-text editor over the field (the body's) reloads from it on this event.
+        field.dispatchEvent(new CustomEvent("newsroom:value-set"));
         field.dispatchEvent(new Event("input", { bubbles: true }));
       }
     }
