@@ -90,10 +90,11 @@ test-slow: $(STAMP)
 test-browser: $(STAMP) $(AXE)
 	NEWSROOM_BROWSER_TESTS=require NEWSROOM_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
-# The README's two pictures (docs/home.png, docs/story.png), from the browser tests.
+# The README's pictures (docs/home.png, story.png, desk.png, editor.png, preview.png), from the
+# browser tests.
 docs-screenshots: $(STAMP)
 	NEWSROOM_DOCS_SCREENSHOTS=1 NEWSROOM_BROWSER_TESTS=require NEWSROOM_CHROMIUM=$(CHROMIUM) \
-		$(PY) -m pytest -q -m browser tests/browser/test_reader.py -k screenshots
+		$(PY) -m pytest -q -m browser tests/browser/test_reader.py tests/browser/test_desk_screenshots.py -k screenshots
 
 # Everything the site holds, as JSON (README: "Security and operations"); media is separate.
 BACKUP ?= var/backup-$(shell date +%Y%m%d-%H%M%S).json.gz

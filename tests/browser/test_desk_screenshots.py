@@ -67,6 +67,7 @@ def test_screenshots_of_the_desk_the_editor_and_the_preview(open_page, desk_day,
     page.keyboard.type(" Officials said talks would resume next week.")
     preview = page.frame_locator("iframe").first
     preview.get_by_text("talks would resume next week").first.wait_for(timeout=15_000)
+    page.evaluate("window.scrollTo(0, 0)")  # the headline and the toolbar, not the caret
     keep(page, artifacts, "editor")
 
     # The preview of unsaved text, as the Preview button opens it in a tab.
