@@ -1215,6 +1215,7 @@ class WebhookSubscriber(models.Model):
     url = models.URLField(
         "URL",
         max_length=500,
+        validators=[single_line_text],
         help_text="Where events are POSTed: http or https, on a public address.",
     )
     secret = models.CharField(
