@@ -29,6 +29,7 @@ from stories.models import (
 from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
+from .accessibility import LabelledWidgetsMixin
 from .briefing_import import ImportBriefingMixin
 from .desk import DeskFilter
 from .forms import PreviewLinkForm
@@ -41,7 +42,7 @@ from .workflow import DONE, Step, after_step, implied_step, take_step
 
 
 @admin.register(Section)
-class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
+class SectionAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position", "story_count"]
     list_editable = ["position"]
     ordering = ["position", "name"]  # the count annotation drops Meta.ordering
@@ -57,7 +58,7 @@ class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Byline)
-class BylineAdmin(CleanTextAdminMixin, admin.ModelAdmin):
+class BylineAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
     ordering = ["name"]
@@ -82,7 +83,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(LabelledWidgetsMixin, DjangoUserAdmin):
     """Django's user admin, which only superusers manage, opened for one lookup: the byline
     form's account search, for those who may add or change bylines (editors)."""
 
@@ -118,7 +119,7 @@ admin.site.unregister(Tag)
 
 
 @admin.register(Tag)
-class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
+class TagAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, TaggitTagAdmin):
     list_display = ["name", "slug", "story_count"]
     # taggit's own merge moves taggit's generic tagged items, which our stories do not use.
     actions = ["merge_tags"]
@@ -163,7 +164,7 @@ class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
         return None
 
 
-class StoryBylineInline(CleanTextAdminMixin, admin.TabularInline):
+class StoryBylineInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularInline):
     model = StoryByline
     extra = 1
     autocomplete_fields = ["byline"]
@@ -171,7 +172,7 @@ class StoryBylineInline(CleanTextAdminMixin, admin.TabularInline):
     ordering = ["position", "pk"]
 
 
-class CorrectionInline(CleanTextAdminMixin, admin.TabularInline):
+class CorrectionInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularInline):
     """Corrections can be added, never changed or removed: readers rely on the record."""
 
     model = Correction
@@ -189,7 +190,7 @@ class CorrectionInline(CleanTextAdminMixin, admin.TabularInline):
         return False
 
 
-class PreviewLinkInline(CleanTextAdminMixin, admin.TabularInline):
+class PreviewLinkInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularInline):
     model = PreviewLink
     form = PreviewLinkForm
     extra = 0
@@ -238,6 +239,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 @admin.register(Story)
 class StoryAdmin(
+    LabelledWidgetsMixin,
     PrimaryActionsMixin,
     CleanTextAdminMixin,
     ImportBriefingMixin,

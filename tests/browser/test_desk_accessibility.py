@@ -61,7 +61,9 @@ DESK_PAGES = [
         "published story form (an editor's lock for reporters)",
         lambda w: reverse("admin:stories_story_change", args=[w["published"].pk]),
     ),
-    DeskPage("story history", lambda w: reverse("admin:stories_story_history", args=[w["story"].pk])),
+    DeskPage(
+        "story history", lambda w: reverse("admin:stories_story_history", args=[w["story"].pk])
+    ),
     DeskPage(
         "story revision",
         lambda w: reverse(
@@ -71,10 +73,14 @@ DESK_PAGES = [
     ),
     DeskPage("import screen", lambda w: reverse("admin:stories_story_import")),
     DeskPage("section list", lambda w: reverse("admin:stories_section_changelist")),
-    DeskPage("section form", lambda w: reverse("admin:stories_section_change", args=[w["section"].pk])),
+    DeskPage(
+        "section form", lambda w: reverse("admin:stories_section_change", args=[w["section"].pk])
+    ),
     DeskPage("new section", lambda w: reverse("admin:stories_section_add"), roles=(EDITOR,)),
     DeskPage("byline list", lambda w: reverse("admin:stories_byline_changelist")),
-    DeskPage("byline form", lambda w: reverse("admin:stories_byline_change", args=[w["byline"].pk])),
+    DeskPage(
+        "byline form", lambda w: reverse("admin:stories_byline_change", args=[w["byline"].pk])
+    ),
     DeskPage("tag list", lambda w: reverse("admin:taggit_tag_changelist")),
     DeskPage("tag form", lambda w: reverse("admin:taggit_tag_change", args=[w["tag"].pk])),
     DeskPage("password change", lambda w: reverse("admin:password_change")),
