@@ -188,3 +188,15 @@ def test_desk_pages_have_no_serious_accessibility_violations(
         if blocking := blocking_violations(page, axe_script):
             failures[desk_page.name] = blocking
     assert failures == {}, f"{role}, {scheme}: {failures}"
+
+
+def test_autocomplete_boxes_are_named_after_their_label_or_column(desk_world, open_page):
+    page = log_in(open_page, desk_world[EDITOR], "light")
+    page.goto(reverse("admin:stories_story_change", args=[desk_world["story"].pk]))
+    # The chosen value follows the field's name, as a screen reader reads it.
+    assert page.get_by_role("combobox", name="Section: Business").count() == 1
+    bylines = page.locator("#story_bylines-group")  # named by the table's column header
+    assert bylines.get_by_role("combobox", name="Byline Rita Reporter").count() == 1
+    assert page.get_by_role("searchbox", name="Tags").count() == 1
+    page.get_by_role("combobox", name="Section: Business").click()
+    assert page.get_by_role("searchbox", name="Section:").is_visible()
