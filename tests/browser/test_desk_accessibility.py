@@ -18,6 +18,7 @@ from django.utils import timezone
 from stories.models import Correction, PreviewLink, ReturnNote, Story
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
+from .conftest import SEED
 from .test_accessibility import run_axe
 
 pytestmark = [pytest.mark.browser, pytest.mark.axe]
@@ -40,6 +41,14 @@ def open_select2(page):
     # The autocomplete's dropdown and its search box are part of the page while open.
     page.locator(".select2-selection").first.click()
     page.locator(".select2-search__field").first.wait_for()
+
+
+def preview_seed_briefing(page):
+    # The import's second step: the preview table of what importing the file would do (or,
+    # where the role may not, the form's error).
+    page.locator("#id_briefing").set_input_files(SEED)
+    page.get_by_role("button", name="Preview import").click()
+    page.locator("#import-preview, .errornote, .errorlist").first.wait_for()
 
 
 DESK_PAGES = [
@@ -72,6 +81,15 @@ DESK_PAGES = [
         ),
     ),
     DeskPage("import screen", lambda w: reverse("admin:stories_story_import")),
+    DeskPage(
+        "import preview",
+        lambda w: reverse("admin:stories_story_import"),
+        prepare=preview_seed_briefing,
+    ),
+    DeskPage(
+        "story delete confirmation",
+        lambda w: reverse("admin:stories_story_delete", args=[w["story"].pk]),
+    ),
     DeskPage("section list", lambda w: reverse("admin:stories_section_changelist")),
     DeskPage(
         "section form", lambda w: reverse("admin:stories_section_change", args=[w["section"].pk])
