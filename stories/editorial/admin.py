@@ -29,6 +29,7 @@ from stories.models import (
 from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
 
+from .accessibility import LabelledWidgetsMixin
 from .briefing_import import ImportBriefingMixin
 from .compare import CompareRevisionsMixin
 from .desk import DeskFilter
@@ -46,7 +47,7 @@ from .writing import RichTextAdminMixin
 
 
 @admin.register(Section)
-class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
+class SectionAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position", "story_count"]
     list_editable = ["position"]
     ordering = ["position", "name"]  # the count annotation drops Meta.ordering
@@ -62,7 +63,9 @@ class SectionAdmin(CleanTextAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Byline)
-class BylineAdmin(LibraryImagePickerMixin, CleanTextAdminMixin, admin.ModelAdmin):
+class BylineAdmin(
+    LabelledWidgetsMixin, LibraryImagePickerMixin, CleanTextAdminMixin, admin.ModelAdmin
+):
     list_display = ["name", "role", "user", "story_count"]
     list_select_related = ["user"]
     ordering = ["name"]
@@ -87,7 +90,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserAdmin(ReporterAccountsMixin, DjangoUserAdmin):
+class UserAdmin(LabelledWidgetsMixin, ReporterAccountsMixin, DjangoUserAdmin):
     """Django's user admin for superusers; editors manage reporters' accounts with it
     (``ReporterAccountsMixin``). Opened for one lookup: the byline form's account search,
     for those who may add or change bylines, over all staff accounts."""
@@ -127,7 +130,7 @@ admin.site.unregister(Tag)
 
 
 @admin.register(Tag)
-class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
+class TagAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, TaggitTagAdmin):
     list_display = ["name", "slug", "story_count"]
     # taggit's own merge moves taggit's generic tagged items, which our stories do not use.
     actions = ["merge_tags"]
@@ -172,7 +175,7 @@ class TagAdmin(CleanTextAdminMixin, TaggitTagAdmin):
         return None
 
 
-class StoryBylineInline(CleanTextAdminMixin, admin.TabularInline):
+class StoryBylineInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularInline):
     model = StoryByline
     extra = 1
     autocomplete_fields = ["byline"]
@@ -180,7 +183,7 @@ class StoryBylineInline(CleanTextAdminMixin, admin.TabularInline):
     ordering = ["position", "pk"]
 
 
-class CorrectionInline(CleanTextAdminMixin, admin.TabularInline):
+class CorrectionInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularInline):
     """Corrections can be added, never changed or removed: readers rely on the record."""
 
     model = Correction
@@ -198,7 +201,7 @@ class CorrectionInline(CleanTextAdminMixin, admin.TabularInline):
         return False
 
 
-class PreviewLinkInline(CleanTextAdminMixin, admin.TabularInline):
+class PreviewLinkInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularInline):
     model = PreviewLink
     form = PreviewLinkForm
     extra = 0
@@ -247,6 +250,7 @@ class PublicationFilter(admin.SimpleListFilter):
 
 @admin.register(Story)
 class StoryAdmin(
+    LabelledWidgetsMixin,
     PrimaryActionsMixin,
     RichTextAdminMixin,
     LibraryImagePickerMixin,

@@ -1,0 +1,220 @@
+"""WCAG 2.2 AA on the desk (issue 13): axe-core on every admin page staff use, as an editor
+and as a reporter, in both colour schemes, with no serious or critical violation.
+
+The pages are data: add a ``DeskPage`` to ``DESK_PAGES`` (a name, a function from the
+``desk_world`` fixture's objects to an address, and the roles that may open it) and every
+role and scheme checks it. Each role logs in once and walks its pages, so a failure lists
+every page that failed, not just the first.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from django.utils import timezone
+
+from stories.models import Correction, PreviewLink, ReturnNote, Story
+
+from ..factories import BylineFactory, SectionFactory, StoryFactory
+from .conftest import SEED
+from .test_accessibility import run_axe
+
+pytestmark = [pytest.mark.browser, pytest.mark.axe]
+
+PASSWORD = "browser-tests-only-9f3k"
+EDITOR, REPORTER, SUPERUSER = "editor", "reporter", "superuser"
+STAFF = (EDITOR, REPORTER)
+
+
+@dataclass(frozen=True)
+class DeskPage:
+    name: str
+    address: object  # callable(world) -> path
+    roles: tuple = STAFF
+    # Something to do before axe looks (open a widget, say), given the page.
+    prepare: object = None
+
+
+def open_select2(page):
+    # The autocomplete's dropdown and its search box are part of the page while open.
+    page.locator(".select2-selection").first.click()
+    page.locator(".select2-search__field").first.wait_for()
+
+
+def preview_seed_briefing(page):
+    # The import's second step: the preview table of what importing the file would do (or,
+    # where the role may not, the form's error).
+    page.locator("#id_briefing").set_input_files(SEED)
+    page.get_by_role("button", name="Preview import").click()
+    page.locator("#import-preview, .errornote, .errorlist").first.wait_for()
+
+
+DESK_PAGES = [
+    DeskPage("desk", lambda w: reverse("admin:index")),
+    DeskPage("all models", lambda w: reverse("admin:models")),
+    DeskPage("story list", lambda w: reverse("admin:stories_story_changelist")),
+    DeskPage(
+        "story list, filtered and searched",
+        lambda w: reverse("admin:stories_story_changelist") + "?status__exact=draft&q=harbour",
+    ),
+    DeskPage("new story", lambda w: reverse("admin:stories_story_add")),
+    DeskPage(
+        "new story, section autocomplete open",
+        lambda w: reverse("admin:stories_story_add"),
+        prepare=open_select2,
+    ),
+    DeskPage("story form", lambda w: reverse("admin:stories_story_change", args=[w["story"].pk])),
+    DeskPage(
+        "published story form (an editor's lock for reporters)",
+        lambda w: reverse("admin:stories_story_change", args=[w["published"].pk]),
+    ),
+    DeskPage(
+        "story history", lambda w: reverse("admin:stories_story_history", args=[w["story"].pk])
+    ),
+    DeskPage(
+        "story revision",
+        lambda w: reverse(
+            "admin:stories_story_simple_history",
+            args=[w["story"].pk, w["story"].history.earliest().history_id],
+        ),
+    ),
+    DeskPage("import screen", lambda w: reverse("admin:stories_story_import")),
+    DeskPage(
+        "import preview",
+        lambda w: reverse("admin:stories_story_import"),
+        prepare=preview_seed_briefing,
+    ),
+    DeskPage(
+        "story delete confirmation",
+        lambda w: reverse("admin:stories_story_delete", args=[w["story"].pk]),
+    ),
+    DeskPage("section list", lambda w: reverse("admin:stories_section_changelist")),
+    DeskPage(
+        "section form", lambda w: reverse("admin:stories_section_change", args=[w["section"].pk])
+    ),
+    DeskPage("new section", lambda w: reverse("admin:stories_section_add"), roles=(EDITOR,)),
+    DeskPage("byline list", lambda w: reverse("admin:stories_byline_changelist")),
+    DeskPage(
+        "byline form", lambda w: reverse("admin:stories_byline_change", args=[w["byline"].pk])
+    ),
+    DeskPage("tag list", lambda w: reverse("admin:taggit_tag_changelist")),
+    DeskPage("tag form", lambda w: reverse("admin:taggit_tag_change", args=[w["tag"].pk])),
+    DeskPage("password change", lambda w: reverse("admin:password_change")),
+    # Accounts are the superuser's until people management (issue 13) opens them to editors.
+    DeskPage("user list", lambda w: reverse("admin:auth_user_changelist"), roles=(SUPERUSER,)),
+    DeskPage(
+        "user form",
+        lambda w: reverse("admin:auth_user_change", args=[w[REPORTER].pk]),
+        roles=(SUPERUSER,),
+    ),
+    DeskPage("new user", lambda w: reverse("admin:auth_user_add"), roles=(SUPERUSER,)),
+]
+
+
+def person(username, role):
+    if role == SUPERUSER:
+        return User.objects.create_superuser(username, f"{username}@example.org", PASSWORD)
+    user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=role.title()))
+    return user
+
+
+@pytest.fixture
+def desk_world(transactional_db):
+    """A newsroom with something on every page: a reporter's draft with a byline, tags, a
+    correction, a preview link, a return note and a few revisions; a live story; a schedule."""
+    reporter = person("rita", REPORTER)
+    editor = person("edna", EDITOR)
+    admin = person("root", SUPERUSER)
+    section = SectionFactory(name="Business", slug="business")
+    byline = BylineFactory(name="Rita Reporter", user=reporter)
+    story = StoryFactory(
+        headline="Harbour cranes idle as strike enters second week",
+        section=section,
+        bylines=[byline],
+        tags=["harbour", "strikes"],
+        created_by=reporter,
+    )
+    story.deck = "Dockers say talks have stalled."
+    story.save()
+    Correction.objects.create(story=story, text="An earlier version misspelt the port's name.")
+    PreviewLink.objects.create(
+        story=story, created_by=editor, expires_at=timezone.now() + timedelta(days=2)
+    )
+    ReturnNote.objects.create(story=story, author=editor, text="Add the port authority's figures.")
+    published = StoryFactory(
+        headline="Ferry timetable changes", section=section, bylines=[byline], published=True
+    )
+    StoryFactory(headline="Budget vote tomorrow", section=section, scheduled=True)
+    StoryFactory(headline="Council waits", section=section, status=Story.Status.REVIEW)
+    return {
+        REPORTER: reporter,
+        EDITOR: editor,
+        SUPERUSER: admin,
+        "section": section,
+        "byline": byline,
+        "story": story,
+        "published": published,
+        "tag": story.tags.get(name="harbour"),
+    }
+
+
+def log_in(open_page, user, scheme):
+    page = open_page(reverse("admin:login"), color_scheme=scheme)
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    return page
+
+
+def blocking_violations(page, axe_script):
+    return [v for v in run_axe(page, axe_script) if v["impact"] in {"serious", "critical"}]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_login_page_has_no_serious_accessibility_violations(
+    transactional_db, open_page, axe_script, scheme
+):
+    page = open_page(reverse("admin:login"), color_scheme=scheme)
+    assert blocking_violations(page, axe_script) == []
+    page.get_by_label("Username").fill("nobody")  # a wrong password: the form's error shows
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert page.locator(".errornote, .errorlist").count() >= 1
+    assert blocking_violations(page, axe_script) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("role", [EDITOR, REPORTER, SUPERUSER])
+def test_desk_pages_have_no_serious_accessibility_violations(
+    desk_world, open_page, axe_script, role, scheme
+):
+    page = log_in(open_page, desk_world[role], scheme)
+    pages = [desk_page for desk_page in DESK_PAGES if role in desk_page.roles]
+    assert pages
+    failures = {}
+    for desk_page in pages:
+        response = page.goto(desk_page.address(desk_world))
+        assert response.status == 200, f"{desk_page.name}: HTTP {response.status}"
+        assert page.locator("h1").count() == 1, f"{desk_page.name}: one <h1>"
+        if desk_page.prepare:
+            desk_page.prepare(page)
+        if blocking := blocking_violations(page, axe_script):
+            failures[desk_page.name] = blocking
+    assert failures == {}, f"{role}, {scheme}: {failures}"
+
+
+def test_autocomplete_boxes_are_named_after_their_label_or_column(desk_world, open_page):
+    page = log_in(open_page, desk_world[EDITOR], "light")
+    page.goto(reverse("admin:stories_story_change", args=[desk_world["story"].pk]))
+    # The chosen value follows the field's name, as a screen reader reads it.
+    assert page.get_by_role("combobox", name="Section: Business").count() == 1
+    bylines = page.locator("#story_bylines-group")  # named by the table's column header
+    assert bylines.get_by_role("combobox", name="Byline Rita Reporter").count() == 1
+    assert page.get_by_role("searchbox", name="Tags").count() == 1
+    page.get_by_role("combobox", name="Section: Business").click()
+    assert page.get_by_role("searchbox", name="Section:").is_visible()
