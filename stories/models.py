@@ -1220,6 +1220,7 @@ class WebhookSubscriber(models.Model):
     )
     secret = models.CharField(
         max_length=200,
+        validators=[single_line_text],
         help_text="Signs each request (HMAC-SHA256) so the receiver can tell it came from us.",
     )
     events = models.JSONField(default=list, help_text="The events this subscriber is sent.")

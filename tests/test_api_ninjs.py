@@ -21,7 +21,10 @@ def test_a_live_story_in_ninjs(rf, settings):
         published=True,
         headline="Talks resume",
         deck="Both sides <agree>",
-        body="<p>Kyiv &amp; Moscow met.</p><h2>Next</h2><p>More <strong>talks</strong>.<script>x</script></p>",
+        body=(
+            "<p>Kyiv &amp; Moscow met.</p><h2>Next</h2>"
+            "<p>More <strong>talks</strong>.<script>x</script></p>"
+        ),
         dateline="KYIV",
         section=section,
         bylines=[one, two],

@@ -136,7 +136,8 @@ def test_autosave_brings_unsaved_text_back_after_the_page_is_closed(reporter, st
     page.get_by_role("button", name="Restore", exact=True).click()
     assert page.locator("#id_headline").input_value() == "Typed and never saved"
     # The rich-text editor shows the restored body, and what it will post is that body.
-    assert page.locator(".ProseMirror[contenteditable]").inner_text().strip() == "A paragraph the browser lost."
+    restored = page.locator(".ProseMirror[contenteditable]").inner_text()
+    assert restored.strip() == "A paragraph the browser lost."
     assert page.locator("#id_body").input_value() == "<p>A paragraph the browser lost.</p>"
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_load_state()
