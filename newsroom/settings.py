@@ -280,7 +280,8 @@ try:
         ipaddress.ip_network(_proxy, strict=False)
 except ValueError as error:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
-if env_flag("BEHIND_PROXY"):
+BEHIND_PROXY = env_flag("BEHIND_PROXY")
+if BEHIND_PROXY:
     # Only when a proxy that sets X-Forwarded-Proto and X-Forwarded-For is in front.
     MIDDLEWARE.insert(0, "stories.security.ForwardedHeadersMiddleware")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

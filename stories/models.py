@@ -913,6 +913,8 @@ PRESENCE_WINDOW = timedelta(minutes=1)
 # A working copy nobody has touched for this long is forgotten (a month-old draft of a story
 # saved many times since helps nobody).
 WORKING_COPY_DAYS = 30
+# Copies of stories not saved yet (each "Add story" page is one) kept per user.
+NEW_STORY_COPIES = 5
 
 
 class WorkingCopyQuerySet(models.QuerySet):
@@ -933,6 +935,12 @@ class WorkingCopyQuerySet(models.QuerySet):
             **names,
             defaults={"data": data, "saved_at": now, "base_version": base_version},
         )
+        if story is None:
+            # Every "Add story" page names a new draft: keep the newest few, so that one
+            # account cannot fill the disk with copies of stories it never saves.
+            newest = self.filter(user=user, story__isnull=True).order_by("-saved_at", "-pk")
+            kept = newest.values_list("pk", flat=True)[:NEW_STORY_COPIES]
+            self.filter(user=user, story__isnull=True).exclude(pk__in=list(kept)).delete()
         return copy
 
 

@@ -48,6 +48,15 @@ def client_ip_behind_proxy(request):
     return hops[0] if hops else peer
 
 
+def client_ip(request):
+    """The reader's address: as the trusted proxy saw it with ``BEHIND_PROXY=1``, otherwise
+    the peer's own (without a proxy in front, ``X-Forwarded-For`` is whatever the client
+    wrote, even from a loopback peer such as an SSH tunnel)."""
+    if settings.BEHIND_PROXY:
+        return client_ip_behind_proxy(request)
+    return request.META.get("REMOTE_ADDR")
+
+
 class ForwardedHeadersMiddleware:
     """Drops ``X-Forwarded-*`` and ``Forwarded`` from peers that are not trusted proxies.
 

@@ -331,6 +331,22 @@ def test_rate_limits_per_key_and_per_address(client, settings):
     assert limited.status_code == 429 and "Retry-After" in limited
 
 
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_a_forged_forwarded_for_does_not_reset_the_anonymous_limit(client, settings, behind_proxy):
+    """From a loopback peer (an SSH tunnel, a local proxy passing the header on), the
+    header counts only when the operator said a proxy is in front."""
+    settings.BEHIND_PROXY = behind_proxy
+    settings.API_RATE_ANONYMOUS = "2/minute"
+    statuses = [
+        client.get(
+            "/api/v1/sections/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+        ).status_code
+        for n in range(3)
+    ]
+    # Behind a proxy each forwarded address is a reader of its own; without one, one peer.
+    assert statuses == ([200, 200, 200] if behind_proxy else [200, 200, 429])
+
+
 # HTTP caching
 
 

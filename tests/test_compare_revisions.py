@@ -204,3 +204,9 @@ def test_compare_names_a_changed_lead_image_by_its_alt_text(editor_user, media_r
     comparison = login(editor_user).get(compare_url(story, first, last)).context["comparison"]
     changes = {change.label: (change.old, change.new) for change in comparison.fields}
     assert changes["Lead image"] == ("—", "“A harbour at dawn”")
+
+
+def test_a_revision_address_that_is_not_a_number_is_not_found(editor_user, edited_story):
+    client = login(editor_user)
+    url = reverse("admin:stories_story_change", args=[edited_story.pk])
+    assert client.get(f"{url.removesuffix('change/')}history/abc/").status_code == 404

@@ -236,6 +236,22 @@ def test_import_that_no_longer_conflicts_clears_the_conflict(seed_path):
     assert not ImportConflict.objects.exists()
 
 
+def test_a_reporters_import_neither_adds_nor_settles_conflicts(seed_path, reporter_user):
+    """The panel is the editors' to-do list: a reporter's upload of a briefing that clashes
+    with stories others edited does not fill it (and cannot empty it either)."""
+    briefing = read_briefing_file(seed_path)
+    import_briefings([briefing])
+    first, second = Story.objects.order_by("pk")[:2]
+    first.deck = "Edited by an editor."
+    first.save()
+    ImportConflict.objects.create(
+        story=second, source="briefing.txt", reason="x", found_at=timezone.now()
+    )
+    result = import_briefings([briefing], user=reporter_user, status=Story.Status.DRAFT)
+    assert "conflict" in [o.action for o in result.outcomes]
+    assert list(ImportConflict.objects.values_list("story", flat=True)) == [second.pk]
+
+
 def test_dry_run_records_no_conflict(seed_path):
     briefing = read_briefing_file(seed_path)
     import_briefings([briefing])

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.models import EditingPresence, Story, WorkingCopy
+from stories.models import NEW_STORY_COPIES, EditingPresence, Story, WorkingCopy
 
 from .admin_forms import admin_form_data, browser_post
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -497,3 +497,43 @@ def test_live_write_paths_outside_a_transaction(reporter_user, reporter_story, e
     assert client.post(live_url(None, "autosave"), new).status_code == 200
     assert client.post(reverse("admin:stories_story_add"), new).status_code == 302
     assert not WorkingCopy.objects.exists()
+
+
+def test_copies_of_unsaved_new_stories_are_capped_per_user(reporter_user, editor_user):
+    """Each "Add story" page names a new draft; one account keeps only its newest few."""
+    client = login(reporter_user)
+    keys = [f"{n:032x}" for n in range(NEW_STORY_COPIES + 3)]
+    for key in keys:
+        data = {"live_draft_key": key, "headline": f"Draft {key[-2:]}", "body": "<p>x</p>"}
+        assert client.post(live_url(None, "autosave"), data).status_code == 200
+    kept = WorkingCopy.objects.filter(user=reporter_user).order_by("saved_at", "pk")
+    assert [copy.draft_key for copy in kept] == keys[-NEW_STORY_COPIES:]
+    # Someone else's copies are not theirs to cap.
+    WorkingCopy.objects.keep(editor_user, None, "f" * 32, {"headline": "Mine"}, None)
+    client.post(live_url(None, "autosave"), {"live_draft_key": "e" * 32, "body": ""})
+    assert WorkingCopy.objects.filter(user=editor_user).count() == 1
+
+
+def test_working_copies_keep_and_restore_only_an_allowlisted_body(reporter_user, reporter_story):
+    client = login(reporter_user)
+    hostile = '<p onclick="alert(1)">Kept <img src=x onerror=alert(2)>words</p><script>x</script>'
+    data = change_form(client, reporter_story, body=hostile)
+    assert client.post(live_url(reporter_story, "autosave"), data).status_code == 200
+    stored = WorkingCopy.objects.get(user=reporter_user).data["body"]
+    assert stored == "<p>Kept words</p>"
+    # A copy written before bodies were cleaned on the way in is cleaned on the way out.
+    WorkingCopy.objects.filter(user=reporter_user).update(data={"body": hostile})
+    page = client.get(change_url(reporter_story)).content.decode()
+    assert "onerror" not in page and "onclick" not in page and "<script>x" not in page
+    assert "Kept words" in page
+
+
+def test_the_body_editor_is_handed_only_an_allowlisted_body(reporter_user, reporter_story):
+    """A body that never passed Story.save() (a restored backup, a direct write) still
+    reaches the editor's live DOM cleaned."""
+    Story.objects.filter(pk=reporter_story.pk).update(
+        body='<p>Fine</p><img src=x onerror="alert(3)"><p style="x">more</p>'
+    )
+    page = login(reporter_user).get(change_url(reporter_story)).content.decode()
+    assert "onerror" not in page and 'style="x"' not in page
+    assert "&lt;p&gt;Fine&lt;/p&gt;" in page

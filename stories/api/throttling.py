@@ -9,7 +9,7 @@ machine (and with ``REDIS_URL``, every machine) shares them.
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from stories.security import client_ip_behind_proxy
+from stories.security import client_ip
 
 from .access import api_key_of
 
@@ -28,8 +28,9 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
 
 
 class AnonymousRateThrottle(SimpleRateThrottle):
-    """Per address as the trusted proxy in front saw it (``stories.security``), so one
-    client cannot pose as many with a forged ``X-Forwarded-For``."""
+    """Per address (``stories.security.client_ip``: the proxy's view only with
+    ``BEHIND_PROXY=1``), so one client cannot pose as many with a forged
+    ``X-Forwarded-For``."""
 
     scope = "api_anonymous"
 
@@ -39,4 +40,4 @@ class AnonymousRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         if api_key_of(request) is not None:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": client_ip_behind_proxy(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}

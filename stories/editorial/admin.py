@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -422,6 +423,9 @@ class StoryAdmin(
             )
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # The address takes any text where the revision's number goes.
+        if not str(version_id).isdigit():
+            raise Http404("No such revision.")
         # Django's change form runs in a transaction; simple-history's restore view does
         # not, and the form's stale-save lock (select_for_update) needs one on PostgreSQL.
         with transaction.atomic(using=router.db_for_write(self.model)):

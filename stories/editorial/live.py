@@ -49,6 +49,7 @@ from stories.models import (
     WorkingCopy,
 )
 from stories.reader.previews import mark_private
+from stories.richtext import sanitize_body
 
 # The form's fields a working copy keeps and the preview shows, besides section, tags and
 # bylines. Status and dates are not drafts' business: they change only by saving.
@@ -99,6 +100,9 @@ def form_content(post):
     section, tags and bylines (in printed order, rows marked for deletion left out)."""
     # PostgreSQL's JSON refuses NUL characters; no field may hold one anyway.
     content = {name: post.get(name, "").replace("\x00", "") for name in TEXT_FIELDS}
+    # Kept and restored into the rich-text editor's live DOM: only what the allowlist keeps.
+    if "body" in content:
+        content["body"] = sanitize_body(content["body"])
     content["section"] = number(post.get("section", ""))
     tags = (number(value) for value in post.getlist("tags"))
     content["tags"] = list(dict.fromkeys(tag for tag in tags if tag is not None))
@@ -190,7 +194,11 @@ def restore_data(copy):
     section = Section.objects.filter(pk=data.get("section")).first()
     return {
         "draft_key": copy.draft_key,
-        "fields": {name: data.get(name, "") for name in TEXT_FIELDS},
+        # Copies made before bodies were sanitized on the way in are cleaned on the way out.
+        "fields": {
+            name: sanitize_body(data.get(name, "")) if name == "body" else data.get(name, "")
+            for name in TEXT_FIELDS
+        },
         "section": {"id": section.pk, "name": section.name} if section else None,
         "tags": [{"id": t.pk, "name": t.name} for t in ordered_objects(Tag, data.get("tags", []))],
         "bylines": [

@@ -17,7 +17,7 @@ from django_prose_editor.widgets import (
 from js_asset import Media, Script
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from stories.richtext import body_text
+from stories.richtext import body_text, sanitize_body
 
 # Only what stories.richtext.ALLOWED_TAGS keeps, and a toolbar with nothing else (undo and
 # redo stay on the keyboard).
@@ -51,6 +51,12 @@ class BodyEditorWidget(AdminProseEditorWidget):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, config=BODY_EDITOR_CONFIG, preset="newsroom")
+
+    def format_value(self, value):
+        # The editor turns this text into live DOM: only what the allowlist keeps reaches it,
+        # even for a body that was never saved through the model (an old backup, a form
+        # re-shown with its errors).
+        return super().format_value(sanitize_body(value) if value else value)
 
     @property
     def media(self):

@@ -65,7 +65,10 @@ class Writer:
                         )
                         self.write_relations(batch, stories, bylines, tags)
                     touched.update(p.story_id for p in changing)
-            self.remember_conflicts()
+            # The desk's panel is the editors' to-do list, which only editors clear: an
+            # import by someone who may not publish neither adds to it nor settles it.
+            if self.plan.may_publish:
+                self.remember_conflicts()
         return Story.absolute_urls(self.plan.planned)
 
     def remember_conflicts(self):
