@@ -613,6 +613,25 @@ def test_the_delivery_log_is_readable_and_a_paused_subscriber_can_be_resumed(
     assert subscriber.paused_at is None
 
 
+def test_the_log_promises_a_next_attempt_only_for_a_delivery_still_waiting(
+    client, editor_user, receiver, subscriber
+):
+    from django.contrib import admin
+
+    receiver.script = [404]  # final: not retried
+    StoryFactory(published=True)
+    run_webhooks()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    log = admin.site._registry[WebhookDelivery]
+    assert log.next_attempt(delivery) == "—"
+    delivery.status = WebhookDelivery.Status.PENDING
+    assert log.next_attempt(delivery) != "—"
+    client.force_login(editor_user)
+    url = reverse("admin:stories_webhookdelivery_change", args=[delivery.pk])
+    assert client.get(url).status_code == 200
+
+
 @pytest.mark.django_db
 def test_reporters_cannot_see_webhooks(client, make_staff):
     client.force_login(make_staff("rep", "Reporter"))

@@ -3,19 +3,19 @@
 A cursor names that last item's position in the ordering (its sort values, down to a
 unique one), not an offset, so stories published while a client pages through never shift
 or repeat what it is sent, and a deep page costs what the first one does. Cursors are
-opaque to clients (URL-safe base64 of JSON) and go one way, forward: ``next`` is null on
-the last page. The page size is ``page_size`` (``API_PAGE_SIZE`` by default, at most
+opaque to clients and signed (``django.core.signing``, salted with the list and its
+ordering), so only a cursor this site issued for that list is taken; they go one way,
+forward: ``next`` is null on the last page. An empty ``cursor`` is the first page. The page
+size is ``page_size`` (``API_PAGE_SIZE`` by default, at most
 ``API_MAX_PAGE_SIZE``).
 """
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from functools import reduce
 from operator import or_
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from rest_framework import serializers
@@ -31,23 +31,23 @@ class BadCursor(serializers.ValidationError):
         )
 
 
-def encode_cursor(values):
+def cursor_salt(keys):
+    return "stories.api.cursor:" + ",".join(keys)
+
+
+def encode_cursor(values, keys):
     plain = [["d", v.isoformat()] if isinstance(v, datetime) else ["v", v] for v in values]
-    text = json.dumps(plain, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return signing.dumps(plain, salt=cursor_salt(keys))
 
 
-def decode_cursor(cursor, length):
+def decode_cursor(cursor, keys):
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        plain = json.loads(text)
+        plain = signing.loads(cursor, salt=cursor_salt(keys))
         values = [datetime.fromisoformat(value) if kind == "d" else value for kind, value in plain]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (signing.BadSignature, ValueError, TypeError):
         raise BadCursor() from None
-    if len(values) != length or any(not isinstance(v, (str, int, datetime)) for v in values):
+    if len(values) != len(keys) or any(not isinstance(v, (str, int, datetime)) for v in values):
         raise BadCursor()
-    if any(isinstance(v, str) and "\x00" in v for v in values):
-        raise BadCursor()  # PostgreSQL takes no NUL in a string
     return values
 
 
@@ -70,20 +70,19 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
 
-    def page_size(self, request):
-        # Checked (1 to API_MAX_PAGE_SIZE) by the view's parameter serializer.
-        return int(request.query_params.get(self.page_size_query_param, settings.API_PAGE_SIZE))
-
     def paginate_queryset(self, queryset, request, view=None):
         keys = list(view.get_ordering())
         self.request = request
         self.keys = keys
-        size = self.page_size(request)
-        cursor = request.query_params.get(self.cursor_query_param)
+        # Checked by the view's parameter serializer (the size 1 to API_MAX_PAGE_SIZE); an
+        # empty value counts as none given.
+        parameters = view.parameters()
+        size = parameters.get(self.page_size_query_param) or settings.API_PAGE_SIZE
+        cursor = parameters.get(self.cursor_query_param)
         queryset = queryset.order_by(*keys)
         if cursor:
             try:
-                queryset = queryset.filter(after(keys, decode_cursor(cursor, len(keys))))
+                queryset = queryset.filter(after(keys, decode_cursor(cursor, keys)))
             except (ValueError, TypeError, ValidationError):
                 raise BadCursor() from None  # well formed, but not values these keys take
         rows = list(queryset[: size + 1])
@@ -97,7 +96,7 @@ class KeysetPagination(BasePagination):
         last = self.page[-1]
         values = [getattr(last, key.lstrip("-")) for key in self.keys]
         url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, encode_cursor(values))
+        return replace_query_param(url, self.cursor_query_param, encode_cursor(values, self.keys))
 
     def get_paginated_response(self, data):
         return Response({"next": self.next_link(), "results": data})

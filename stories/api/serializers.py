@@ -133,7 +133,8 @@ class BylineSerializer(serializers.Serializer):
 
 
 class PageParameters(serializers.Serializer):
-    cursor = serializers.CharField(required=False)
+    # An empty value of any parameter counts as none given (the first page, no search).
+    cursor = serializers.CharField(required=False, allow_blank=True)
     page_size = serializers.IntegerField(
         required=False, min_value=1, max_value=settings.API_MAX_PAGE_SIZE
     )
@@ -145,6 +146,7 @@ class StoryListParameters(PageParameters):
     byline = serializers.CharField(required=False, help_text="A byline's slug.")
     q = serializers.CharField(
         required=False,
+        allow_blank=True,
         max_length=MAX_QUERY_LENGTH,
         help_text="Search words, ranked as the site's search ranks them (then newest first).",
     )
@@ -157,7 +159,7 @@ class StoryListParameters(PageParameters):
     )
 
     def validate_q(self, value):
-        if not search_terms(value):
+        if value and not search_terms(value):
             raise serializers.ValidationError("Give at least one word to search for.")
         return value
 

@@ -1,6 +1,7 @@
 """/api/v1/: the read API, its OpenAPI schema and its documentation page."""
 
-from django.urls import path
+from django.urls import path, re_path
+from django.views.decorators.vary import vary_on_headers
 from drf_spectacular.views import SpectacularAPIView
 
 from . import docs, views
@@ -13,6 +14,10 @@ urlpatterns = [
     path("sections/", views.SectionList.as_view(), name="sections"),
     path("tags/", views.TagList.as_view(), name="tags"),
     path("bylines/", views.BylineList.as_view(), name="bylines"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The schema differs by nothing, but a cache in front must not be told otherwise.
+    path("schema/", vary_on_headers("Authorization")(SpectacularAPIView.as_view()), name="schema"),
     path("docs/", docs.ApiDocs.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/v1/ (a story id that is not a number, a misspelt list) is a
+    # JSON 404 like the API's own, not the site's HTML page.
+    re_path(r"^.*$", views.not_found, name="not-found"),
 ]

@@ -3,7 +3,7 @@
 from urllib.parse import unquote, urlsplit
 
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -77,7 +77,7 @@ class StoryList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
     pagination_class = KeysetPagination
 
     def get_ordering(self):
-        if "q" in self.parameters():
+        if self.parameters().get("q"):
             return ("search_tier", *NEWEST_FIRST)
         return NEWEST_FIRST
 
@@ -92,7 +92,7 @@ class StoryList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
             stories = stories.filter(story_bylines__byline__slug=parameters["byline"])
         if "updated_since" in parameters:
             stories = stories_updated_since(stories, parameters["updated_since"])
-        if "q" in parameters:
+        if parameters.get("q"):
             stories = search_stories(parameters["q"], stories)
         return stories.for_feed()
 
@@ -221,3 +221,7 @@ class BylineList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+def not_found(request, *args, **kwargs):
+    return JsonResponse({"detail": "Not found."}, status=404, headers={"Vary": "Authorization"})

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from stories.models import WebhookDelivery, WebhookSubscriber
@@ -153,7 +154,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "last_response_code",
-        "next_attempt_at",
+        "next_attempt",
         "delivered_at",
     ]
     list_filter = ["status", "event", "subscriber"]
@@ -167,7 +168,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "story",
         "status",
         "attempts",
-        "next_attempt_at",
+        "next_attempt",
         "last_response_code",
         "last_error",
         "created_at",
@@ -181,6 +182,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="next attempt at", ordering="next_attempt_at")
+    def next_attempt(self, delivery):
+        # Only a delivery still waiting has one; a failed or delivered one keeps the time
+        # its last attempt set, which would read as a promise.
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            return "—"
+        return date_format(timezone.localtime(delivery.next_attempt_at), "DATETIME_FORMAT")
 
     @admin.action(description="Send selected deliveries again", permissions=["change"])
     def send_again(self, request, queryset):
