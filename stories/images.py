@@ -509,15 +509,30 @@ def write_shaped_renditions(image, name, focal, shapes=None):
             else:
                 resized = widest.resize((width, height), Image.LANCZOS)
             buffer = BytesIO()
-            resized.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=4)
+            extension = save_rendition(resized, buffer, shape)
             wanted = (
-                f"renditions/{stem}-{width}w.webp"
+                f"renditions/{stem}-{width}w.{extension}"
                 if shape == "lead"
-                else f"renditions/{stem}-{shape}-{token}-{width}w.webp"
+                else f"renditions/{stem}-{shape}-{token}-{width}w.{extension}"
             )
             stored = default_storage.save(wanted, ContentFile(buffer.getvalue()))
             made[shape].insert(0, {"name": stored, "width": width, "height": height})
     return made
+
+
+def save_rendition(image, buffer, shape):
+    """Write ``image`` as the rendition of ``shape``; returns the file's extension. WebP
+    for the site's own pages; JPEG for the social card (``og``), which link previews
+    (some social networks, chat apps) do not all read as WebP."""
+    if shape == "og":
+        if image.mode in ("RGBA", "LA", "P"):
+            flat = Image.new("RGB", image.size, "white")
+            flat.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+            image = flat
+        image.convert("RGB").save(buffer, "JPEG", quality=RENDITION_QUALITY, optimize=True)
+        return "jpg"
+    image.save(buffer, "WEBP", quality=RENDITION_QUALITY, method=4)
+    return "webp"
 
 
 def reduced_for(image, boxes):

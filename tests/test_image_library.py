@@ -5,6 +5,7 @@ from io import BytesIO
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -316,3 +317,16 @@ def test_upload_new_from_the_story_form_answers_the_popup(reporter_user, media_r
     image = Image.objects.get()
     assert "popup_response" in response.content.decode()
     assert f"&quot;value&quot;: &quot;{image.pk}&quot;" in response.content.decode()
+
+
+def test_the_social_card_crop_is_a_jpeg_link_previews_read(media_root):
+    """og:image is read by other sites' link previews, not all of which take WebP; a
+    transparent PNG's card is flattened on white."""
+    image = library_image(size=(1600, 1000), name="logo.png")
+    og = image.renditions_for("og")
+    assert og and all(r["name"].endswith(".jpg") for r in og)
+    from PIL import Image as PillowImage
+
+    with default_storage.open(og[0]["name"]) as stored, PillowImage.open(stored) as card:
+        assert card.format == "JPEG" and card.mode == "RGB"
+    assert all(r["name"].endswith(".webp") for r in image.renditions_for("card"))

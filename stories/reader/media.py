@@ -17,7 +17,7 @@ the file:
 
 A file is traced back to its image by its name: the file field is indexed, and a rendition's
 name is its original's without the extension, then ``-<width>w.webp`` (the uncropped shape)
-or ``-<shape>-<token>-<width>w.webp``. Stems are hex tokens under folders, with no hyphen.
+or ``-<shape>-<token>-<width>w.webp`` (``.jpg`` for the social card). Stems are hex tokens under folders, with no hyphen.
 """
 
 import re
@@ -26,7 +26,7 @@ from stories.images import rendition_names
 from stories.models import Image
 
 RENDITION = re.compile(
-    r"renditions/(?P<stem>[^-]+)(?:-[a-z]+-[0-9a-f]+)?-\d+w(?:_[A-Za-z0-9]{7})?\.webp"
+    r"renditions/(?P<stem>[^-]+)(?:-[a-z]+-[0-9a-f]+)?-\d+w(?:_[A-Za-z0-9]{7})?\.(?:webp|jpg)"
 )
 # Extensions an original may have: the allowed formats', in any case older uploads kept.
 EXTENSIONS = [
