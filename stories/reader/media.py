@@ -17,7 +17,8 @@ the file:
 
 A file is traced back to its image by its name: the file field is indexed, and a rendition's
 name is its original's without the extension, then ``-<width>w.webp`` (the uncropped shape)
-or ``-<shape>-<token>-<width>w.webp`` (``.jpg`` for the social card). Stems are hex tokens under folders, with no hyphen.
+or ``-<shape>-<token>-<width>w.webp`` (``.jpg`` for the social card). Stems are hex tokens
+under folders, with no hyphen.
 """
 
 import re
