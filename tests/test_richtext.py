@@ -516,3 +516,17 @@ def test_history_shows_what_changed_in_the_bodys_words(editor_user):
     page = client.get(reverse("admin:stories_story_history", args=[story.pk])).content.decode()
     assert "Old words here" in page and "New words here" in page
     assert "&lt;strong&gt;" not in page and "b.example" not in page
+
+
+@pytest.mark.django_db
+def test_history_names_a_lead_image_by_its_alt_text(editor_user, media_root):
+    from .library import library_image
+
+    story = StoryFactory()
+    client = login(editor_user)
+    image = library_image(alt="Cranes <at> dawn")
+    data = {"lead_image": str(image.pk)}
+    assert browser_post(client, change_url(story), data).status_code == 302
+    page = client.get(reverse("admin:stories_story_history", args=[story.pk])).content.decode()
+    assert "no image" in page and "“Cranes &lt;at&gt; dawn”" in page
+    assert "pk=None" not in page

@@ -9,6 +9,7 @@ files (``static/stories/body_editor.js`` turns off Tiptap's injected ``<style>``
 """
 
 from django import forms
+from django.utils.html import conditional_escape
 from django_prose_editor.widgets import (
     AdminProseEditorWidget,
     prose_editor_admin_media,
@@ -17,6 +18,7 @@ from django_prose_editor.widgets import (
 from js_asset import Media, Script
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from stories.models import Image
 from stories.richtext import body_text, sanitize_body
 
 # Only what stories.richtext.ALLOWED_TAGS keeps, and a toolbar with nothing else (undo and
@@ -109,13 +111,26 @@ def warn_about_live_slug(form):
 
 
 class BodyAsTextHistoryHelper(HistoricalRecordContextHelper):
-    """The history list's "Changes" column shows what changed in a body's words, not in its
-    markup (``stories.richtext.body_text``)."""
+    """The history list's "Changes" column in an editor's words: what changed in a body's
+    words, not in its markup (``stories.richtext.body_text``; each row's "Compare" shows it
+    word by word), and a lead image by its alt text, not "Deleted image (pk=None)"."""
 
     def prepare_delta_change_value(self, change, value):
         if change.field == "body":
             return body_text(value)
+        if change.field == "lead_image":
+            # simple-history hands over the related object, or a stand-in without a pk.
+            pk = getattr(value, "pk", value)
+            if pk is None:
+                return "no image"
+            image = Image.objects.filter(pk=pk).first()
+            return f"“{image.alt}”" if image else f"an image since deleted (#{pk})"
         return super().prepare_delta_change_value(change, value)
+
+    def stringify_delta_change_values(self, change, old, new):
+        if change.field == "lead_image":
+            return conditional_escape(old), conditional_escape(new)
+        return super().stringify_delta_change_values(change, old, new)
 
 
 class RichTextAdminMixin:
