@@ -212,7 +212,6 @@ def test_editor_import_creates_a_new_section_named_as_typed(editor_user):
         ({"new_section": "!!!", "section": ""}, "has no letter or digit"),
         ({"new_section": "Two\nlines", "section": ""}, "holds a line break"),
         ({"new_section": "x" * 101, "section": ""}, "at most 100 characters"),
-        ({"section": "world", "new_section": "Other"}, "not both"),
         ({"section": ""}, "Choose the section the stories go in."),
     ],
 )
@@ -221,6 +220,38 @@ def test_admin_import_new_section_is_validated(editor_user, changes, error):
     assert error in response.content.decode()
     assert response.context["result"] is None
     assert list(Section.objects.values_list("slug", flat=True)) == ["world"]
+
+
+def test_a_typed_new_section_wins_over_the_preselected_list(editor_user):
+    # The list arrives preselected ("World"); typing a new section must not be an error.
+    client = login(editor_user)
+    assert 'value="world" selected' in client.get(IMPORT).content.decode()
+    response = preview(client, section="world", new_section="Harbour desk")
+    assert "Harbour desk</strong> (new)" in response.content.decode()
+    assert response.context["form"].cleaned_data["section"] is None
+    confirm(client, response)
+    assert Story.objects.filter(section__slug="harbour-desk").count() == 2
+    assert not Story.objects.filter(section__slug="world").exists()
+
+
+def test_briefing_help_text_has_no_raw_markdown(editor_user):
+    page = login(editor_user).get(IMPORT).content.decode()
+    assert "`" not in page
+    assert "import_briefing" in page
+
+
+def test_admin_import_page_loads_the_admins_date_widget_scripts(editor_user):
+    # AdminDateWidget's own media lacks core.js (quickElement) and the jsi18n catalog.
+    page = login(editor_user).get(IMPORT).content.decode()
+    head = page[: page.index("</head>")]
+    scripts = [
+        reverse("admin:jsi18n"),
+        "admin/js/core.js",
+        "admin/js/calendar.js",
+        "admin/js/admin/DateTimeShortcuts.js",
+    ]
+    positions = [head.find(script) for script in scripts]
+    assert -1 not in positions, dict(zip(scripts, positions, strict=True))
 
 
 def test_admin_import_preview_shows_the_stories_as_readers_will_read_them(editor_user):

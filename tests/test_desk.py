@@ -90,9 +90,16 @@ def test_editor_sees_every_panel_with_counts(editor_user, newsroom):
 def test_reporter_sees_own_work_and_not_the_editors_panels(reporter_user, newsroom):
     response = login(reporter_user).get(DESK)
     found = panels(response)
-    assert list(found) == ["Scheduled", "My drafts", "Returned to me", "Recently published"]
-    assert sorted(listed(found["My drafts"])) == ["Bylined draft", "My draft", "Returned one"]
-    assert found["My drafts"].count == 3
+    assert list(found) == [
+        "Scheduled",
+        "My drafts",
+        "Returned to me",
+        "Sent for review",
+        "Recently published",
+    ]
+    # A returned draft is listed under "Returned to me" only.
+    assert sorted(listed(found["My drafts"])) == ["Bylined draft", "My draft"]
+    assert found["My drafts"].count == 2
     returned = found["Returned to me"]
     assert listed(returned) == ["Returned one"]
     page = response.content.decode()
@@ -104,7 +111,32 @@ def test_reporter_sees_own_work_and_not_the_editors_panels(reporter_user, newsro
 
 def test_answered_notes_leave_returned_to_me(reporter_user, newsroom):
     ReturnNote.objects.update(resolved_at=timezone.now())
-    assert panels(login(reporter_user).get(DESK))["Returned to me"].count == 0
+    found = panels(login(reporter_user).get(DESK))
+    assert found["Returned to me"].count == 0
+    assert "Returned one" in listed(found["My drafts"])  # back among the drafts
+
+
+def test_reporter_keeps_sight_of_stories_sent_for_review(reporter_user, newsroom):
+    mine = reporter_user.byline
+    StoryFactory(headline="Sent by me", status=Story.Status.REVIEW, created_by=reporter_user)
+    StoryFactory(headline="Sent with my byline", status=Story.Status.REVIEW, bylines=[mine])
+    client = login(reporter_user)
+    sent = panels(client.get(DESK))["Sent for review"]
+    # Only their own: "In review" (someone else's) is not listed.
+    assert sorted(listed(sent)) == ["Sent by me", "Sent with my byline"]
+    assert sent.count == 2
+    changelist = client.get(sent.url)
+    assert sorted(s.headline for s in changelist.context["cl"].result_list) == [
+        "Sent by me",
+        "Sent with my byline",
+    ]
+
+
+def test_editors_see_all_of_review_not_a_sent_panel(editor_user, newsroom):
+    StoryFactory(headline="Sent by me", status=Story.Status.REVIEW, created_by=editor_user)
+    found = panels(login(editor_user).get(DESK))
+    assert "Sent for review" not in found
+    assert sorted(listed(found["Awaiting review"])) == ["In review", "Sent by me"]
 
 
 def test_scheduled_panel_shows_go_live_times(reporter_user, newsroom):
@@ -182,9 +214,9 @@ def make_many(count, owners, section, start=0):
 
 
 # The budget, measured: session, user, the user's groups' and own permissions (2), the
-# counts (1), each panel's stories (one each: 6 for editors, 4 for reporters) and the
-# sidebar's "My actions" (1).
-@pytest.mark.parametrize(("role", "budget"), [("editor", 12), ("reporter", 10)])
+# counts (1), each panel's stories (one each: 6 for editors, 5 for reporters, "Sent for
+# review" being theirs only) and the sidebar's "My actions" (1).
+@pytest.mark.parametrize(("role", "budget"), [("editor", 12), ("reporter", 11)])
 def test_desk_query_budget_is_flat_with_1000_stories(
     request, role, budget, reporter_user, editor_user, django_assert_max_num_queries
 ):

@@ -147,6 +147,9 @@ class ImportBriefingMixin:
         context.update(
             self.admin_site.each_context(request),
             opts=self.model._meta,
+            # As the change form does: the admin's scripts (core.js, which AdminDateWidget's
+            # calendar needs but does not list) before the form's own.
+            media=self.media + form.media,
             title="Import a briefing",
         )
         return TemplateResponse(request, "admin/stories/story/import_briefing.html", context)

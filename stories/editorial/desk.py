@@ -6,8 +6,11 @@ reads every count in one query and each panel's top stories in one more, whateve
 number of stories.
 
 Role-aware: editors (``stories.publish_story``) also see "Awaiting review" and "Import
-conflicts"; everyone sees what is scheduled and recently published, and their own drafts
-and stories returned to them (their own: made by them or carrying their byline).
+conflicts"; reporters instead see their own stories they sent for review ("Sent for review"),
+so a story does not drop out of sight once sent; everyone sees what is scheduled and recently
+published, and their own drafts and stories returned to them (their own: made by them or
+carrying their byline). A returned draft is listed under "Returned to me" only, not also
+under "My drafts".
 """
 
 from dataclasses import dataclass
@@ -30,18 +33,21 @@ RECENT_DAYS = 7  # "Recently published": live stories published this many days b
 class PanelKind:
     key: str
     title: str
-    for_editors: bool
+    # Who sees the panel: EVERYONE, EDITORS (stories.publish_story) or the others, REPORTERS.
+    audience: str
     ordering: tuple
     # The story list's filter for the whole pile: a built-in one, or DeskFilter's.
     changelist_query: dict
     empty: str
 
 
+EVERYONE, EDITORS, REPORTERS = "everyone", "editors", "reporters"
+
 PANELS = [
     PanelKind(
         "review",
         "Awaiting review",
-        True,
+        EDITORS,
         ("updated_at", "pk"),  # the longest waiting first
         {"status__exact": Story.Status.REVIEW},
         "Nothing is waiting for review.",
@@ -49,7 +55,7 @@ PANELS = [
     PanelKind(
         "scheduled",
         "Scheduled",
-        False,
+        EVERYONE,
         ("published_at", "pk"),  # the next to go live first
         {"publication": "scheduled"},
         "Nothing is scheduled.",
@@ -57,7 +63,7 @@ PANELS = [
     PanelKind(
         "drafts",
         "My drafts",
-        False,
+        EVERYONE,
         ("-updated_at", "-pk"),
         {"desk": "drafts"},
         "You have no drafts.",
@@ -65,15 +71,23 @@ PANELS = [
     PanelKind(
         "returned",
         "Returned to me",
-        False,
+        EVERYONE,
         ("-updated_at", "-pk"),
         {"desk": "returned"},
         "Nothing has been returned to you.",
     ),
     PanelKind(
+        "sent",
+        "Sent for review",
+        REPORTERS,
+        ("-updated_at", "-pk"),  # the latest sent first
+        {"desk": "sent"},
+        "None of your stories is waiting for review.",
+    ),
+    PanelKind(
         "published",
         "Recently published",
-        False,
+        EVERYONE,
         ("-published_at", "-pk"),
         {"desk": "published"},
         f"Nothing was published in the last {RECENT_DAYS} days.",
@@ -81,7 +95,7 @@ PANELS = [
     PanelKind(
         "conflicts",
         "Import conflicts",
-        True,
+        EDITORS,
         ("-import_conflict__found_at", "-pk"),
         {"desk": "conflicts"},
         "The last imports left no story alone.",
@@ -95,7 +109,8 @@ def is_editor(user):
 
 
 def panels_for(user):
-    return [kind for kind in PANELS if is_editor(user) or not kind.for_editors]
+    audience = EDITORS if is_editor(user) else REPORTERS
+    return [kind for kind in PANELS if kind.audience in (EVERYONE, audience)]
 
 
 def owned_by(user):
@@ -115,10 +130,12 @@ def panel_condition(key, user, now):
         return Q(status=Story.Status.REVIEW)
     if key == "scheduled":
         return Q(status=Story.Status.PUBLISHED, published_at__gt=now)
-    if key == "drafts":
-        return Q(status=Story.Status.DRAFT) & owned_by(user)
+    if key == "drafts":  # returned ones are under "returned" only
+        return Q(status=Story.Status.DRAFT) & owned_by(user) & ~Q(Exists(open_return_notes()))
     if key == "returned":
         return Q(status=Story.Status.DRAFT) & owned_by(user) & Q(Exists(open_return_notes()))
+    if key == "sent":
+        return Q(status=Story.Status.REVIEW) & owned_by(user)
     if key == "published":
         return is_live_condition() & Q(published_at__gte=now - timedelta(days=RECENT_DAYS))
     if key == "conflicts":

@@ -188,7 +188,7 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
 
     briefing = forms.FileField(
         required=False,
-        help_text="A plain-text UTF-8 briefing, as `manage.py import_briefing` reads.",
+        help_text="A plain-text UTF-8 briefing, the same file the import_briefing command reads.",
     )
     # Set on the confirmation step: the signed name of the upload kept since the preview.
     staged = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -205,8 +205,8 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         required=False,
         max_length=Section._meta.get_field("name").max_length,
         validators=[single_line_text],
-        help_text="To create a section with this import, type its name here and leave the "
-        "list above unchosen.",
+        help_text="To create a section with this import, type its name here; it is used "
+        "instead of the list above.",
     )
     date = forms.DateField(
         required=False,
@@ -238,11 +238,9 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
         cleaned_data = super().clean()
         section = cleaned_data.get("section")
         name = (cleaned_data.get("new_section") or "").strip()
-        if section is not None and name:
-            self.add_error(
-                "new_section", "Choose a section from the list or name a new one, not both."
-            )
-        elif name:
+        # A typed new section wins: the list comes preselected, so it is only the fallback.
+        if name:
+            cleaned_data["section"] = None
             slug = slugify(name, allow_unicode=True)[: Section._meta.get_field("slug").max_length]
             if not slug:
                 self.add_error("new_section", f"The section name “{name}” has no letter or digit.")
