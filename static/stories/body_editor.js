@@ -18,6 +18,19 @@ function lengthOf(editor) {
   return `${words} word${words === 1 ? "" : "s"}, about ${minutes} min read`;
 }
 
+// The editable area is what screen readers land on, not the hidden textarea: it takes the
+// field's label as its name and the field's help text as its description.
+function fieldAttributes(textarea) {
+  const label = textarea.id && document.querySelector(`label[for="${textarea.id}"]`);
+  const name = label ? label.textContent.trim().replace(/:$/, "") : textarea.name;
+  const attributes = { "aria-label": name, "aria-multiline": "true" };
+  const described = textarea.getAttribute("aria-describedby");
+  if (described) {
+    attributes["aria-describedby"] = described;
+  }
+  return attributes;
+}
+
 function createEditor(textarea) {
   if (textarea.closest(".prose-editor")) {
     return null;
@@ -47,6 +60,7 @@ function createEditor(textarea) {
     extensions,
     content: textarea.value,
     injectCSS: false,
+    editorProps: { attributes: fieldAttributes(textarea) },
     onCreate({ editor: created }) {
       length.textContent = lengthOf(created);
     },
