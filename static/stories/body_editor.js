@@ -31,6 +31,19 @@ function fieldAttributes(textarea) {
   return attributes;
 }
 
+// The toolbar shows a button's state only by its look (the classes "active" and "disabled"):
+// screen readers are told too. Formatting buttons are toggles; the others (link) are not.
+const TOGGLES = new Set(["bold", "italic", "bulletList", "orderedList", "blockquote"]);
+
+function announceToolbarStates(wrapper) {
+  for (const button of wrapper.querySelectorAll(".prose-menubar__button[data-name]")) {
+    button.setAttribute("aria-disabled", String(button.classList.contains("disabled")));
+    if (TOGGLES.has(button.dataset.name)) {
+      button.setAttribute("aria-pressed", String(button.classList.contains("active")));
+    }
+  }
+}
+
 function createEditor(textarea) {
   if (textarea.closest(".prose-editor")) {
     return null;
@@ -63,6 +76,12 @@ function createEditor(textarea) {
     editorProps: { attributes: fieldAttributes(textarea) },
     onCreate({ editor: created }) {
       length.textContent = lengthOf(created);
+      announceToolbarStates(wrapper);
+      // The toolbar changes its classes on each transaction; follow them, whichever runs first.
+      new MutationObserver(() => announceToolbarStates(wrapper)).observe(wrapper, {
+        subtree: true,
+        attributeFilter: ["class"],
+      });
     },
     onUpdate({ editor: updated }) {
       length.textContent = lengthOf(updated);

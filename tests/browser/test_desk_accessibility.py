@@ -35,6 +35,7 @@ from stories.models import (
 from ..factories import BylineFactory, SectionFactory, StoryFactory
 from .conftest import SEED
 from .test_accessibility import run_axe
+from .test_live_editing import close
 
 pytestmark = [pytest.mark.browser, pytest.mark.axe]
 
@@ -70,7 +71,29 @@ def preview_seed_briefing(page):
 
 def wait_for_body_editor(page):
     # The rich-text body's toolbar is built in the browser: axe looks once it is there.
-    page.locator(".prose-editor .ProseMirror").first.wait_for(state="attached")
+    page.locator(".prose-editor .tiptap").first.wait_for()
+
+
+def story_with_everything_open(page):
+    # Not a silent pass: what this page is here for is on it.
+    wait_for_body_editor(page)
+    for shown in (".prose-menubar", ".primary-actions", ".live-restore", "#story-notes"):
+        assert page.locator(shown).first.is_visible(), shown
+    assert page.locator(".live-presence__message").count() >= 1
+
+
+def open_heading_picker(page):
+    wait_for_body_editor(page)
+    page.get_by_role("button", name="heading 2").first.press("Enter")  # as with a keyboard
+    page.locator(".prose-menubar__picker:popover-open").wait_for()
+
+
+def open_link_dialog(page):
+    wait_for_body_editor(page)
+    page.locator(".prose-editor .tiptap").first.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.get_by_role("button", name="insert link").first.click()
+    page.locator("dialog[open]").wait_for()
 
 
 def open_preview(page):
@@ -92,10 +115,6 @@ def create_api_key(page):
     page.get_by_label("Name").fill("Harbour Gazette app")
     page.get_by_role("button", name="Save", exact=True).click()
     page.locator("#new-api-key").wait_for()
-
-
-def at_phone_width(page):
-    page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
 
 
 DESK_PAGES = [
@@ -163,12 +182,22 @@ DESK_PAGES = [
     DeskPage(
         "story form with its body editor, restore banner, presence and notes",
         lambda w: reverse("admin:stories_story_change", args=[w["story"].pk]),
-        prepare=wait_for_body_editor,
+        prepare=story_with_everything_open,
     ),
     DeskPage(
         "story in review (Return to reporter with a note)",
         lambda w: reverse("admin:stories_story_change", args=[w["in_review"].pk]),
         prepare=wait_for_body_editor,
+    ),
+    DeskPage(
+        "body editor, heading picker open",
+        lambda w: reverse("admin:stories_story_change", args=[w["story"].pk]),
+        prepare=open_heading_picker,
+    ),
+    DeskPage(
+        "body editor, link dialog open",
+        lambda w: reverse("admin:stories_story_change", args=[w["story"].pk]),
+        prepare=open_link_dialog,
     ),
     DeskPage(
         "new story with its body editor",
@@ -412,3 +441,56 @@ def test_autocomplete_boxes_are_named_after_their_label_or_column(desk_world, op
     assert page.get_by_role("searchbox", name="Tags").count() == 1
     page.get_by_role("combobox", name="Section: Business").click()
     assert page.get_by_role("searchbox", name="Section:").is_visible()
+
+
+# What sticks out past the right edge of a phone's screen and makes the whole page scroll
+# sideways (the admin's own tables scroll inside their container, which is fine).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrollsInside = (element) => {
+    for (let up = element.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (["auto", "scroll", "hidden"].includes(getComputedStyle(up).overflowX)) return true;
+    }
+    return false;
+  };
+  return [...document.body.querySelectorAll("*")]
+    .filter((e) => e.getBoundingClientRect().right > width + 1 && !scrollsInside(e))
+    .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${[...e.classList].join(".")}`);
+}"""
+
+
+@pytest.mark.parametrize("role", STAFF)
+def test_desk_home_and_story_form_fit_a_phone(desk_world, open_page, role):
+    page = log_in(open_page, desk_world[role], "light")
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
+    for address in (
+        reverse("admin:index"),
+        reverse("admin:stories_story_add"),
+        reverse("admin:stories_story_change", args=[desk_world["story"].pk]),
+    ):
+        page.goto(address)
+        if "story" in address:
+            wait_for_body_editor(page)
+        overflow = page.evaluate("document.documentElement.scrollWidth") - PHONE_WIDTH
+        assert (overflow, page.evaluate(OVERFLOWING)) == (0, []), address
+
+
+def test_body_editor_is_named_and_its_toolbar_says_what_is_on(desk_world, open_page):
+    page = log_in(open_page, desk_world[REPORTER], "light")
+    page.goto(reverse("admin:stories_story_change", args=[desk_world["story"].pk]))
+    body = page.get_by_role("textbox", name="Body")  # the editable area, not the textarea
+    body.wait_for()
+    assert body.get_attribute("contenteditable") == "true"
+    assert body.get_attribute("aria-describedby") == "id_body_helptext"
+    bold = page.get_by_role("button", name="bold")
+    assert bold.get_attribute("aria-pressed") == "false"
+    body.click()
+    page.keyboard.press("End")
+    page.keyboard.press("ControlOrMeta+b")
+    page.keyboard.type(" strongly")
+    page.locator('[data-name=bold][aria-pressed="true"]').wait_for()
+    page.keyboard.press("ControlOrMeta+b")
+    page.locator('[data-name=bold][aria-pressed="false"]').wait_for()
+    # A link needs a selection: without one the button is off, and says so.
+    assert page.get_by_role("button", name="insert link").get_attribute("aria-disabled") == "true"
+    close(page, desk_world[REPORTER])  # what was typed is autosaved before the test ends
