@@ -229,6 +229,10 @@ DESK_PAGES = [
     ),
     DeskPage("new image", lambda w: reverse("admin:stories_image_add")),
     DeskPage(
+        "new image in the lead-image picker's popup",
+        lambda w: reverse("admin:stories_image_add") + "?_to_field=id&_popup=1",
+    ),
+    DeskPage(
         "image form with the focal-point picker",
         lambda w: reverse("admin:stories_image_change", args=[w["image"].pk]),
     ),
