@@ -18,6 +18,32 @@ function lengthOf(editor) {
   return `${words} word${words === 1 ? "" : "s"}, about ${minutes} min read`;
 }
 
+// The editable area is what screen readers land on, not the hidden textarea: it takes the
+// field's label as its name and the field's help text as its description.
+function fieldAttributes(textarea) {
+  const label = textarea.id && document.querySelector(`label[for="${textarea.id}"]`);
+  const name = label ? label.textContent.trim().replace(/:$/, "") : textarea.name;
+  const attributes = { "aria-label": name, "aria-multiline": "true" };
+  const described = textarea.getAttribute("aria-describedby");
+  if (described) {
+    attributes["aria-describedby"] = described;
+  }
+  return attributes;
+}
+
+// The toolbar shows a button's state only by its look (the classes "active" and "disabled"):
+// screen readers are told too. Formatting buttons are toggles; the others (link) are not.
+const TOGGLES = new Set(["bold", "italic", "bulletList", "orderedList", "blockquote"]);
+
+function announceToolbarStates(wrapper) {
+  for (const button of wrapper.querySelectorAll(".prose-menubar__button[data-name]")) {
+    button.setAttribute("aria-disabled", String(button.classList.contains("disabled")));
+    if (TOGGLES.has(button.dataset.name)) {
+      button.setAttribute("aria-pressed", String(button.classList.contains("active")));
+    }
+  }
+}
+
 function createEditor(textarea) {
   if (textarea.closest(".prose-editor")) {
     return null;
@@ -47,8 +73,15 @@ function createEditor(textarea) {
     extensions,
     content: textarea.value,
     injectCSS: false,
+    editorProps: { attributes: fieldAttributes(textarea) },
     onCreate({ editor: created }) {
       length.textContent = lengthOf(created);
+      announceToolbarStates(wrapper);
+      // The toolbar changes its classes on each transaction; follow them, whichever runs first.
+      new MutationObserver(() => announceToolbarStates(wrapper)).observe(wrapper, {
+        subtree: true,
+        attributeFilter: ["class"],
+      });
     },
     onUpdate({ editor: updated }) {
       length.textContent = lengthOf(updated);
