@@ -42,6 +42,8 @@ PRIVATE_CACHE = "private, no-cache"
 def media_access(user, path):
     """``PUBLIC_CACHE`` if anyone may fetch ``path``, ``PRIVATE_CACHE`` if only ``user`` may
     (staff), or None: the file must not be served to this user."""
+    if "\x00" in path:
+        return None  # no file is named so, and PostgreSQL refuses the lookup
     match = RENDITION.fullmatch(path)
     originals = [match["stem"] + extension for extension in EXTENSIONS] if match else [path]
     for image in Image.objects.filter(file__in=originals).only("file", "renditions"):
