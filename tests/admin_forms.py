@@ -40,6 +40,18 @@ def admin_form_data(response, **changes):
         data.update(form_fields(formset.management_form))
         for form in formset.forms:
             data.update(form_fields(form))
+        # A change to a row past the rendered ones is a row added with "Add another" (inlines
+        # with no blank rows, like corrections): count it, as the admin's script does.
+        rows = [
+            int(match.group(1))
+            for name in changes
+            if (match := re.fullmatch(rf"{re.escape(formset.prefix)}-(\d+)-\w+", name))
+        ]
+        total = f"{formset.prefix}-TOTAL_FORMS"
+        for number in range(int(data[total]), max(rows, default=-1) + 1):
+            for name, value in form_fields(formset.empty_form).items():
+                data[name.replace("__prefix__", str(number))] = value
+            data[total] = str(number + 1)
     data.update(changes)
     return data
 

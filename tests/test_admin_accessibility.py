@@ -49,12 +49,13 @@ def test_story_form_names_the_inline_rows_controls_and_the_time_box(client, edit
     story = StoryFactory(bylines=[BylineFactory()], published=True)
     Correction.objects.create(story=story, text="The mayor's name was misspelt.")
     soup = page(client, editor_user, reverse("admin:stories_story_change", args=[story.pk]))
-    # Table rows: named after their column, the "Delete" box too.
+    # Table rows: named after their column, the "Delete" box too; a correction row is added
+    # from the "Add another" template (no blank row is shown).
     assert name_of(soup, "id_story_bylines-0-byline") == "Byline"
     assert name_of(soup, "id_story_bylines-0-position") == "Position"
     assert name_of(soup, "id_story_bylines-0-DELETE") == "Delete"
-    assert name_of(soup, "id_corrections-1-kind") == "Kind"
-    assert name_of(soup, "id_corrections-1-text") == "Text"
+    assert name_of(soup, "id_corrections-__prefix__-kind") == "Kind"
+    assert name_of(soup, "id_corrections-__prefix__-text") == "Text"
     # A split date and time: each box its own name; the visible labels stay where they are.
     assert name_of(soup, "id_published_at_0") == "Published at: date"
     assert name_of(soup, "id_published_at_1") == "Published at: time"

@@ -105,7 +105,7 @@ def test_editor_saves_the_change_form_with_byline_correction_and_preview_link_ro
             "story_bylines-0-byline": str(byline.pk),
             "corrections-0-text": "The port is in Odesa.",
         },
-        add_rows=["preview_links"],
+        add_rows=["corrections", "preview_links"],
     )
     assert response.status_code == 302, errors(response)
     story.refresh_from_db()

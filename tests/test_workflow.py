@@ -383,6 +383,16 @@ def test_draft_slug_changes_leave_no_redirect(client, editor_user):
 # Corrections and honest dates
 
 
+def test_the_corrections_inline_offers_no_blank_row(client, editor_user):
+    """A blank row would read "Published at <now>" as if a correction were already there:
+    editors add one with "Add another"."""
+    story = StoryFactory(published=True)
+    response = login(editor_user).get(reverse("admin:stories_story_change", args=[story.pk]))
+    html = response.content.decode()
+    assert 'name="corrections-TOTAL_FORMS" value="0"' in html
+    assert 'id="id_corrections-0-text"' not in html
+
+
 def test_corrections_are_appended_shown_and_move_the_updated_date(client, editor_user):
     story = StoryFactory(published=True, dateline="KYIV")
     page = client.get(story.get_absolute_url()).content.decode()

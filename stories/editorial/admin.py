@@ -188,7 +188,8 @@ class CorrectionInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.TabularI
     """Corrections can be added, never changed or removed: readers rely on the record."""
 
     model = Correction
-    extra = 1
+    # No blank row (it would show "Published at <now>"): editors use "Add another".
+    extra = 0
     can_delete = False
     fields = ["kind", "text", "published_at"]
     readonly_fields = ["published_at"]  # dated when appended: the record stays honest

@@ -224,3 +224,35 @@ def test_new_story_is_previewed_before_its_first_save(reporter, open_page):
     assert not Story.objects.exists()
     page.goto("about:blank")  # the add page's farewell keeps the text
     wait_until(lambda: WorkingCopy.objects.filter(story=None).exists(), page)
+
+
+def overlaps(box, other):
+    return not (
+        box["x"] + box["width"] <= other["x"]
+        or other["x"] + other["width"] <= box["x"]
+        or box["y"] + box["height"] <= other["y"]
+        or other["y"] + other["height"] <= box["y"]
+    )
+
+
+@pytest.mark.parametrize("width", [1400, 1500, 1600, 1920])
+def test_side_panel_never_covers_the_form(reporter, story, open_page, artifacts, width):
+    page = log_in_wide(open_page, reporter)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(change_path(story))
+    page.frame_locator(".live-panel__frame--shown").locator("h1").wait_for()
+    panel = page.locator(".live-panel").bounding_box()
+    for locator in (
+        page.locator("#id_headline"),
+        page.get_by_role("link", name="History"),
+        page.locator("#user-tools"),
+    ):
+        assert not overlaps(locator.bounding_box(), panel), locator
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / f"live-editing-panel-{width}.png"), full_page=True)
+
+    # Hiding the panel is remembered on the next page load.
+    page.get_by_role("button", name="Hide side preview").click()
+    page.reload()
+    page.get_by_role("button", name="Show side preview").wait_for()
+    assert page.locator(".live-panel").is_hidden()

@@ -117,10 +117,22 @@
     panelButton.hidden = !WIDE.matches;
     showPanel();
   }
-  panelButton.setAttribute("aria-pressed", "true");
+  // Whether the user hid the panel is remembered across pages (this browser only).
+  const PANEL_HIDDEN_KEY = "newsroom.livePanelHidden";
+  function storedPanelHidden() {
+    try { return window.localStorage.getItem(PANEL_HIDDEN_KEY) === "1"; } catch (error) { return false; }
+  }
+  function storePanelHidden(hidden) {
+    try {
+      if (hidden) window.localStorage.setItem(PANEL_HIDDEN_KEY, "1");
+      else window.localStorage.removeItem(PANEL_HIDDEN_KEY);
+    } catch (error) { /* storage disabled: the choice lasts this page only */ }
+  }
+  panelButton.setAttribute("aria-pressed", storedPanelHidden() ? "false" : "true");
   panelButton.addEventListener("click", () => {
     const pressed = panelButton.getAttribute("aria-pressed") === "true";
     panelButton.setAttribute("aria-pressed", pressed ? "false" : "true");
+    storePanelHidden(pressed);
     previewed = null;
     panel.replaceChildren();
     showPanel();
