@@ -105,8 +105,14 @@ def test_reporter_types_unsaved_text_and_the_side_panel_shows_it(
 
     tab.close()
     # Closed within seconds of typing: the page's farewell keeps the text as a working copy.
-    close(page, reporter)
-    assert WorkingCopy.objects.get(user=reporter).data["headline"] == "Harbour talks collapse"
+    other = close(page, reporter)
+    # The farewell autosave and the presence beacon travel separately: wait for the copy.
+    wait_until(
+        lambda: WorkingCopy.objects.filter(
+            user=reporter, data__headline="Harbour talks collapse"
+        ).exists(),
+        other,
+    )
     story.refresh_from_db()
     assert story.headline == "Harbour talks resume"
 
