@@ -496,3 +496,15 @@ def test_key_writes_work_outside_a_transaction(client, capsys):
     assert api_key.last_used_at is not None
     call_command("revoke_api_key", key)
     assert client.get("/api/v1/stories/", **bearer(key)).status_code == 401
+
+
+def test_rate_limit_counters_are_kept_per_database(client, settings, monkeypatch):
+    """Two sites on two databases sharing one cache count their clients apart."""
+    from stories.api import throttling
+
+    settings.API_RATE_ANONYMOUS = "1/minute"
+    monkeypatch.setattr(throttling, "database_scope", lambda: "first-site")
+    assert client.get("/api/v1/sections/").status_code == 200
+    assert client.get("/api/v1/sections/").status_code == 429
+    monkeypatch.setattr(throttling, "database_scope", lambda: "second-site")
+    assert client.get("/api/v1/sections/").status_code == 200
