@@ -120,6 +120,12 @@ def open_page(playwright_browser, live_server):
             color_scheme=color_scheme,
         )
         context.set_default_timeout(15_000)
+        # Requests the pages have sent and the server has not answered yet (see teardown).
+        in_flight = set()
+        context.on("request", lambda request: in_flight.add(request))
+        context.on("requestfinished", lambda request: in_flight.discard(request))
+        context.on("requestfailed", lambda request: in_flight.discard(request))
+        context.in_flight = in_flight
         contexts.append(context)
         page = context.new_page()
         if path is not None:
@@ -128,10 +134,17 @@ def open_page(playwright_browser, live_server):
 
     yield open_
     for context in contexts:
-        # A story's editing page says goodbye as it closes (autosave and presence beacons):
-        # nothing from a test's last page may reach the server while its database is being
-        # emptied, which SQLite's shared in-memory test database refuses mid-flush.
+        # A story's editing page keeps talking to the server (autosave, presence heartbeats,
+        # the side preview) and says goodbye as it closes: nothing from a test's pages may
+        # reach the server once the test's database is being emptied (SQLite's shared
+        # in-memory test database refuses it mid-flush; pytest-django refuses any access).
+        # So stop new requests, let those under way be answered, then close.
         context.route("**/*", lambda route: route.abort())
+        waiter = next((page for page in context.pages if not page.is_closed()), None)
+        for _ in range(100):
+            if not context.in_flight or waiter is None:
+                break
+            waiter.wait_for_timeout(50)
         context.close()
 
 

@@ -262,3 +262,4 @@ def test_side_panel_never_covers_the_form(reporter, story, open_page, artifacts,
     page.reload()
     page.get_by_role("button", name="Show side preview").wait_for()
     assert page.locator(".live-panel").is_hidden()
+    close(page, reporter)  # its farewell lands while the test still owns the database
