@@ -488,13 +488,6 @@ def test_body_editor_is_named_and_its_toolbar_says_what_is_on(desk_world, open_p
     assert body.get_attribute("aria-describedby") == "id_body_helptext"
     bold = page.get_by_role("button", name="bold")
     assert bold.get_attribute("aria-pressed") == "false"
-    body.click()
-    page.keyboard.press("End")
-    page.keyboard.press("ControlOrMeta+b")
-    page.keyboard.type(" strongly")
-    page.locator('[data-name=bold][aria-pressed="true"]').wait_for()
-    page.keyboard.press("ControlOrMeta+b")
-    page.locator('[data-name=bold][aria-pressed="false"]').wait_for()
     # A link needs a selection: without one the button is off, and says so.
     assert page.get_by_role("button", name="insert link").get_attribute("aria-disabled") == "true"
-    close(page, desk_world[REPORTER])  # what was typed is autosaved before the test ends
+    close(page, desk_world[REPORTER])
