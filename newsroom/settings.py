@@ -318,6 +318,9 @@ TAGGIT_CASE_INSENSITIVE = True
 
 SITE_NAME = os.environ.get("SITE_NAME", "Newsroom")
 STORIES_PER_PAGE = 20
+# Top stories under the home page's lead: editors pin them (stories.models.FrontPagePin), the
+# newest live stories fill the places left.
+FRONT_PAGE_TOP_STORIES = 4
 SEARCH_RESULTS_PER_PAGE = 20
 FEED_ITEMS = 20
 # The site's domain as it is published. Feed entry ids (tag: URIs) are built from it and must

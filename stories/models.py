@@ -193,10 +193,11 @@ class StoryQuerySet(ContentQuerySet):
         return self.select_related("section", "lead_image").with_bylines().prefetch_related("tags")
 
     def for_cards(self):
-        """What a story card on a listing page renders (section, date), cheaply: no body,
-        no tags. Bylines are read by ``stories.delivery.fragments.story_cards`` into a plain
-        list, and only for cards it has to render, not cached ones."""
-        return self.select_related("section").defer("body", "body_plain")
+        """What a story card on a listing page renders (section, date, lead image), cheaply:
+        no body, no tags. Bylines are read by ``stories.delivery.fragments.story_cards`` into
+        a plain list, and only for cards it has to render, not cached ones. The image's
+        renditions are described on its row, so its ``srcset`` costs no query either."""
+        return self.select_related("section", "lead_image").defer("body", "body_plain")
 
     def for_feed(self):
         """Everything a feed entry renders (bylines, tags, corrections), in the same number
@@ -224,6 +225,18 @@ class StoryQuerySet(ContentQuerySet):
 
     def tagged(self, tag):
         return self.filter(tagged_items__tag=tag)
+
+    def pinned_on_home(self):
+        """Stories editors pinned on the home page (``FrontPagePin``), in their order. Chain
+        it after ``live()``: a pinned story that is not live (yet, or any more) drops out."""
+        return self.filter(front_page_pins__isnull=False).order_by(
+            "front_page_pins__position", "front_page_pins__pk"
+        )
+
+    def pinned_atop(self, section):
+        """The story editors chose to lead ``section``'s page (``SectionTopStory``), if it
+        is still in that section; chained after ``live()``, as ``pinned_on_home()``."""
+        return self.filter(section_top_pins__section=section, section=section)
 
 
 class RevisionRelations(models.Model):
@@ -456,6 +469,22 @@ class Story(models.Model):
     @property
     def responsive_lead_image(self):
         return self.lead_image.responsive("lead") if self.lead_image_id else None
+
+    @property
+    def responsive_card_image(self):
+        """The lead image as a listing's card shows it: cropped 3:2 around its focal point."""
+        return self._responsive_crop("card")
+
+    @property
+    def responsive_wide_image(self):
+        """The lead image as a lead card shows it: cropped 16:9 around its focal point."""
+        return self._responsive_crop("wide")
+
+    def _responsive_crop(self, shape):
+        if not self.lead_image_id:
+            return None
+        # An image whose crops are still being made shows whole rather than not at all.
+        return self.lead_image.responsive(shape) or self.lead_image.responsive("lead")
 
     @property
     def public_updated_at(self):
@@ -1390,3 +1419,114 @@ class StoryNote(models.Model):
     @staticmethod
     def addable_by(user, story):
         return StoryNote.readable_by(user, story) and user.has_perm("stories.add_storynote")
+
+
+# --- The front page (issue 14): what leads, as editors choose it ------------------------------
+
+
+def pinnable_stories():
+    """Stories an editor may pin: published, live or scheduled. A scheduled one shows from
+    its time on (``StoryQuerySet.live()``); drafts, stories in review and unpublished ones
+    cannot be chosen."""
+    return Q(status=Story.Status.PUBLISHED)
+
+
+class FrontPage(models.Model):
+    """The desk's one screen for what leads the site: the home page's lead and top stories
+    (``FrontPagePin``) and each section's top story (``SectionTopStory``) are its inlines.
+    One row, made by its migration; readers' pages read the pins, never this row."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = "front page"
+        verbose_name_plural = "front page"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="one_front_page")]
+
+    def __str__(self):
+        return "Front page"
+
+    @classmethod
+    def load(cls):
+        # get_or_create: a test run's flush empties the table the migration filled.
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class FrontPagePin(models.Model):
+    """A story editors pinned on the home page. The first live one leads, the others follow
+    as top stories in their order; places left (``FRONT_PAGE_TOP_STORIES``) go to the newest
+    live stories. A pin whose story is not live is kept but not shown, so a scheduled story
+    appears in its place when its time comes, and an unpublished one is gone at once."""
+
+    front_page = models.ForeignKey(
+        FrontPage, models.CASCADE, related_name="pins", default=1, editable=False
+    )
+    story = models.ForeignKey(
+        Story,
+        models.CASCADE,
+        related_name="front_page_pins",
+        limit_choices_to=pinnable_stories,
+        help_text="A published story: live, or scheduled (it shows from its time on).",
+    )
+    position = models.PositiveSmallIntegerField(
+        "order", default=0, help_text="Lower numbers come first; the first live story leads."
+    )
+
+    # Its bulk writes announce themselves: what leads is content readers see.
+    objects = ContentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "home page story"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["front_page", "story"],
+                name="story_pinned_on_home_once",
+                violation_error_message="This story is already on the home page.",
+            )
+        ]
+
+    def __str__(self):
+        return f"Home page, {self.position}: story {self.story_id}"
+
+
+class SectionTopStory(models.Model):
+    """The story editors chose to lead a section's page (else its newest live story leads).
+    Kept, but not shown, while the story is not live or after it moves to another section."""
+
+    front_page = models.ForeignKey(
+        FrontPage, models.CASCADE, related_name="section_top_stories", default=1, editable=False
+    )
+    section = models.OneToOneField(Section, models.CASCADE, related_name="top_story_pin")
+    story = models.ForeignKey(
+        Story,
+        models.CASCADE,
+        related_name="section_top_pins",
+        limit_choices_to=pinnable_stories,
+        help_text="A published story of this section: live, or scheduled.",
+    )
+
+    objects = ContentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["section__position", "section__name"]
+        verbose_name = "section top story"
+        verbose_name_plural = "section top stories"
+
+    def __str__(self):
+        return f"Top of section {self.section_id}: story {self.story_id}"
+
+    def clean(self):
+        super().clean()
+        if self.section_id and self.story_id and self.story.section_id != self.section_id:
+            raise ValidationError(
+                {"story": f"“{self.story}” is in {self.story.section}, not {self.section}."}
+            )

@@ -52,6 +52,11 @@ ROLE_PERMISSIONS = {
         *model_permissions("stories", "image"),
         "stories.change_any_image",
         *model_permissions("stories", "storynote", ("add", "view")),
+        # The front page: what leads home and each section is an editor's call (reporters
+        # have none of these, so the desk's "Front page" screen is closed to them).
+        *model_permissions("stories", "frontpage", ("change", "view")),
+        *model_permissions("stories", "frontpagepin"),
+        *model_permissions("stories", "sectiontopstory"),
         # Reporter accounts (stories.editorial.people): never editors' or superusers', and
         # never more rights than a reporter's; no deleting, accounts are deactivated.
         *model_permissions("auth", "user", ("add", "change", "view")),

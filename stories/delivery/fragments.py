@@ -72,20 +72,21 @@ def prefetch_card_bylines(stories):
         prefetch_related_objects(unread, bylines_prefetch())
 
 
-def render_cards(stories, *, level=2, lead=False, hide_section=False):
-    """Render cards; bylines are read for the stories that still lack them (one query)."""
+def render_cards(stories, *, level=2, lead=False, hide_section=False, eager=False):
+    """Render cards; bylines are read for the stories that still lack them (one query).
+    ``eager`` cards load their image at once (those above the fold), the others lazily."""
     stories = list(stories)
     prefetch_card_bylines(stories)
     template = get_template(CARD_TEMPLATE)
-    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    options = {"level": level, "lead": lead, "hide_section": hide_section, "eager": eager}
     return [template.render({"story": story, **options}) for story in stories]
 
 
-def story_cards(request, stories, *, level=2, lead=False, hide_section=False):
+def story_cards(request, stories, *, level=2, lead=False, hide_section=False, eager=False):
     """The HTML of each story's card, in order: from the cache, rendering only those it
     lacks. Stories come from ``StoryQuerySet.for_cards()``; their bylines are read only if
     some card has to be rendered, so a page whose cards are all cached costs one query less."""
-    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    options = {"level": level, "lead": lead, "hide_section": hide_section, "eager": eager}
     return card_groups(request, [(stories, options)])[0]
 
 
@@ -99,6 +100,7 @@ def card_groups(request, groups):
                 "level": options.get("level", 2),
                 "lead": bool(options.get("lead")),
                 "hide_section": bool(options.get("hide_section")),
+                "eager": bool(options.get("eager")),
             },
         )
         for stories, options in groups
@@ -113,7 +115,7 @@ def card_groups(request, groups):
                     request,
                     "card",
                     story.pk,
-                    f"{options['level']}{int(options['lead'])}{int(options['hide_section'])}",
+                    card_variant(options),
                 ),
                 story,
             )
@@ -134,6 +136,13 @@ def card_groups(request, groups):
         found.update(rendered)
     # Rendered (and escaped) by the card template.
     return [[mark_safe(found[key]) for key, _ in pairs] for pairs in keyed]
+
+
+def card_variant(options):
+    """The part of a card's key naming how it is rendered: its heading level, whether it
+    leads, hides its section, loads its image at once."""
+    flags = (options["lead"], options["hide_section"], options["eager"])
+    return f"{options['level']}" + "".join(str(int(flag)) for flag in flags)
 
 
 def cached(request, name, compute):

@@ -1,10 +1,10 @@
 """Content generations: the token every cached page and piece is stored under.
 
-Saving or deleting a story, section, byline, tag, correction or one of their links drops the
-token, so the next request starts a new generation and nothing rendered before the edit is
-ever served again. The generation also remembers when the next scheduled story goes live;
-once that moment passes, a new generation starts, so a scheduled story appears on time with
-no background job.
+Saving or deleting a story, section, byline, tag, correction, image, front-page pin or one of
+their links drops the token, so the next request starts a new generation and nothing rendered
+before the edit is ever served again. The generation also remembers when the next scheduled
+story goes live; once that moment passes, a new generation starts, so a scheduled story
+appears on time with no background job (a pinned one too, in its place on the front page).
 
 The generation, and every key, is scoped to the database (``database_scope()``): an
 identity stored in the database, with where it is. Sites sharing one cache (the same
@@ -103,8 +103,10 @@ def connect_signals():
     from stories.models import (
         Byline,
         Correction,
+        FrontPagePin,
         Image,
         Section,
+        SectionTopStory,
         Story,
         StoryByline,
         TaggedStory,
@@ -113,7 +115,21 @@ def connect_signals():
     # A correction is printed on its story's page and moves the story's "updated" date in
     # feeds; one added outside the story's admin form saves no story.
     # An image's alt text, caption, credit and crops are printed on every page that uses it.
-    for model in (Story, Section, Byline, StoryByline, TaggedStory, Tag, Correction, Image):
+    # What editors pin decides what leads the home page (FrontPagePin) and a section's page
+    # (SectionTopStory).
+    content_models = (
+        Story,
+        Section,
+        Byline,
+        StoryByline,
+        TaggedStory,
+        Tag,
+        Correction,
+        Image,
+        FrontPagePin,
+        SectionTopStory,
+    )
+    for model in content_models:
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
     m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")

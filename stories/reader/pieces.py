@@ -1,7 +1,7 @@
 """Pieces of reader pages rendered once per content generation: the story page's meta tags
-(with its JSON-LD) and its article, and the front page's layout. Delivery
-(``stories.delivery.fragments``) caches what these functions render; what they say is the
-reader's business."""
+(with its JSON-LD) and its article, and the layout of the home page and of listings' first
+pages (what leads them). Delivery (``stories.delivery.fragments``) caches what these
+functions render; what they say is the reader's business."""
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from stories.delivery import fragments
-from stories.models import bylines_prefetch
+from stories.models import Story, bylines_prefetch
 
 from .meta import META_TEMPLATE, story_meta
 
@@ -40,29 +40,85 @@ def story_page_parts(request, story):
     return {name: mark_safe(html) for name, html in parts.items()}
 
 
+def lead_and_top(pinned, newest, places):
+    """The stories leading a page, ``places`` of them: the editors' pinned stories in their
+    order, then the newest not pinned. Both lists hold live stories only (``live()``); a
+    story pinned and among the newest appears once."""
+    chosen, seen = [], set()
+    for story in [*pinned, *newest]:
+        if len(chosen) == places:
+            break
+        if story.pk not in seen:
+            seen.add(story.pk)
+            chosen.append(story)
+    return chosen
+
+
+def home_pinned():
+    """The live stories pinned on the home page, at most as many as it has places for."""
+    places = 1 + settings.FRONT_PAGE_TOP_STORIES
+    return list(Story.objects.live().for_cards().pinned_on_home()[:places])
+
+
 def front_page(request, stories):
-    """The newest story leads, the rest of the page is grouped by section in menu order.
-    Grouping the page already fetched costs no queries. Called by ``{% front_page %}``
-    inside the home page's cached content block, so only when that block is rendered."""
+    """The home page's first page: the lead and the top stories (pinned by editors, the
+    newest filling the places left), then the page's other stories grouped by section in
+    menu order. One query for the pinned stories; filling and grouping the page already
+    fetched costs none. Called by ``{% front_page %}`` inside the home page's cached content
+    block, so only when that block is rendered."""
     stories = list(stories)
+    leading = lead_and_top(home_pinned(), stories, 1 + settings.FRONT_PAGE_TOP_STORIES)
+    shown = {story.pk for story in leading}
     groups = {}
-    for story in stories[1:]:
-        groups.setdefault(story.section, []).append(story)
+    for story in stories:
+        if story.pk not in shown:
+            groups.setdefault(story.section, []).append(story)
     sections = sorted(groups.items(), key=lambda item: (item[0].position, item[0].name, item[0].pk))
     # All the page's cards in one cache lookup and at most one bylines query, however many
-    # sections the page shows.
-    lead_cards, *section_cards = fragments.card_groups(
+    # sections the page shows. The lead and the top stories are above the fold on any
+    # screen and load their images at once; the sections' below it load theirs lazily.
+    lead_cards, top_cards, *section_cards = fragments.card_groups(
         request,
         [
-            (stories[:1], {"lead": True}),
+            (leading[:1], {"lead": True, "eager": True}),
+            (leading[1:], {"eager": True}),
             *((grouped, {"level": 3, "hide_section": True}) for _, grouped in sections),
         ],
     )
     return {
-        "lead_story": stories[0] if stories else None,
+        "lead_story": leading[0] if leading else None,
         "lead_cards": mark_safe("\n".join(lead_cards)),
+        "top_cards": mark_safe("\n".join(top_cards)),
         "section_groups": [
             {"section": section, "stories": grouped, "cards": mark_safe("\n".join(cards))}
             for (section, grouped), cards in zip(sections, section_cards, strict=True)
         ],
+    }
+
+
+# Cards after the lead whose images load at once on a listing's first page: the first row
+# of the grid at its widest (site.css ``.story-grid``); the rest load lazily.
+EAGER_CARDS = 4
+
+
+def listing_front(request, stories, section=None, *, hide_section=False):
+    """A section or tag page's first page: its top story leads (for a section, the one its
+    editors chose if it is live, else the newest), the rest of the page follows as cards.
+    Inside the page's cached content block, as ``front_page()``."""
+    stories = list(stories)
+    pinned = list(Story.objects.live().for_cards().pinned_atop(section)[:1]) if section else []
+    leading = lead_and_top(pinned, stories, 1)
+    rest = [story for story in stories if story.pk not in {s.pk for s in leading}]
+    lead_cards, first_row, others = fragments.card_groups(
+        request,
+        [
+            (leading, {"lead": True, "eager": True, "hide_section": hide_section}),
+            (rest[:EAGER_CARDS], {"eager": True, "hide_section": hide_section}),
+            (rest[EAGER_CARDS:], {"hide_section": hide_section}),
+        ],
+    )
+    return {
+        "lead_story": leading[0] if leading else None,
+        "lead_cards": mark_safe("\n".join(lead_cards)),
+        "cards": mark_safe("\n".join([*first_row, *others])),
     }

@@ -17,10 +17,18 @@ def story_cards(context, stories, level=2, lead=False, hide_section=False):
     ``{% include %}`` per card: cards are cached per content generation and fetched together
     (``stories.delivery.fragments``), and the include's own cost per card was most of a page's."""
     request = getattr(context, "request", None)
-    cards = fragments.story_cards(
-        request, stories, level=level, lead=lead, hide_section=hide_section
+    stories = list(stories)
+    options = {"level": level, "lead": lead, "hide_section": hide_section}
+    # The first row's images load at once, the rest (below the fold) lazily.
+    first_row, others = fragments.card_groups(
+        request,
+        [
+            (stories[: pieces.EAGER_CARDS], {**options, "eager": True}),
+            (stories[pieces.EAGER_CARDS :], options),
+        ],
     )
-    return mark_safe("\n".join(cards))  # each card was rendered (and escaped) by its template
+    # Each card was rendered (and escaped) by its template.
+    return mark_safe("\n".join([*first_row, *others]))
 
 
 @register.simple_tag(takes_context=True)
@@ -46,6 +54,14 @@ def front_page(context, stories):
     cards (``stories.reader.pieces.front_page``), inside the cached content block so the
     page's stories are read only when it is rendered."""
     return pieces.front_page(getattr(context, "request", None), stories)
+
+
+@register.simple_tag(takes_context=True)
+def listing_front(context, stories, section=None, hide_section=False):
+    """``{% listing_front page_obj.object_list section=section as front %}``: a section or
+    tag page's lead card and the cards after it (``stories.reader.pieces.listing_front``)."""
+    request = getattr(context, "request", None)
+    return pieces.listing_front(request, stories, section or None, hide_section=bool(hide_section))
 
 
 @register.simple_tag
