@@ -1466,9 +1466,7 @@ class FrontPagePin(models.Model):
     live stories. A pin whose story is not live is kept but not shown, so a scheduled story
     appears in its place when its time comes, and an unpublished one is gone at once."""
 
-    front_page = models.ForeignKey(
-        FrontPage, models.CASCADE, related_name="pins", default=1, editable=False
-    )
+    front_page = models.ForeignKey(FrontPage, models.CASCADE, related_name="pins", editable=False)
     story = models.ForeignKey(
         Story,
         models.CASCADE,
@@ -1503,7 +1501,7 @@ class SectionTopStory(models.Model):
     Kept, but not shown, while the story is not live or after it moves to another section."""
 
     front_page = models.ForeignKey(
-        FrontPage, models.CASCADE, related_name="section_top_stories", default=1, editable=False
+        FrontPage, models.CASCADE, related_name="section_top_stories", editable=False
     )
     section = models.OneToOneField(Section, models.CASCADE, related_name="top_story_pin")
     story = models.ForeignKey(

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from stories.models import PreviewLink, Story, StoryNote, StorySlugRedirect
+from stories.models import FrontPage, PreviewLink, Story, StoryNote, StorySlugRedirect
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -74,6 +74,13 @@ def make_story(state, newsroom, *, unpublish=True):
     elif state in ("published", "unpublished"):
         story.status, story.published_at = Story.Status.PUBLISHED, now - timedelta(hours=1)
     story.save()
+    # Editors pinned it on the home page and atop its section (stories/editorial/front_page.py):
+    # a pin never shows a story before its time, nor after it is pulled.
+    front_page = FrontPage.load()
+    front_page.pins.create(story=story, position=0)
+    front_page.section_top_stories.update_or_create(
+        section=newsroom["section"], defaults={"story": story}
+    )
     if state == "unpublished" and unpublish:
         story.status = Story.Status.UNPUBLISHED
         story.save()

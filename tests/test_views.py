@@ -169,10 +169,12 @@ def card_headlines(page):
 
 
 def test_home_leads_with_the_newest_story_then_groups_the_rest_by_section(client, parse_html):
+    # With nothing pinned, the newest story leads and the next newest fill the top stories'
+    # places (tests/test_front_page.py has pinned ones); the rest are grouped by section.
     world = SectionFactory(name="World", slug="world", position=1)
     sport = SectionFactory(name="Sport", slug="sport", position=2)
     now = timezone.now()
-    for hours, section in enumerate([sport, world, sport, world]):
+    for hours, section in enumerate([sport, world] * 4):
         StoryFactory(
             headline=f"{section.name} {hours}",
             published=True,
@@ -185,11 +187,15 @@ def test_home_leads_with_the_newest_story_then_groups_the_rest_by_section(client
     headings = [(e["tag"], e["text"].strip()) for e in page.elements if e["tag"] in {"h2", "h3"}]
     assert headings == [
         ("h2", "Sport 0"),
+        ("h2", "World 1"),
+        ("h2", "Sport 2"),
+        ("h2", "World 3"),
+        ("h2", "Sport 4"),
         ("h2", "World"),
-        ("h3", "World 1"),
-        ("h3", "World 3"),
+        ("h3", "World 5"),
+        ("h3", "World 7"),
         ("h2", "Sport"),
-        ("h3", "Sport 2"),
+        ("h3", "Sport 6"),
     ]
     assert len(page.find_all("h1")) == 1
 
@@ -305,14 +311,15 @@ def test_drafts_stay_hidden_when_published_in_the_future(client):
     ("url", "cold"),
     [
         # Cold, the first view after a content change: the content generation (when the next
-        # scheduled story goes live), count, section menu, stories with sections (page keys
-        # as a subquery), bylines; cards show no tags, so listings do not fetch them; page
-        # one also loads the lead story's body for its opening paragraph.
-        ("/", 6),
-        # + the section itself; no lead story
-        ("/sections/world/", 6),
-        # + the tag itself
-        ("/tags/china/", 6),
+        # scheduled story goes live), count, section menu, stories with sections and lead
+        # images (page keys as a subquery), bylines; cards show no tags, so listings do not
+        # fetch them; page one also reads the stories pinned on it (tests/test_front_page.py)
+        # and loads the lead story's body for its opening paragraph.
+        ("/", 7),
+        # + the section itself and the story pinned atop it, with its lead's body
+        ("/sections/world/", 8),
+        # + the tag itself and its lead's body (no pins)
+        ("/tags/china/", 7),
         # + the byline itself
         ("/bylines/william-roberts/", 6),
         # generation, story, its section, bylines, tags and corrections, section menu
@@ -341,9 +348,10 @@ def test_front_page_query_count_does_not_grow_with_its_sections(
     for number in range(8):
         section = SectionFactory(name=f"Desk {number}", slug=f"desk-{number}", position=number)
         StoryFactory.create_batch(3, published=True, section=section, bylines=[BylineFactory()])
-    # Cold: generation (if fragments are cached), count, menu, stories, all the cards' bylines
-    # in one query, the lead story's body; eight sections on the page change none of it.
-    with django_assert_num_queries(6 if fragment_seconds else 5):
+    # Cold: generation (if fragments are cached), count, menu, stories, the pinned stories,
+    # all the cards' bylines in one query, the lead story's body; eight sections on the page
+    # change none of it.
+    with django_assert_num_queries(7 if fragment_seconds else 6):
         page = client.get("/").content.decode()
     assert all(f"Desk {number}" in page for number in range(8))
 

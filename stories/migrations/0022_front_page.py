@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('position', models.PositiveSmallIntegerField(default=0, help_text='Lower numbers come first; the first live story leads.', verbose_name='order')),
-                ('front_page', models.ForeignKey(default=1, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='pins', to='stories.frontpage')),
+                ('front_page', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='pins', to='stories.frontpage')),
                 ('story', models.ForeignKey(help_text='A published story: live, or scheduled (it shows from its time on).', limit_choices_to=stories.models.pinnable_stories, on_delete=django.db.models.deletion.CASCADE, related_name='front_page_pins', to='stories.story')),
             ],
             options={
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
             name='SectionTopStory',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('front_page', models.ForeignKey(default=1, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='section_top_stories', to='stories.frontpage')),
+                ('front_page', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='section_top_stories', to='stories.frontpage')),
                 ('section', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='top_story_pin', to='stories.section')),
                 ('story', models.ForeignKey(help_text='A published story of this section: live, or scheduled.', limit_choices_to=stories.models.pinnable_stories, on_delete=django.db.models.deletion.CASCADE, related_name='section_top_pins', to='stories.story')),
             ],

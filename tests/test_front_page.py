@@ -1,0 +1,266 @@
+"""The front page as editors choose it (issue 14): pins, what fills the places left, what
+drops out by itself, and how home, section and tag pages lead with their top story."""
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.forms import modelform_factory
+from django.utils import timezone
+
+from stories.models import FrontPage, FrontPagePin, SectionTopStory, Story
+from stories.reader.pieces import lead_and_top
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def story_at(hours_ago, **fields):
+    fields.setdefault("published", True)
+    if fields.pop("published"):
+        fields.update(status="published", published_at=timezone.now() - timedelta(hours=hours_ago))
+    return StoryFactory(**fields)
+
+
+def pin(*stories):
+    front_page = FrontPage.load()
+    for position, story in enumerate(stories, start=1):
+        front_page.pins.create(story=story, position=position)
+
+
+def pin_atop(section, story):
+    FrontPage.load().section_top_stories.update_or_create(
+        section=section, defaults={"story": story}
+    )
+
+
+def card_headlines(page):
+    return [
+        e["text"].strip()
+        for e in page.elements
+        if "story-card__headline" in e["attrs"].get("class", "")
+    ]
+
+
+def headlines_in(html, css_class):
+    """Card headlines inside the page's ``<section class="{css_class}">``s, in order."""
+    sections = re.findall(rf'<section class="{css_class}".*?</section>', html, re.DOTALL)
+    return [
+        unescape(headline)
+        for section in sections
+        for headline in re.findall(r'story-card__headline"><a [^>]*>([^<]*)</a>', section)
+    ]
+
+
+def top_headlines(response):
+    """The lead, then the top stories, as the home page prints them."""
+    html = response.content.decode()
+    return headlines_in(html, "lead") + headlines_in(html, "top-stories")
+
+
+def lead_headlines_of(client, url):
+    return headlines_in(client.get(url).content.decode(), "lead")
+
+
+# --- the rules, without pages --------------------------------------------------------------
+
+
+def test_lead_and_top_puts_pins_first_then_the_newest_once_each():
+    a, b, c, d = (Story(pk=n, headline=str(n)) for n in range(1, 5))
+    assert lead_and_top([c], [a, b, c, d], 3) == [c, a, b]
+    assert lead_and_top([], [a, b], 3) == [a, b]
+    assert lead_and_top([d, c, b], [a], 2) == [d, c]
+    assert lead_and_top([], [], 5) == []
+
+
+def test_pinned_on_home_keeps_the_editors_order_and_only_live_stories():
+    first, second = story_at(30), story_at(2)
+    scheduled = StoryFactory(scheduled=True)
+    pulled = story_at(1)
+    pin(second, scheduled, pulled, first)
+    pulled.status = Story.Status.UNPUBLISHED
+    pulled.save()
+    assert list(Story.objects.live().pinned_on_home()) == [second, first]
+    # The pins stay: a scheduled story takes its place when its time comes.
+    assert FrontPagePin.objects.count() == 4
+
+
+def test_pinned_atop_a_section_needs_the_story_live_and_still_in_it():
+    world, sport = SectionFactory(slug="world"), SectionFactory(slug="sport")
+    story = story_at(5, section=world)
+    pin_atop(world, story)
+    assert list(Story.objects.live().pinned_atop(world)) == [story]
+    story.section = sport
+    story.save()
+    assert list(Story.objects.live().pinned_atop(world)) == []
+    assert list(Story.objects.live().pinned_atop(sport)) == []
+
+
+def test_a_section_top_story_must_be_in_that_section():
+    world, sport = SectionFactory(name="World"), SectionFactory(name="Sport")
+    choice = SectionTopStory(
+        front_page=FrontPage.load(), section=world, story=story_at(1, section=sport)
+    )
+    with pytest.raises(ValidationError, match="is in Sport, not World"):
+        choice.full_clean()
+
+
+def test_a_story_is_pinned_on_home_once():
+    story = story_at(1)
+    pin(story)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FrontPage.load().pins.create(story=story, position=9)
+
+
+def test_there_is_one_front_page():
+    FrontPage.load()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FrontPage.objects.create(pk=2)
+
+
+@pytest.mark.parametrize("state", ["draft", "review", "unpublished"])
+def test_only_published_stories_may_be_pinned(state):
+    form_class = modelform_factory(FrontPagePin, fields=["story", "position"])
+    hidden = StoryFactory(status=state, published_at=timezone.now())
+    scheduled, live = StoryFactory(scheduled=True), story_at(1)
+    assert set(form_class().fields["story"].queryset) == {scheduled, live}
+    form = form_class(data={"story": hidden.pk, "position": 1})
+    assert not form.is_valid() and "story" in form.errors
+
+
+# --- the home page --------------------------------------------------------------------------
+
+
+def test_home_leads_with_the_pinned_story_and_fills_the_places_left(client, parse_html):
+    section = SectionFactory(slug="world")
+    newest = [story_at(hours, headline=f"Newest {hours}", section=section) for hours in range(8)]
+    old_lead = story_at(72, headline="Pinned lead from three days ago", section=section)
+    pinned_top = newest[6]
+    pin(old_lead, pinned_top)
+    response = client.get("/")
+    assert top_headlines(response) == [
+        "Pinned lead from three days ago",
+        "Newest 6",
+        "Newest 0",
+        "Newest 1",
+        "Newest 2",
+    ]
+    # Each story once on the page: the pinned top story is not repeated in its section.
+    headlines = card_headlines(parse_html(response))
+    assert len(headlines) == len(set(headlines)) == 9
+
+
+def test_home_with_nothing_pinned_leads_with_the_newest(client, parse_html):
+    for hours in range(3):
+        story_at(hours, headline=f"Newest {hours}")
+    assert top_headlines(client.get("/")) == ["Newest 0", "Newest 1", "Newest 2"]
+
+
+def secrets_of(story):
+    return [story.headline, story.slug, "Zqsecret"]
+
+
+def assert_not_on(body, story):
+    for secret in secrets_of(story):
+        assert secret not in body
+
+
+@pytest.mark.parametrize("fragment_seconds", [300, 0])
+def test_pinned_scheduled_story_leads_from_its_time_without_an_edit(
+    client, settings, page_cache, time_machine, fragment_seconds
+):
+    settings.FRAGMENT_CACHE_SECONDS = fragment_seconds
+    start = timezone.now()
+    section = SectionFactory(slug="world")
+    story_at(3, headline="Yesterday's news", section=section)
+    go_live = start + timedelta(minutes=10)
+    embargoed = StoryFactory(
+        headline="Zqsecret embargoed lead",
+        slug="zqsecret-embargoed",
+        deck="Zqsecret deck",
+        section=section,
+        status="published",
+        published_at=go_live,
+    )
+    pin(embargoed)
+    pin_atop(section, embargoed)
+    time_machine.move_to(start, tick=False)
+    for url in ("/", "/sections/world/", "/feed/"):
+        for _ in range(2):  # rendered, then from the caches
+            assert_not_on(client.get(url).content.decode(), embargoed)
+    time_machine.move_to(go_live + timedelta(seconds=1), tick=False)
+    for url in ("/", "/sections/world/"):
+        [lead] = lead_headlines_of(client, url)
+        assert lead == "Zqsecret embargoed lead"
+
+
+def test_unpublished_pinned_story_is_gone_at_once(client, page_cache):
+    section = SectionFactory(slug="world")
+    story_at(3, headline="Still here", section=section)
+    pulled = story_at(
+        1, headline="Zqsecret pulled", slug="zqsecret-pulled", section=section, tags=["Peru"]
+    )
+    pin(pulled)
+    pin_atop(section, pulled)
+    for url in ("/", "/sections/world/", "/tags/peru/"):
+        assert "Zqsecret pulled" in client.get(url).content.decode()
+    pulled.status = Story.Status.UNPUBLISHED
+    pulled.save()
+    for url in ("/", "/sections/world/"):
+        body = client.get(url).content.decode()
+        assert_not_on(body, pulled)
+        assert "Still here" in body
+    assert client.get("/tags/peru/").status_code == 404
+
+
+def test_pinning_and_unpinning_show_at_once_past_the_caches(client, page_cache, settings):
+    settings.FRAGMENT_CACHE_SECONDS = 300
+    section = SectionFactory(slug="world")
+    old = story_at(100, headline="An old story worth leading", section=section)
+    for hours in range(30):
+        story_at(hours, section=section)
+    assert "An old story worth leading" not in client.get("/").content.decode()
+    client.get("/")  # now from the page cache
+    pin(old)
+    assert lead_headlines_of(client, "/") == ["An old story worth leading"]
+    FrontPagePin.objects.filter(story=old).delete()  # a bulk delete announces itself too
+    assert "An old story worth leading" not in client.get("/").content.decode()
+    pin_atop(section, old)
+    assert lead_headlines_of(client, "/sections/world/") == ["An old story worth leading"]
+    SectionTopStory.objects.get().delete()
+    assert lead_headlines_of(client, "/sections/world/") != ["An old story worth leading"]
+
+
+# --- section and tag pages -----------------------------------------------------------------
+
+
+def test_section_page_leads_with_its_pinned_story_or_its_newest(client, parse_html):
+    world = SectionFactory(slug="world", name="World")
+    stories = [story_at(hours, headline=f"World {hours}", section=world) for hours in range(22)]
+    assert lead_headlines_of(client, "/sections/world/") == ["World 0"]
+    pin_atop(world, stories[21])  # older than the first page
+    page = parse_html(client.get("/sections/world/"))
+    assert lead_headlines_of(client, "/sections/world/") == ["World 21"]
+    assert card_headlines(page) == ["World 21", *(f"World {hours}" for hours in range(20))]
+    # Page 2 stays a plain list, newest first, with no lead.
+    second = parse_html(client.get("/sections/world/?page=2"))
+    assert card_headlines(second) == ["World 20", "World 21"]
+    assert not [e for e in second.elements if "story-card--lead" in e["attrs"].get("class", "")]
+
+
+def test_tag_page_leads_with_its_newest_story(client, parse_html):
+    for hours in range(3):
+        story_at(hours, headline=f"Tagged {hours}", tags=["Peru"])
+    page = parse_html(client.get("/tags/peru/"))
+    assert lead_headlines_of(client, "/tags/peru/") == ["Tagged 0"]
+    assert card_headlines(page) == ["Tagged 0", "Tagged 1", "Tagged 2"]
+
+
+def test_byline_page_stays_a_plain_list(client):
+    byline = BylineFactory(slug="ada")
+    story_at(1, bylines=[byline])
+    assert "story-card--lead" not in client.get("/bylines/ada/").content.decode()
