@@ -13,12 +13,15 @@ from stories.models import (
     Correction,
     DatabaseIdentity,
     EditingPresence,
+    FrontPage,
+    FrontPagePin,
     Image,
     ImportConflict,
     ImportRecord,
     PreviewLink,
     ReturnNote,
     Section,
+    SectionTopStory,
     Story,
     StoryByline,
     StoryNote,
@@ -37,12 +40,23 @@ from .factories import BylineFactory, SectionFactory, StoryFactory
 pytestmark = pytest.mark.django_db
 
 # What readers see: a write to any of these must start a new generation.
-CONTENT_MODELS = [Section, Byline, Story, StoryByline, TaggedStory, Correction, Image]
+CONTENT_MODELS = [
+    Section,
+    Byline,
+    Story,
+    StoryByline,
+    TaggedStory,
+    Correction,
+    Image,
+    FrontPagePin,
+    SectionTopStory,
+]
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions, the desk's return notes
 # and import conflicts (staff only), working copies and presence (the editor's, never
 # shown to readers), API keys, webhooks (the worker's), editorial notes (staff only:
-# adding one must not empty the reader caches).
+# adding one must not empty the reader caches), the front page's row (the desk's screen;
+# readers' pages read its pins, which are content).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -60,6 +74,7 @@ OTHER_MODELS = [
     WebhookStoryState,
     WebhookWorker,
     StoryNote,
+    FrontPage,
 ]
 
 
@@ -101,6 +116,20 @@ def new_rows(model, count=2):
         return rows, "tag", Tag.objects.create(name="After")
     if model is Correction:
         return [Correction(story=story, text="A fix.") for story in stories], "text", "Fixed."
+    if model is FrontPagePin:
+        front_page = FrontPage.load()
+        return (
+            [FrontPagePin(front_page=front_page, story=story) for story in stories],
+            "position",
+            4,
+        )
+    if model is SectionTopStory:
+        front_page = FrontPage.load()
+        rows = [
+            SectionTopStory(front_page=front_page, section=SectionFactory(), story=story)
+            for story in stories
+        ]
+        return rows, "story", stories[0]
     raise AssertionError(f"no rows for {model}")
 
 

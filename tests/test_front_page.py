@@ -264,3 +264,64 @@ def test_byline_page_stays_a_plain_list(client):
     byline = BylineFactory(slug="ada")
     story_at(1, bylines=[byline])
     assert "story-card--lead" not in client.get("/bylines/ada/").content.decode()
+
+
+# --- images on listings ---------------------------------------------------------------------
+
+
+def card_images(page):
+    return [e["attrs"] for e in page.find_all("img") if "story-card__image" in e["attrs"]["class"]]
+
+
+def ratio(attrs):
+    return int(attrs["width"]) / int(attrs["height"])
+
+
+def test_cards_carry_the_lead_image_cropped_and_lazy_only_below_the_fold(
+    client, parse_html, media_root
+):
+    from .library import library_image
+
+    image = library_image(size=(1000, 600), alt="Cranes at the harbour")
+    section = SectionFactory(slug="world")
+    for hours in range(8):
+        story_at(hours, headline=f"Pictured {hours}", section=section, lead_image=image)
+    story_at(9, headline="Words only", section=section)
+    for url, eager in (("/", 5), ("/sections/world/", 5)):
+        images = card_images(parse_html(client.get(url)))
+        assert len(images) == 8, url  # the story without an image has none
+        lead, *cards = images
+        # The lead: the wide crop (16:9); the cards: 3:2; all around the focal point.
+        assert round(ratio(lead), 2) == round(16 / 9, 2)
+        assert all(round(ratio(card), 2) == 1.5 for card in cards)
+        for attrs in images:
+            assert attrs["alt"] == "Cranes at the harbour"
+            assert attrs["decoding"] == "async"
+            assert attrs["sizes"]
+            candidates = [part.split() for part in attrs["srcset"].split(", ")]
+            assert len(candidates) > 1 and all(c[1].endswith("w") for c in candidates)
+            assert attrs["src"] == candidates[-1][0]  # the widest, for browsers without srcset
+        # The lead and the first row load at once, the rest lazily.
+        assert ["loading" in attrs for attrs in images] == [False] * eager + [True] * (8 - eager)
+        assert all(attrs["loading"] == "lazy" for attrs in images[eager:])
+
+
+def test_cards_without_an_image_are_marked_as_such(client, parse_html):
+    story_at(1, headline="Words only")
+    page = parse_html(client.get("/"))
+    [card] = page.find_all("article")
+    assert card["attrs"]["class"] == "story-card story-card--lead"
+    assert not page.find_all("img", **{"class": "story-card__image"})
+
+
+def test_a_pinned_scheduled_story_shows_not_even_its_image(client, parse_html, media_root):
+    from .library import library_image
+
+    story_at(2, headline="Out already")
+    secret_image = library_image(alt="Zqsecret picture")
+    embargoed = StoryFactory(scheduled=True, lead_image=secret_image, headline="Zqsecret")
+    pin(embargoed)
+    body = client.get("/").content.decode()
+    assert "Zqsecret" not in body
+    names = [r["name"] for shape in secret_image.renditions["shapes"].values() for r in shape]
+    assert names and not any(name in body for name in names)
