@@ -6,6 +6,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.forms import modelform_factory
@@ -325,3 +326,97 @@ def test_a_pinned_scheduled_story_shows_not_even_its_image(client, parse_html, m
     assert "Zqsecret" not in body
     names = [r["name"] for shape in secret_image.renditions["shapes"].values() for r in shape]
     assert names and not any(name in body for name in names)
+
+
+# --- query budgets --------------------------------------------------------------------------
+
+
+def fake_image():
+    """A library image row with renditions described (no files: pages only print names)."""
+    from stories.models import Image
+
+    shapes = {
+        shape: [
+            {"name": f"images/budget-{shape}-{width}.webp", "width": width, "height": height}
+            for width, height in sizes
+        ]
+        for shape, sizes in {
+            "card": [(320, 213), (640, 427)],
+            "wide": [(640, 360), (1280, 720)],
+        }.items()
+    }
+    return Image.objects.create(
+        file="images/budget.jpg", alt="A picture", renditions={"shapes": shapes}
+    )
+
+
+def make_many(count):
+    """``count`` live stories in one section, a tag on the newest 200, a lead image on every
+    other one, and pins on home and atop the section (a live one each, besides a scheduled
+    and a pulled one on home), written in bulk."""
+    from taggit.models import Tag
+
+    from stories.models import StoryByline, TaggedStory
+
+    from .factories import BylineFactory
+
+    world = SectionFactory(slug="world", name="World")
+    for number in range(5):
+        SectionFactory(slug=f"desk-{number}", name=f"Desk {number}", position=number + 1)
+    image, byline = fake_image(), BylineFactory(slug="ada")
+    now = timezone.now()
+    Story.objects.bulk_create(
+        (
+            Story(
+                headline=f"Story {n}",
+                slug=f"story-{n}",
+                body="<p>One.</p><p>Two.</p>",
+                section=world,
+                status=Story.Status.PUBLISHED,
+                published_at=now - timedelta(minutes=n + 1),
+                lead_image=image if n % 2 else None,
+            )
+            for n in range(count)
+        ),
+        batch_size=1000,
+    )
+    newest = list(Story.objects.order_by("-published_at")[:200])
+    tag = Tag.objects.create(name="China", slug="china")
+    StoryByline.objects.bulk_create(StoryByline(story=s, byline=byline) for s in newest)
+    TaggedStory.objects.bulk_create(TaggedStory(content_object=s, tag=tag) for s in newest)
+    oldest = Story.objects.order_by("published_at").first()
+    pulled = story_at(1, headline="Pulled", section=world)
+    pin(StoryFactory(scheduled=True, section=world), oldest, pulled)
+    pulled.status = Story.Status.UNPUBLISHED
+    pulled.save()
+    pin_atop(world, oldest)
+    return oldest
+
+
+# Cold, the first view after a content change (fragments on; off, the generation is not
+# looked up, one query less): the generation, count, section menu, the page's stories with
+# their sections and lead images, their bylines; page one also reads the pinned stories and
+# its lead's body; section and tag pages also read their section or tag.
+CURATED_PAGE_BUDGETS = {"/": 7, "/sections/world/": 8, "/tags/china/": 7, "/?page=2": 5}
+
+
+@pytest.mark.parametrize("count", [100, 10_000])
+def test_curated_pages_query_budgets_are_flat(
+    client, settings, django_assert_max_num_queries, django_assert_num_queries, count
+):
+    oldest = make_many(count)
+    for page_cache_seconds, fragment_seconds in [(0, 300), (0, 0), (300, 300), (300, 0)]:
+        settings.PAGE_CACHE_SECONDS = page_cache_seconds
+        settings.FRAGMENT_CACHE_SECONDS = fragment_seconds
+        cache.clear()
+        for url, budget in CURATED_PAGE_BUDGETS.items():
+            with django_assert_max_num_queries(budget):
+                response = client.get(url)
+            assert response.status_code == 200
+            if url in ("/", "/sections/world/"):
+                # The pinned story (the oldest of them all) leads.
+                assert headlines_in(response.content.decode(), "lead") == [oldest.headline]
+            if page_cache_seconds or fragment_seconds:
+                # Read again: from the page cache, or rendered from cached pieces.
+                with django_assert_num_queries(0):
+                    assert client.get(url).content == response.content
