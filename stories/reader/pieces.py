@@ -97,8 +97,8 @@ def front_page(request, stories):
 
 
 # Cards after the lead whose images load at once on a listing's first page: the first row
-# of the grid at its widest (site.css ``.story-grid``); the rest load lazily.
-EAGER_CARDS = 4
+# of the grid at its widest (site.css ``.story-grid``: three columns); the rest lazily.
+EAGER_CARDS = 3
 
 
 def listing_front(request, stories, section=None, *, hide_section=False):
