@@ -29,8 +29,11 @@ def lead_of(client, url="/"):
     return lead
 
 
-def test_editor_finds_the_front_page_screen_from_its_list(client, editor_user):
+def test_editor_finds_the_front_page_screen_from_the_desk(client, editor_user):
     client.force_login(editor_user)
+    assert (
+        'href="/admin/stories/frontpage/">Front page</a>' in client.get("/admin/").content.decode()
+    )
     response = client.get(reverse("admin:stories_frontpage_changelist"))
     assert response.status_code == 302 and response["Location"] == SCREEN
     page = client.get(SCREEN)
@@ -155,8 +158,9 @@ def test_reporters_cannot_curate_by_any_path(client, editor_user, reporter_user)
     # The editor's form, posted with the reporter's session: refused, nothing pinned.
     assert client.post(SCREEN, form).status_code == 403
     assert not FrontPagePin.objects.exists()
-    # Nor does the desk's list of models offer it.
+    # Nor does the desk, or its list of models, offer it.
     assert "Front page" not in client.get(reverse("admin:models")).content.decode()
+    assert "/admin/stories/frontpage/" not in client.get("/admin/").content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
