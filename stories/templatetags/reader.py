@@ -50,9 +50,9 @@ def page_range(page_obj):
 
 @register.simple_tag(takes_context=True)
 def front_page(context, stories):
-    """``{% front_page page_obj.object_list as front %}``: the lead story and the sections'
-    cards (``stories.reader.pieces.front_page``), inside the cached content block so the
-    page's stories are read only when it is rendered."""
+    """``{% front_page page_obj.object_list as front %}``: the lead, the top stories and the
+    sections' cards (``stories.reader.pieces.front_page``), inside the cached content block
+    so the page's stories are read only when it is rendered."""
     return pieces.front_page(getattr(context, "request", None), stories)
 
 
