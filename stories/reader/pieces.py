@@ -108,7 +108,7 @@ def listing_front(request, stories, section=None, *, hide_section=False):
     stories = list(stories)
     pinned = list(Story.objects.live().for_cards().pinned_atop(section)[:1]) if section else []
     leading = lead_and_top(pinned, stories, 1)
-    rest = [story for story in stories if story.pk not in {s.pk for s in leading}]
+    rest = [story for story in stories if story not in leading]
     lead_cards, first_row, others = fragments.card_groups(
         request,
         [
