@@ -9,7 +9,9 @@ newest ``CANDIDATES_PER_TAG`` taggings from the through table's ``(tag, story)``
 (``tagged_story_recent_idx``), stories added last first, and only those few hundred
 candidates are checked for being live, counted and ranked. A story sharing tags with this
 one but older than every tag's newest ``CANDIDATES_PER_TAG`` is not offered: on a tag with
-a million stories, "related" means recent.
+a million stories, "related" means recent. "Newest" in the window is by story id (stories
+are numbered as they are written), which a bulk-loaded archive written oldest-last can
+turn around; within the window the ranking uses the publication time.
 
 Rendered once per story and content generation with the rest of the page
 (``stories.reader.pieces.story_page_parts``); the cards come from the card cache
@@ -39,11 +41,12 @@ def more_in_section(story, limit=MORE_IN_SECTION):
     )
 
 
-def recent_taggings(tag_ids, story_id, per_tag=CANDIDATES_PER_TAG):
+def recent_taggings(tag_ids, story_id, per_tag=None):
     """SQL and parameters: the ids of the stories most recently given each tag (by story id,
     newest first), ``per_tag`` at most for each, ``story_id`` left out. One bounded index
     range per tag, glued with UNION ALL; each part is wrapped in its own SELECT, since SQLite
     takes LIMIT in a compound statement's parts only there."""
+    per_tag = CANDIDATES_PER_TAG if per_tag is None else per_tag
     table = connection.ops.quote_name(TaggedStory._meta.db_table)
     story_column = connection.ops.quote_name(TaggedStory._meta.get_field("content_object").column)
     tag_column = connection.ops.quote_name(TaggedStory._meta.get_field("tag").column)
