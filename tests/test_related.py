@@ -52,9 +52,7 @@ def story(headline, *, section, hours=1, tags=(), **kwargs):
     )
 
 
-def test_more_in_section_lists_the_newest_live_stories_of_the_section_but_this_one(
-    client, world
-):
+def test_more_in_section_lists_the_newest_live_stories_of_the_section_but_this_one(client, world):
     sport = SectionFactory(name="Sport", slug="sport")
     page = story("This one", section=world, hours=3)
     for number in range(6):
