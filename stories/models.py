@@ -762,7 +762,9 @@ class SitePage(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ContentQuerySet.as_manager()
+    # Named by slug in backups: a restore into a fresh database, whose migration made the
+    # starter pages, replaces them rather than clashing with them.
+    objects = SlugNaturalKeyManager()
 
     class Meta:
         ordering = ["position", "title"]
@@ -777,6 +779,9 @@ class SitePage(models.Model):
 
     def get_absolute_url(self):
         return reverse("stories:page", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
 
     @property
     def body_html(self):

@@ -158,3 +158,29 @@ def test_byline_page_query_budget_is_flat(client, django_assert_max_num_queries,
         html = client.get("/bylines/ana-lima/").content.decode()
     assert len(few) == len(many)
     assert "62 stories" in html
+
+
+def test_a_backup_restores_over_the_starter_pages_of_a_fresh_database(tmp_path):
+    """Pages are named by slug in a backup: loaded into a database whose migration made the
+    starter pages (under other ids), they replace them instead of clashing on the slug."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    about = SitePage.objects.get(slug="about")
+    about.delete()
+    SitePage.objects.create(title="About the newsroom", slug="about", body="<p>Edited.</p>")
+    out = StringIO()
+    call_command("dumpdata", "stories.sitepage", "--natural-primary", stdout=out)
+    rows = json.loads(out.getvalue())
+    assert all("pk" not in row for row in rows)
+    # A fresh database: the starter pages again, at other ids.
+    SitePage.objects.all().delete()
+    for slug in STARTER:
+        SitePage.objects.create(title=slug, slug=slug)
+    backup = tmp_path / "pages.json"
+    backup.write_text(out.getvalue())
+    call_command("loaddata", str(backup), verbosity=0)
+    assert SitePage.objects.get(slug="about").body == "<p>Edited.</p>"
+    assert SitePage.objects.count() == 3
