@@ -487,20 +487,33 @@ class Story(models.Model):
         return self.lead_image.responsive(shape) or self.lead_image.responsive("lead")
 
     @property
+    def printed_corrections(self):
+        """The corrections printed at the foot of the page, prefetched ones if read."""
+        corrections = getattr(self, "listed_corrections", None)
+        return self.corrections.all() if corrections is None else corrections
+
+    @property
     def public_updated_at(self):
         """The "Updated" time readers see: the last substantive change or correction.
 
         Uses prefetched corrections; None when nothing substantive happened after publication.
         """
-        corrections = getattr(self, "listed_corrections", None)
-        if corrections is None:
-            corrections = self.corrections.all()
-        times = [self.revised_at, *(c.published_at for c in corrections)]
+        times = [self.revised_at, *(c.published_at for c in self.printed_corrections)]
         times = [t for t in times if t is not None]
         if not times or self.published_at is None:
             return None
         latest = max(times)
         return latest if latest > self.published_at else None
+
+    @property
+    def correction_marker(self):
+        """What the date line calls the notes at the page's foot, linking to them:
+        "Corrected" when one of them corrects the story, "Updated" when they only clarify,
+        None when there are none."""
+        kinds = {correction.kind for correction in self.printed_corrections}
+        if Correction.Kind.CORRECTION in kinds:
+            return "Corrected"
+        return "Updated" if kinds else None
 
     @property
     def plain_text(self):
@@ -583,6 +596,9 @@ class TaggedStory(TaggedItemBase):
         constraints = [
             models.UniqueConstraint(fields=["content_object", "tag"], name="unique_story_tag"),
         ]
+        # A tag's most recently tagged stories, read a few at a time without sorting the
+        # tag's whole list: the story page's "Related" (stories.reader.related).
+        indexes = [models.Index(fields=["tag", "-content_object"], name="tagged_story_recent_idx")]
 
 
 class ImportRecord(models.Model):
@@ -742,6 +758,70 @@ def live_bylines():
     return Byline.objects.select_related("photo").filter(
         Exists(StoryByline.objects.filter(is_live_condition("story__"), byline=OuterRef("pk")))
     )
+
+
+class SitePage(models.Model):
+    """A page about the site itself (About, Contact, the corrections policy), linked from
+    every page's footer and written by editors in the desk. Its body is HTML from the same
+    allowlist as a story's (``stories.richtext.sanitize_body``), sanitized when saved and
+    again when shown."""
+
+    title = models.CharField(max_length=100, validators=[single_line_text])
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        allow_unicode=True,
+        help_text="The last part of the page's address, /pages/<slug>/. Changing it breaks "
+        "links to the old address.",
+    )
+    summary = models.CharField(
+        max_length=300,
+        blank=True,
+        validators=[single_line_text],
+        help_text="A sentence for search engines and link previews.",
+    )
+    body = models.TextField(blank=True)
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order in the site's footer: lower numbers come first."
+    )
+    in_footer = models.BooleanField(
+        "listed in the footer",
+        default=True,
+        help_text="Uncheck to keep the page at its address without a link in the footer.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Named by slug in backups: a restore into a fresh database, whose migration made the
+    # starter pages, replaces them rather than clashing with them.
+    objects = SlugNaturalKeyManager()
+
+    class Meta:
+        ordering = ["position", "title"]
+        verbose_name = "site page"
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.body = richtext.sanitize_body(self.body)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("stories:page", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
+
+    @property
+    def body_html(self):
+        """Sanitized again on the way out, as ``Story.body_html``: a row written around
+        ``save()`` cannot carry a script either."""
+        return mark_safe(richtext.sanitize_body(self.body))  # sanitized just now
+
+    @property
+    def body_text(self):
+        """The body's words, for meta descriptions."""
+        return richtext.body_text(self.body)
 
 
 class TagSlugRedirect(models.Model):

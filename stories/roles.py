@@ -42,6 +42,8 @@ ROLE_PERMISSIONS = {
         *model_permissions("stories", "correction", ("add", "view")),
         *model_permissions("stories", "previewlink"),
         *model_permissions("taggit", "tag"),
+        # The site's own pages (About, Contact, the corrections policy), in every footer.
+        *model_permissions("stories", "sitepage"),
         # Partners' keys to the read API: made and revoked, never deleted (the record of who
         # had access stays); only the name changes after a key is made.
         *model_permissions("stories", "apikey", ("add", "change", "view")),

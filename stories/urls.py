@@ -24,6 +24,7 @@ urlpatterns = [
     path("tags/<uslug:slug>/", views.follow_tag_merges(views.TagView.as_view()), name="tag"),
     path("bylines/<uslug:slug>/", views.BylineView.as_view(), name="byline"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("pages/<uslug:slug>/", views.SitePageView.as_view(), name="page"),
     path("feed/", feeds.LatestStoriesFeed(), name="feed"),
     path("feed/atom/", feeds.LatestStoriesAtomFeed(), name="atom_feed"),
     path("sections/<uslug:slug>/feed/", feeds.SectionFeed(), name="section_feed"),

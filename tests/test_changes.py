@@ -22,6 +22,7 @@ from stories.models import (
     ReturnNote,
     Section,
     SectionTopStory,
+    SitePage,
     Story,
     StoryByline,
     StoryNote,
@@ -40,6 +41,7 @@ from .factories import BylineFactory, SectionFactory, StoryFactory
 pytestmark = pytest.mark.django_db
 
 # What readers see: a write to any of these must start a new generation.
+# The site's pages (About, Contact) are linked from every page's footer.
 CONTENT_MODELS = [
     Section,
     Byline,
@@ -50,6 +52,7 @@ CONTENT_MODELS = [
     Image,
     FrontPagePin,
     SectionTopStory,
+    SitePage,
 ]
 # What they do not: the importer's memory, redirects (written with the story they follow),
 # preview links (never cached), the database identity, revisions, the desk's return notes
@@ -99,6 +102,9 @@ def new_rows(model, count=2):
     if model is Image:
         rows = [Image(file=f"images/{n}.jpg", alt=f"Picture {n}") for n in range(count)]
         return rows, "alt", "Renamed"
+    if model is SitePage:
+        rows = [SitePage(title=f"Page {n}", slug=f"page-{n}") for n in range(count)]
+        return rows, "title", "Renamed"
     section = SectionFactory()
     if model is Story:
         rows = [

@@ -68,6 +68,7 @@ def page_urls(story):
         "tag": "/tags/north-korea/",
         "byline": "/bylines/william-roberts/",
         "story": story.get_absolute_url(),
+        "site-page": "/pages/about/",
         "search-results": "/search/?q=filler",
         "search-results-page-2": "/search/?q=filler&page=2",
         "search-no-results": "/search/?q=nothing+matches+this",

@@ -242,14 +242,15 @@ def test_search_live_definition_is_the_models(client):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        # nothing to search: the content generation and the section menu (cached for the
-        # generation, stories/delivery/fragments.py)
-        ({}, 2),
-        ({"q": "%%%"}, 2),
+        # nothing to search: the content generation, the section menu (the footer lists the
+        # same sections) and the footer's site pages (cached for the generation,
+        # stories/delivery/fragments.py)
+        ({}, 3),
+        ({"q": "%%%"}, 3),
         # generation, the ranked keys (cached for the generation; their number is the count),
-        # the page's stories with sections, bylines (cards show no tags), menu
-        ({"q": "volcano"}, 5),
-        ({"q": "volcano", "page": "2"}, 5),
+        # the page's stories with sections, bylines (cards show no tags), menu, site pages
+        ({"q": "volcano"}, 6),
+        ({"q": "volcano", "page": "2"}, 6),
     ],
 )
 def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_queries, query, expected):

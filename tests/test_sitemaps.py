@@ -4,7 +4,10 @@ from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
+from django.db.models import Max
 from django.utils import timezone
+
+from stories.models import SitePage
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -13,6 +16,8 @@ pytestmark = pytest.mark.django_db
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 SECTIONS = ["stories", "news", "sections", "tags", "bylines"]
+# The site's own pages (About, Contact): no story's business.
+ALL_SITEMAPS = [*SECTIONS, "pages"]
 
 
 def read_xml(client, url):
@@ -29,11 +34,16 @@ def locations(root):
 def test_sitemap_index_lists_every_sitemap_with_lastmod(client, discovery_newsroom):
     _, root = read_xml(client, "/sitemap.xml")
     assert root.tag == f"{SITEMAP}sitemapindex"
-    assert locations(root) == [f"http://testserver/sitemap-{name}.xml" for name in SECTIONS]
+    assert locations(root) == [f"http://testserver/sitemap-{name}.xml" for name in ALL_SITEMAPS]
     story = discovery_newsroom["live"]
     expected = max(story.published_at, story.updated_at)
-    for lastmod in root.iter(f"{SITEMAP}lastmod"):
-        assert datetime.fromisoformat(lastmod.text) == expected
+    pages_changed = SitePage.objects.aggregate(at=Max("updated_at"))["at"]
+    for entry in root.iter(f"{SITEMAP}sitemap"):
+        lastmod = datetime.fromisoformat(entry.find(f"{SITEMAP}lastmod").text)
+        if entry.find(f"{SITEMAP}loc").text.endswith("-pages.xml"):
+            assert lastmod == pages_changed
+        else:
+            assert lastmod == expected
 
 
 def test_sitemaps_list_only_live_stories_and_what_they_use(client, discovery_newsroom):
@@ -115,13 +125,14 @@ def test_robots_txt_points_at_the_sitemaps(client):
     ("url", "expected"),
     [
         # per sitemap: its latest change, its page count
-        ("/sitemap.xml", 10),
+        ("/sitemap.xml", 12),
         # count, items
         ("/sitemap-stories.xml", 2),
         ("/sitemap-news.xml", 2),
         ("/sitemap-sections.xml", 2),
         ("/sitemap-tags.xml", 2),
         ("/sitemap-bylines.xml", 2),
+        ("/sitemap-pages.xml", 2),
         ("/robots.txt", 0),
     ],
 )
@@ -139,3 +150,13 @@ def test_sitemap_query_budget_is_pinned_and_flat(client, django_assert_num_queri
         )
     with django_assert_num_queries(expected):
         assert client.get(url).status_code == 200
+
+
+def test_pages_sitemap_lists_the_site_pages(client):
+    # The starter pages the migration made (About, Contact, the corrections policy).
+    _, root = read_xml(client, "/sitemap-pages.xml")
+    assert locations(root) == [
+        "http://testserver/pages/about/",
+        "http://testserver/pages/contact/",
+        "http://testserver/pages/corrections-policy/",
+    ]

@@ -311,19 +311,22 @@ def test_drafts_stay_hidden_when_published_in_the_future(client):
     ("url", "cold"),
     [
         # Cold, the first view after a content change: the content generation (when the next
-        # scheduled story goes live), count, section menu, stories with sections and lead
-        # images (page keys as a subquery), bylines; cards show no tags, so listings do not
-        # fetch them; page one also reads the stories pinned on it (tests/test_front_page.py)
-        # and loads the lead story's body for its opening paragraph.
-        ("/", 7),
+        # scheduled story goes live), count, section menu (the footer lists the same
+        # sections), stories with sections and lead images (page keys as a subquery), bylines,
+        # the footer's site pages; cards show no tags, so listings do not fetch them; page one
+        # also reads the stories pinned on it (tests/test_front_page.py) and loads the lead
+        # story's body for its opening paragraph.
+        ("/", 8),
         # + the section itself and the story pinned atop it, with its lead's body
-        ("/sections/world/", 8),
+        ("/sections/world/", 9),
         # + the tag itself and its lead's body (no pins)
         ("/tags/china/", 7),
         # + the byline itself
-        ("/bylines/william-roberts/", 6),
-        # generation, story, its section, bylines, tags and corrections, section menu
-        ("/story", 7),
+        ("/bylines/william-roberts/", 7),
+        # generation, story, its section, bylines, tags and corrections, "More in" (with
+        # sections), "Related", section menu, site pages (no other story is live here, so
+        # no card's bylines are read: tests/test_related.py pins the page with cards)
+        ("/story", 10),
     ],
 )
 def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries, url, cold):
@@ -349,8 +352,8 @@ def test_front_page_query_count_does_not_grow_with_its_sections(
         section = SectionFactory(name=f"Desk {number}", slug=f"desk-{number}", position=number)
         StoryFactory.create_batch(3, published=True, section=section, bylines=[BylineFactory()])
     # Cold: generation (if fragments are cached), count, menu, stories, the pinned stories,
-    # all the cards' bylines in one query, the lead story's body; eight sections on the page
-    # change none of it.
+    # all the cards' bylines in one query, the lead story's body, the footer's site pages;
+    # eight sections on the page change none of it.
     with django_assert_num_queries(7 if fragment_seconds else 6):
         page = client.get("/").content.decode()
     assert all(f"Desk {number}" in page for number in range(8))

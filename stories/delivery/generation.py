@@ -1,10 +1,14 @@
 """Content generations: the token every cached page and piece is stored under.
 
-Saving or deleting a story, section, byline, tag, correction, image, front-page pin or one of
-their links drops the token, so the next request starts a new generation and nothing rendered
-before the edit is ever served again. The generation also remembers when the next scheduled
-story goes live; once that moment passes, a new generation starts, so a scheduled story
-appears on time with no background job (a pinned one too, in its place on the front page).
+Saving or deleting a story, section, byline, tag, correction, image, front-page pin, site
+page (About, Contact) or one of their links drops the token, so the next request starts a new
+generation and nothing rendered before the edit is ever served again. The generation also
+remembers when the next scheduled story goes live; once that moment passes, a new generation
+starts, so a scheduled story appears on time with no background job (a pinned one too, in its
+place on the front page). It also ends at the newsroom's midnight (``settings.TIME_ZONE``):
+pages print today's stories with their time and older ones with their date
+(``stories.templatetags.newsroom.reader_time``), so nothing rendered yesterday, page or
+piece, may be served once the local date has changed.
 
 The generation, and every key, is scoped to the database (``database_scope()``): an
 identity stored in the database, with where it is. Sites sharing one cache (the same
@@ -20,7 +24,7 @@ its own generation, and an edit made in one would not reach the others' pages.
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
@@ -107,6 +111,7 @@ def connect_signals():
         Image,
         Section,
         SectionTopStory,
+        SitePage,
         Story,
         StoryByline,
         TaggedStory,
@@ -114,9 +119,9 @@ def connect_signals():
 
     # A correction is printed on its story's page and moves the story's "updated" date in
     # feeds; one added outside the story's admin form saves no story.
-    # An image's alt text, caption, credit and crops are printed on every page that uses it.
-    # What editors pin decides what leads the home page (FrontPagePin) and a section's page
-    # (SectionTopStory).
+    # An image's alt text, caption, credit and crops are printed on every page that uses it;
+    # the site's pages are listed in every page's footer. What editors pin decides what leads
+    # the home page (FrontPagePin) and a section's page (SectionTopStory).
     content_models = (
         Story,
         Section,
@@ -128,6 +133,7 @@ def connect_signals():
         Image,
         FrontPagePin,
         SectionTopStory,
+        SitePage,
     )
     for model in content_models:
         post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
@@ -147,8 +153,15 @@ def cached_generation(now=None):
     return None
 
 
+def next_local_midnight(now):
+    """When the newsroom's date (``settings.TIME_ZONE``) next changes, as an aware datetime."""
+    tomorrow = timezone.localdate(now) + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(tomorrow, time.min))
+
+
 def current_generation(now=None):
-    """The generation token, starting a new one if none exists or a story has gone live."""
+    """The generation token, starting a new one if none exists, a story has gone live or
+    the newsroom's date has changed."""
     now = now or timezone.now()
     token = cached_generation(now)
     if token is not None:
@@ -156,8 +169,11 @@ def current_generation(now=None):
     from stories.models import Story
 
     upcoming = Story.objects.scheduled().aggregate(at=Min("published_at"))["at"]
+    ends_at = next_local_midnight(now)
+    if upcoming is not None:
+        ends_at = min(ends_at, upcoming)
     token = uuid.uuid4().hex
-    cache.set(state_key(), (token, upcoming.isoformat() if upcoming else None), None)
+    cache.set(state_key(), (token, ends_at.isoformat()), None)
     return token
 
 

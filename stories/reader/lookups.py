@@ -1,11 +1,12 @@
-"""The section, byline or tag an address names, cached for the content generation
+"""The section, byline, tag or site page an address names, cached for the content generation
 (``stories.delivery.fragments.cached_lookup``): pages and feeds share them. Each has a live
-story, or the address names nothing (Http404; misses are not cached)."""
+story (site pages need none), or the address names nothing (Http404; misses are not
+cached)."""
 
 from django.http import Http404
 
 from stories.delivery import fragments
-from stories.models import live_bylines, live_sections, live_tags
+from stories.models import SitePage, live_bylines, live_sections, live_tags
 
 
 def _live_or_404(request, kind, table, slug):
@@ -27,3 +28,7 @@ def byline_or_404(request, slug):
 
 def live_tag_or_404(request, slug):
     return _live_or_404(request, "live-tag", live_tags, slug)
+
+
+def site_page_or_404(request, slug):
+    return _live_or_404(request, "site-page", SitePage.objects.all, slug)

@@ -302,3 +302,42 @@ def listing_meta(request, *, name, description, kind, feed_names, slug, page_obj
             ),
         ],
     )
+
+
+# schema.org's own types for the pages a footer links to; any other page is a WebPage.
+SITE_PAGE_TYPES = {"about": "AboutPage", "contact": "ContactPage"}
+
+
+def site_page_meta(request, page):
+    """Meta for a site page (About, Contact, the corrections policy)."""
+    canonical = request.build_absolute_uri(page.get_absolute_url())
+    description = page.summary or Truncator(page.body_text).words(DESCRIPTION_WORDS)
+    description = description or f"{page.title}, from {settings.SITE_NAME}."
+    return PageMeta(
+        title=page.title,
+        description=description,
+        canonical=canonical,
+        feeds=[site_feed()],
+        structured_data=[
+            {
+                "@context": "https://schema.org",
+                "@type": SITE_PAGE_TYPES.get(page.slug, "WebPage"),
+                "name": page.title,
+                "url": canonical,
+                "description": description,
+                "dateModified": iso(page.updated_at),
+                "isPartOf": {
+                    "@type": "WebSite",
+                    "name": settings.SITE_NAME,
+                    "url": request.build_absolute_uri(reverse("stories:home")),
+                },
+            },
+            breadcrumbs(
+                request,
+                [
+                    (settings.SITE_NAME, reverse("stories:home")),
+                    (page.title, page.get_absolute_url()),
+                ],
+            ),
+        ],
+    )

@@ -1,7 +1,8 @@
 """Pieces of reader pages rendered once per content generation: the story page's meta tags
-(with its JSON-LD) and its article, and the layout of the home page and of listings' first
-pages (what leads them). Delivery (``stories.delivery.fragments``) caches what these
-functions render; what they say is the reader's business."""
+(with its JSON-LD), its article and what it offers next (``related``), and the layout of the
+home page and of listings' first pages (what leads them). Delivery
+(``stories.delivery.fragments``) caches what these functions render; what they say is the
+reader's business."""
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
@@ -12,19 +13,27 @@ from stories.delivery import fragments
 from stories.models import Story, bylines_prefetch
 
 from .meta import META_TEMPLATE, story_meta
+from .related import render_related
 
 STORY_ARTICLE_TEMPLATE = "stories/_story_article.html"
 
 
 def render_story_page_parts(request, story):
-    """The story page's meta tags (with its JSON-LD) and its ``<article>``, rendered; the
-    story's bylines, tags and corrections are read here, for this rendering only."""
+    """The story page's meta tags (with its JSON-LD), its ``<article>`` and its "More in"
+    and "Related" lists, rendered; the story's bylines, tags and corrections are read here,
+    for this rendering only."""
     prefetch_related_objects([story], "section", bylines_prefetch(), "tags", "corrections")
     return {
         "meta": render_to_string(
             META_TEMPLATE, {"meta": story_meta(story, request), "site_name": settings.SITE_NAME}
         ),
-        "article": render_to_string(STORY_ARTICLE_TEMPLATE, {"story": story}),
+        "article": render_to_string(
+            STORY_ARTICLE_TEMPLATE,
+            # Printed on paper, where a link cannot be followed (the print stylesheet shows
+            # it); absolute, which the cache key's site scope allows.
+            {"story": story, "address": request.build_absolute_uri(story.get_absolute_url())},
+        ),
+        "related": render_related(request, story),
     }
 
 

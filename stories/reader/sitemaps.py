@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
-from stories.models import Byline, Section, Story
+from stories.models import Byline, Section, SitePage, Story
 
 NEWS_WINDOW = timedelta(days=2)
 NEWS_LIMIT = 1000
@@ -122,12 +122,26 @@ class BylineSitemap(Sitemap):
         return latest_change(Story.objects.live().filter(story_bylines__isnull=False))
 
 
+class SitePageSitemap(Sitemap):
+    """The site's own pages (About, Contact, the corrections policy)."""
+
+    def items(self):
+        return SitePage.objects.order_by("position", "title")
+
+    def lastmod(self, page):
+        return page.updated_at
+
+    def get_latest_lastmod(self):
+        return SitePage.objects.aggregate(at=Max("updated_at"))["at"]
+
+
 SITEMAPS = {
     "stories": StorySitemap,
     "news": NewsSitemap,
     "sections": SectionSitemap,
     "tags": TagSitemap,
     "bylines": BylineSitemap,
+    "pages": SitePageSitemap,
 }
 
 

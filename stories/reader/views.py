@@ -16,7 +16,7 @@ from stories.delivery.pagination import CachedCountMixin, CachedRanking, Deferre
 from stories.models import Story, TagSlugRedirect, live_tags
 
 from . import pieces
-from .lookups import byline_or_404, live_tag_or_404, section_or_404
+from .lookups import byline_or_404, live_tag_or_404, section_or_404, site_page_or_404
 from .previews import PreviewableStoryMixin
 from .search import canonical_query, clean_query, search_stories, search_terms
 
@@ -173,6 +173,22 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
         if not self.is_preview:
             context["story_parts"] = pieces.story_page_parts(self.request, self.object)
         return context
+
+
+class SitePageView(DetailView):
+    """A page about the site (About, Contact, the corrections policy), as editors wrote it.
+    The page is looked up once per content generation (``lookups.site_page_or_404``) and
+    its meta tags and body are cached by the template's ``{% cache %}`` blocks."""
+
+    template_name = "stories/site_page.html"
+    context_object_name = "site_page"
+
+    def get_object(self, queryset=None):
+        return site_page_or_404(self.request, self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        # The footer marks the page it links to (its cached block is keyed by this too).
+        return super().get_context_data(current_page_slug=self.object.slug, **kwargs)
 
 
 class SearchView(ListView):

@@ -64,8 +64,22 @@ def listing_front(context, stories, section=None, hide_section=False):
     return pieces.listing_front(request, stories, section or None, hide_section=bool(hide_section))
 
 
+@register.simple_tag(takes_context=True)
+def live_sections(context):
+    """``{% live_sections as sections %}``: the sections of the menu and the footer (those
+    with a live story), read only when a cached block that shows them is rendered (the tag
+    runs inside it), and once per request however many blocks do."""
+    request = getattr(context, "request", None)
+    if request is None:
+        return models.live_sections()
+    sections = getattr(request, "_live_sections", None)
+    if sections is None:
+        sections = request._live_sections = list(models.live_sections())
+    return sections
+
+
 @register.simple_tag
-def live_sections():
-    """``{% live_sections as sections %}``: the section menu's sections (those with a live
-    story), a queryset read only when the menu's cached block is rendered."""
-    return models.live_sections()
+def footer_pages():
+    """``{% footer_pages as pages %}``: the site pages the footer links to, a queryset read
+    only when the footer's cached block is rendered."""
+    return models.SitePage.objects.filter(in_footer=True).only("title", "slug")

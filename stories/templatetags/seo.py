@@ -44,3 +44,11 @@ def listing_meta(context, section=None, tag=None, byline=None):
 @register.simple_tag
 def publication_language():
     return meta.publication_language()
+
+
+@register.inclusion_tag(META_TEMPLATE, takes_context=True)
+def site_page_meta(context, page):
+    return {
+        "meta": meta.site_page_meta(context["request"], page),
+        "site_name": context["site_name"],
+    }

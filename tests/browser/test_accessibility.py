@@ -65,3 +65,22 @@ def test_search_page_has_no_serious_accessibility_violations(seeded, open_page, 
     for query in (word, "zzzz-no-such-thing"):
         page = open_page(f"/search/?q={query}", color_scheme=scheme)
         assert_accessible(page, axe_script, f"search for {query!r} ({scheme})")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_site_page_and_footer_have_no_serious_accessibility_violations(
+    transactional_db, open_page, scheme, axe_script
+):
+    from stories.models import SitePage
+
+    from ..factories import StoryFactory
+
+    StoryFactory(published=True)
+    SitePage.objects.create(
+        title="About us", slug="about", body="<p>Who we are, <a href='/'>home</a>.</p>"
+    )
+    page = open_page("/pages/about/", color_scheme=scheme)
+    footer = page.get_by_role("contentinfo")
+    assert footer.get_by_role("link", name="About us").is_visible()
+    assert footer.get_by_role("link", name="RSS feed").is_visible()
+    assert_accessible(page, axe_script, f"about page ({scheme})")

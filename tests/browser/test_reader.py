@@ -193,3 +193,22 @@ def test_masthead_search_box_sends_the_query_to_the_search_page(seeded, open_pag
         box.press("Enter")
     assert page.url.split("?", 1)[1] == "q=Kim+%26+%E2%80%9Csummit%E2%80%9D"
     assert page.url.split("?", 1)[0].endswith("/search/")
+
+
+def test_print_shows_the_story_address_and_leaves_out_footer_and_related(seeded, open_page):
+    story = live_stories()[0]
+    page = open_page(story.get_absolute_url())
+    address = page.locator(".story__address")
+    assert address.is_hidden()
+    assert page.locator(".story-related").is_visible()
+    assert page.locator(".site-footer").is_visible()
+    page.emulate_media(media="print")
+    assert address.is_visible()
+    assert address.get_by_role("link").inner_text() == f"{page.url.split('#')[0]}"
+    assert page.locator(".story-related").is_hidden()
+    assert page.locator(".site-footer").is_hidden()
+    colours = page.evaluate(
+        "() => [getComputedStyle(document.body).color,"
+        " getComputedStyle(document.body).backgroundColor]"
+    )
+    assert colours == ["rgb(0, 0, 0)", "rgb(255, 255, 255)"]
