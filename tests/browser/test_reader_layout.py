@@ -53,7 +53,9 @@ PAGE_TYPES = {
 }
 
 # Long words do not break by themselves: names and headlines like these overflowed phones.
-LONG_HEADLINE = "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz repealed in Schwerin"
+LONG_HEADLINE = (
+    "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz repealed in Schwerin"
+)
 LONG_TAG = "Nordrhein-Westfalen-Landtagswahlkampffinanzierung"
 
 
@@ -140,16 +142,18 @@ OVERFLOW = """() => {
 # text of its own or is a control or picture, compared pairwise (never an element with one
 # inside it), allowing a pixel for rounding.
 OVERLAPS = """() => {
-  const interactive = new Set(['A', 'BUTTON', 'INPUT', 'SELECT', 'TEXTAREA', 'LABEL', 'IMG', 'SVG', 'VIDEO']);
+  const controls = 'a, button, input, select, textarea, label, img, svg, video';
   const ownText = el => [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
   const items = [];
   for (const el of document.body.querySelectorAll('*')) {
-    if (!(interactive.has(el.tagName.toUpperCase()) || ownText(el)) || !el.checkVisibility()) continue;
+    if (!(el.matches(controls) || ownText(el)) || !el.checkVisibility()) continue;
     const rects = [...el.getClientRects()].filter(r => r.width > 1 && r.height > 1);
     if (rects.length) items.push([el, rects]);
   }
-  const name = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '')
-    + ' "' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 30) + '"';
+  const name = el => {
+    const text = (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 30);
+    return `${el.tagName.toLowerCase()}.${el.getAttribute('class') || ''} "${text}"`;
+  };
   const problems = [];
   for (let i = 0; i < items.length; i++) {
     const [a, aRects] = items[i];
@@ -160,7 +164,8 @@ OVERLAPS = """() => {
         const across = Math.min(r.right, s.right) - Math.max(r.left, s.left);
         const down = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
         if (across > 1 && down > 1) {
-          problems.push(`${name(a)} overlaps ${name(b)} by ${Math.round(across)}x${Math.round(down)} px`);
+          const size = `${Math.round(across)}x${Math.round(down)} px`;
+          problems.push(`${name(a)} overlaps ${name(b)} by ${size}`);
         }
       }
     }
@@ -205,8 +210,8 @@ def test_the_layout_checks_catch_overflow_overlap_and_small_targets(
     page = open_page("/", width=390)
     add_style(
         page,
-        ".section-nav a { display: block; width: 10px; height: 10px; padding: 0; overflow: hidden; }"
-        ".section-nav ul { gap: 0; }",
+        ".section-nav a { display: block; width: 10px; height: 10px; padding: 0; overflow: hidden }"
+        ".section-nav ul { gap: 0 }",
     )
     assert "target-size" in {v["id"] for v in run_axe(page, axe_script)}
 
