@@ -36,7 +36,12 @@ def result(performance=1.0, accessibility=1.0, best_practices=1.0, seo=1.0, fail
                 refs.append({"id": audit_id, "weight": 1})
                 audits[audit_id] = {"score": 0}
         categories[key] = {"score": score, "auditRefs": refs}
-    return {"categories": categories, "audits": audits, "lighthouseVersion": "12.8.2"}
+    return {
+        "categories": categories,
+        "audits": audits,
+        "lighthouseVersion": "12.8.2",
+        "environment": {"benchmarkIndex": 1234.4},
+    }
 
 
 def test_full_marks_pass(audit):
@@ -74,6 +79,6 @@ def test_performance_is_reported_not_asserted(audit, tmp_path):
         report, [("story", "mobile", slow), ("search", "desktop", result())], versions
     )
     text = report.read_text()
-    assert "| story | mobile | 41 | 100 | 100 | 100 | largest-contentful-paint |" in text
-    assert "| search | desktop | 100 | 100 | 100 | 100 (noindex on purpose) | — |" in text
+    assert "| story | mobile | 41 | 100 | 100 | 100 | largest-contentful-paint | 1234 |" in text
+    assert "| search | desktop | 100 | 100 | 100 | 100 (noindex on purpose) | — | 1234 |" in text
     assert "Lighthouse 12.8.2" in text and "Chromium 1" in text
