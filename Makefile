@@ -9,8 +9,9 @@ SEED ?= fixtures/briefing.txt
 
 CHROMIUM ?= /usr/bin/chromium
 AXE := e2e/node_modules/axe-core/axe.min.js
+LIGHTHOUSE := e2e/node_modules/lighthouse/cli/index.js
 
-.PHONY: run serve bench soak test test-slow test-browser docs-screenshots lint format check ci install clean backup restore
+.PHONY: run serve bench soak audit audit-ci test test-slow test-browser docs-screenshots lint format check ci install clean backup restore
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Newsroom needs $(PYTHON) (Python 3.11+); set PYTHON=... to use another"; exit 1; }
@@ -69,10 +70,22 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(PY) bench/soak.py $(SOAK_ARGS)
 
-# axe-core for the accessibility checks, from e2e/package-lock.json (needs npm).
-$(AXE): e2e/package.json e2e/package-lock.json
+# axe-core for the accessibility checks and Lighthouse for `make audit`, from
+# e2e/package-lock.json (needs npm).
+$(AXE) $(LIGHTHOUSE) &: e2e/package.json e2e/package-lock.json
 	cd e2e && npm ci --no-audit --no-fund
-	touch $(AXE)
+	touch $(AXE) $(LIGHTHOUSE)
+
+# Lighthouse (pinned in e2e/) on home, section, tag, byline, story and search, phone and
+# desktop, against Debian's Chromium and a gunicorn it starts on a free port with a newsroom
+# of its own (bench/work/audit/). Writes bench/AUDIT.md; reports, never fails.
+audit: $(STAMP) $(LIGHTHOUSE)
+	CHROME_PATH=$(CHROMIUM) $(PY) bench/audit.py $(AUDIT_ARGS)
+
+# The same for CI: fails when accessibility or best practices fall below 100, or SEO on an
+# indexable page; performance is reported only (shared machines). Leaves bench/AUDIT.md alone.
+audit-ci: $(STAMP) $(LIGHTHOUSE)
+	CHROME_PATH=$(CHROMIUM) $(PY) bench/audit.py --assert --output bench/work/AUDIT.md $(AUDIT_ARGS)
 
 # Runs the browser tests too when Chromium is there (and axe-core, fetched here if npm is),
 # and says so loudly when it is not.

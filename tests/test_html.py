@@ -124,3 +124,16 @@ def test_pages_render_with_debug_off_after_collectstatic(client, settings, tmp_p
     assert response.status_code == 200
     assert b'href="/static/css/site.' in response.content
     assert b'href="/static/css/site.css"' not in response.content
+
+
+def test_templates_have_no_comment_django_would_print():
+    # `{# ... #}` must open and close on one line; across lines Django prints it to readers
+    # (the search page did). Longer comments are `{% comment %}` blocks.
+    templates = Path(__file__).resolve().parents[1] / "templates"
+    unclosed = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line.count("{#") != line.count("#}")
+    ]
+    assert unclosed == []

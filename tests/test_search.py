@@ -328,3 +328,26 @@ def test_the_search_index_pause_holds_reindexing_until_its_end():
     # Ordinary writes index at once again.
     Story.objects.filter(pk=story.pk).update(headline="Glacier melts")
     assert list(search_stories("glacier")) == [story]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/search/", "/search/?q=volcano", "/search/?q=zzzz", "/no/such/page/"]
+)
+def test_every_reader_page_has_one_search_form_with_a_label(client, parse_html, path):
+    # The masthead's form on every page but search, whose own form (visible label) replaces it.
+    StoryFactory(headline="Volcano", published=True)
+    page = parse_html(client.get(path))
+    forms = page.find_all("form", role="search")
+    assert len(forms) == 1, forms
+    [field] = page.find_all("input", name="q")
+    labels = [label for label in page.find_all("label") if label["attrs"].get("for")]
+    assert field["attrs"]["id"] in {label["attrs"]["for"] for label in labels}
+    assert any(label["text"].strip() == "Search stories" for label in labels)
+
+
+def test_search_page_comments_stay_out_of_the_page(client):
+    # Django's {# #} comments are one line only: a longer one was printed to readers.
+    StoryFactory(headline="Volcano", published=True)
+    for query in ("volcano", "zzzz"):
+        content = client.get("/search/", {"q": query}).content.decode()
+        assert "{#" not in content and "#}" not in content and "{% comment" not in content
