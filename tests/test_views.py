@@ -315,8 +315,9 @@ def test_drafts_stay_hidden_when_published_in_the_future(client):
         ("/tags/china/", 6),
         # + the byline itself
         ("/bylines/william-roberts/", 6),
-        # generation, story, its section, bylines, tags and corrections, section menu
-        ("/story", 7),
+        # generation, story (its section and lead image joined), bylines, tags and
+        # corrections, section menu
+        ("/story", 6),
     ],
 )
 def test_page_query_budget_is_pinned(client, newsroom, django_assert_num_queries, url, cold):
