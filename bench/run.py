@@ -585,14 +585,11 @@ def report(results):
             "`PAGE_CACHE_SECONDS=0`, `FRAGMENT_CACHE_SECONDS=0`: what the first reader after an "
             "edit pays. The floor rows are a careful plain-Django story page and section "
             "listing (bench/floor/) rendering the same content, served by the same gunicorn "
-            "under the same middleware; \"CPU × floor\" compares the story page with the "
+            'under the same middleware; "CPU × floor" compares the story page with the '
             "floor's story and every listing with the floor's listing (target ≤ 1.00×)."
         )
         add("")
-        add(
-            "| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz "
-            "| CPU × floor |"
-        )
+        add("| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz | CPU × floor |")
         add("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, row in results["cold"].items():
             if "missing" in row:
