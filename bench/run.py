@@ -13,6 +13,10 @@ Three gunicorn runs: page cache off (the targets' main case; story cards, counts
 section menu are still cached per content generation, see stories/delivery/fragments.py), page cache
 and fragments both off (every page rendered from scratch, for comparison), and page cache on.
 GUNICORN_WORKER_CLASS / GUNICORN_THREADS / WEB_CONCURRENCY pick the serving stack.
+
+Every server runs with ``floor.settings`` (bench/floor/): the site's settings with the floor's
+two pages mounted, a careful plain-Django story page and section listing rendering what ours
+render. The from-scratch run loads them too, and our pages there are measured against them.
 """
 
 import argparse
@@ -95,12 +99,13 @@ def django_env(database_url, **extra):
         not in {"DEBUG", "PAGE_CACHE_SECONDS", "FRAGMENT_CACHE_SECONDS", "REDIS_URL", "HTTPS"}
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="newsroom.settings",
+        # The site's settings with the floor's pages mounted (bench/floor/settings.py).
+        DJANGO_SETTINGS_MODULE="floor.settings",
         DATABASE_URL=database_url,
         SECRET_KEY=BENCH_SECRET,
         NEWSROOM_VAR_DIR=str(WORK / "var"),
         ALLOWED_HOSTS=HOST,
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH_DIR)]),
         # The figures are for the per-process memory cache (nothing is edited during a run);
         # without Redis, servers default to a shared file cache in var/cache instead.
         CACHE_DIR="",
@@ -316,7 +321,10 @@ from django.db.models import Count
 from stories.models import Byline, Story
 from taggit.models import Tag
 stories = Story.objects.live()
-story = stories.order_by("-published_at")[stories.count() // 2]
+# A story page with everything a story can show (lead image, corrections), if any has.
+full = stories.filter(lead_image__isnull=False, corrections__isnull=False).distinct()
+full = full if full.exists() else stories
+story = full.order_by("-published_at")[full.count() // 2]
 tags = Tag.objects.annotate(n=Count("stories_taggedstory_items")).order_by("-n", "pk")
 tag = tags[tags.count() // 2]
 bylines = Byline.objects.annotate(n=Count("story_bylines")).order_by("-n", "pk")
@@ -326,12 +334,12 @@ world = stories.filter(section__slug="world").count()
 deep = min(100, max(1, -(-world // 20)))
 print(json.dumps({
     "story": story.get_absolute_url(), "tag": f"/tags/{tag.slug}/", "deep": deep,
-    "byline": byline.get_absolute_url(), "story_id": story.pk,
+    "byline": byline.get_absolute_url(), "story_id": story.pk, "story_slug": story.slug,
 }))
 """
     completed = run_python(["-c", script], django_env(database_url), capture_output=True, text=True)
     picked = json.loads(completed.stdout)
-    return [
+    return picked, [
         ("/healthz", "/healthz"),
         ("home", "/"),
         ("section p1", "/sections/world/"),
@@ -344,6 +352,26 @@ print(json.dumps({
         # The read API (stories/api/): a page of 20 stories in ninjs, and one story.
         ("api stories", "/api/v1/stories/"),
         ("api story", f"/api/v1/stories/{picked['story_id']}/"),
+    ]
+
+
+# Rows of the from-scratch table measured against the floor's pages (bench/floor/): the
+# story page against the floor's story, every listing against the floor's section listing.
+FLOOR_OF = {
+    "story": "floor: story",
+    "home": "floor: listing",
+    "section p1": "floor: listing",
+    "section p100": "floor: listing",
+    "tag": "floor: listing",
+    "byline": "floor: listing",
+}
+
+
+def floor_urls(picked):
+    """The floor's story page (the story ours shows) and its listing (section page 1)."""
+    return [
+        ("floor: story", f"/floor/story/{picked['story_slug']}/"),
+        ("floor: listing", "/floor/sections/world/"),
     ]
 
 
@@ -553,16 +581,26 @@ def report(results):
     if results.get("cold"):
         add("## Pages rendered from scratch (page cache and cached fragments off)")
         add("")
-        add("| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz |")
-        add("| --- | ---: | ---: | ---: | ---: | ---: |")
+        add(
+            "`PAGE_CACHE_SECONDS=0`, `FRAGMENT_CACHE_SECONDS=0`: what the first reader after an "
+            "edit pays. The floor rows are a careful plain-Django story page and section "
+            "listing (bench/floor/) rendering the same content, served by the same gunicorn "
+            'under the same middleware; "CPU × floor" compares the story page with the '
+            "floor's story and every listing with the floor's listing (target ≤ 1.00×)."
+        )
+        add("")
+        add("| page | req/s | p50 ms | p99 ms | server CPU ms/req | CPU × /healthz | CPU × floor |")
+        add("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, row in results["cold"].items():
             if "missing" in row:
-                add(f"| {name} | {row['missing']} | | | | |")
+                add(f"| {name} | {row['missing']} | | | | | |")
                 continue
             cpu = row["cpu_ms_per_request"]
+            versus = floor_ratio(results["cold"], name)
             add(
                 f"| {name} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
-                f"| {cpu:.2f} | {cpu / floor['cpu_ms_per_request']:.2f}× |"
+                f"| {cpu:.2f} | {cpu / floor['cpu_ms_per_request']:.2f}× "
+                f"| {fmt(versus, '{:.2f}×')} |"
             )
         add("")
     add("## Pages, page cache on (anonymous readers)")
@@ -614,6 +652,14 @@ def report(results):
     return "\n".join(lines)
 
 
+def floor_ratio(rows, name):
+    """A from-scratch page's CPU per request over its floor's (bench/floor/), or None."""
+    page, reference = rows.get(name, {}), rows.get(FLOOR_OF.get(name), {})
+    if "cpu_ms_per_request" not in page or not reference.get("cpu_ms_per_request"):
+        return None
+    return page["cpu_ms_per_request"] / reference["cpu_ms_per_request"]
+
+
 def targets(results):
     off = results["cache off"]
     floor = off["/healthz"]["cpu_ms_per_request"]
@@ -643,6 +689,13 @@ def targets(results):
             out.append(f"{name}: not measured ({off.get(name, {}).get('missing', 'missing')})")
         else:
             out.append(f"{name}: {value:.2f}× /healthz CPU (target ≤ 4×): {verdict(value <= 4)}")
+    for name, reference in FLOOR_OF.items():
+        value = floor_ratio(results.get("cold") or {}, name)
+        if value is not None:
+            out.append(
+                f"{name} from scratch: {value:.2f}× the CPU of {reference} (target ≤ 1×): "
+                f"{verdict(value <= 1)}"
+            )
     if results["cache on"] is None:
         out.append("page cache on: n/a until the page cache lands")
     else:
@@ -695,7 +748,7 @@ def main():
         fresh_database(url)
         run_python([str(BENCH_DIR / "build_newsroom.py"), str(count)], django_env(url))
     run_python(["manage.py", "collectstatic", "--noinput", "--verbosity", "0"], django_env(big_db))
-    urls = page_urls(big_db)
+    picked, urls = page_urls(big_db)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -711,7 +764,7 @@ def main():
         "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s",
         "load_before": load_average(),
         "queries": {
-            "small": query_counts(small_db, page_urls(small_db)),
+            "small": query_counts(small_db, page_urls(small_db)[1]),
             "big": query_counts(big_db, urls),
         },
     }
@@ -737,7 +790,7 @@ def main():
     server = start_gunicorn(big_db, port, CACHE_OFF, fragments=CACHE_OFF)
     try:
         log("page cache and cached fragments off: every page rendered from scratch")
-        results["cold"] = load_pages(server, port, urls, args)
+        results["cold"] = load_pages(server, port, urls + floor_urls(picked), args)
     finally:
         server.stop()
 

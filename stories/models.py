@@ -170,6 +170,23 @@ def bylines_prefetch():
     )
 
 
+def story_relations_prefetch():
+    """What a story page or feed entry shows beside the row: its bylines
+    (``bylines_prefetch()``), tags and corrections, each read in one query into a plain
+    list (``ordered_bylines``, ``sorted_tags`` and ``correction_list`` read them). Plain
+    lists, not the related managers' caches: Django builds a manager and a filtered
+    queryset per story for each of those, and taggit's own prefetch more besides."""
+    return [
+        bylines_prefetch(),
+        Prefetch(
+            "tagged_items",
+            queryset=TaggedStory.objects.select_related("tag"),
+            to_attr="listed_tagged_items",
+        ),
+        Prefetch("corrections", to_attr="listed_corrections"),
+    ]
+
+
 def address_date(published_at, created_at, zone=None):
     """The local date in a story's address: of its publication, else of its creation."""
     return timezone.localdate(published_at or created_at or timezone.now(), zone)
@@ -204,18 +221,7 @@ class StoryQuerySet(ContentQuerySet):
         of queries as ``for_listing()`` but held in plain lists: Django builds a related
         manager and a filtered queryset per story for each prefetch held in a manager,
         which was half a feed's server time."""
-        return (
-            self.select_related("section")
-            .with_bylines()
-            .prefetch_related(
-                Prefetch(
-                    "tagged_items",
-                    queryset=TaggedStory.objects.select_related("tag"),
-                    to_attr="listed_tagged_items",
-                ),
-                Prefetch("corrections", to_attr="listed_corrections"),
-            )
-        )
+        return self.select_related("section").prefetch_related(*story_relations_prefetch())
 
     def in_section(self, section):
         return self.filter(section=section)
@@ -412,6 +418,16 @@ class Story(models.Model):
         story = super().from_db(db, field_names, values)
         # What the row held when loaded, so save() can tell whether the address moved.
         story._loaded_address = (story.__dict__.get("slug"), story.__dict__.get("status"))
+        loaded = story.__dict__
+        if (
+            "body" in loaded
+            and "body_plain" in loaded
+            and (loaded["body_plain"] or not loaded["body"])
+        ):
+            # The row's words, made from its body when it was written (save(), the
+            # importer): ``plain_text`` need not parse the HTML again while the body is
+            # the one loaded (a story page's JSON-LD, description and word count read it).
+            story._plain_text = (loaded["body"], loaded["body_plain"])
         return story
 
     def moved_from(self):
@@ -487,18 +503,12 @@ class Story(models.Model):
         return self.lead_image.responsive(shape) or self.lead_image.responsive("lead")
 
     @property
-    def printed_corrections(self):
-        """The corrections printed at the foot of the page, prefetched ones if read."""
-        corrections = getattr(self, "listed_corrections", None)
-        return self.corrections.all() if corrections is None else corrections
-
-    @property
     def public_updated_at(self):
         """The "Updated" time readers see: the last substantive change or correction.
 
         Uses prefetched corrections; None when nothing substantive happened after publication.
         """
-        times = [self.revised_at, *(c.published_at for c in self.printed_corrections)]
+        times = [self.revised_at, *(c.published_at for c in self.correction_list)]
         times = [t for t in times if t is not None]
         if not times or self.published_at is None:
             return None
@@ -510,18 +520,28 @@ class Story(models.Model):
         """What the date line calls the notes at the page's foot, linking to them:
         "Corrected" when one of them corrects the story, "Updated" when they only clarify,
         None when there are none."""
-        kinds = {correction.kind for correction in self.printed_corrections}
+        kinds = {correction.kind for correction in self.correction_list}
         if Correction.Kind.CORRECTION in kinds:
             return "Corrected"
         return "Updated" if kinds else None
 
     @property
+    def correction_list(self):
+        """The story's corrections, oldest first: the plain list ``for_feed()`` or the story
+        page read (``listed_corrections``), else from the database."""
+        listed = getattr(self, "listed_corrections", None)
+        return self.corrections.all() if listed is None else listed
+
+    @property
     def plain_text(self):
         """The body's words (``richtext.body_text``), worked out from the body as it is now,
-        saved or not (a preview of unsaved changes has no ``body_plain`` yet), once per body."""
+        saved or not (a preview of unsaved changes has no ``body_plain`` yet), once per body:
+        the stored ``body_plain`` while the body is the one loaded with it."""
         known = self.__dict__.get("_plain_text")
-        if known is None or known[0] != self.body:
-            known = self._plain_text = (self.body, richtext.body_text(self.body))
+        # "body" first: a row loaded without its body (``for_cards()``) reads it now.
+        body = self.body
+        if known is None or known[0] != body:
+            known = self._plain_text = (body, richtext.body_text(body))
         return known[1]
 
     @property
@@ -537,11 +557,17 @@ class Story(models.Model):
 
     @property
     def word_count(self):
-        return richtext.word_count(self.plain_text)
+        """Words of the body, counted once per body (the page's "min read" and its JSON-LD
+        both ask)."""
+        text = self.plain_text
+        known = self.__dict__.get("_word_count")
+        if known is None or known[0] is not text:
+            known = self._word_count = (text, richtext.word_count(text))
+        return known[1]
 
     @property
     def reading_minutes(self):
-        return richtext.reading_minutes(self.plain_text)
+        return richtext.reading_minutes_for(self.word_count)
 
     @property
     def ordered_bylines(self):

@@ -213,4 +213,9 @@ def word_count(text):
 
 def reading_minutes(text):
     """Minutes an average reader takes over plain text, at least one."""
-    return max(1, math.ceil(word_count(text) / WORDS_PER_MINUTE))
+    return reading_minutes_for(word_count(text))
+
+
+def reading_minutes_for(words):
+    """Minutes an average reader takes over ``words`` words, at least one."""
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))

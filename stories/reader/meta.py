@@ -107,25 +107,13 @@ def story_image(story, request):
 
 
 def story_corrections(story):
-    """Corrections as schema.org CorrectionComments; none unless the story has some.
-
-    Hook: corrections are not part of this model yet; a ``corrections`` manager or list whose
-    items have ``text`` (or ``note``) and a date (``published_at``/``created_at``) is used.
-    """
-    corrections = getattr(story, "corrections", None)
-    if corrections is None:
-        return []
-    if hasattr(corrections, "all"):
-        corrections = corrections.all()
+    """Corrections as schema.org CorrectionComments; none unless the story has some (the
+    list the page read, ``Story.correction_list``)."""
     comments = []
-    for correction in corrections:
-        text = getattr(correction, "text", None) or getattr(correction, "note", None)
-        moment = getattr(correction, "published_at", None) or getattr(
-            correction, "created_at", None
-        )
-        comment = {"@type": "CorrectionComment", "text": text or str(correction)}
-        if moment:
-            comment["datePublished"] = iso(moment)
+    for correction in story.correction_list:
+        comment = {"@type": "CorrectionComment", "text": correction.text or str(correction)}
+        if correction.published_at:
+            comment["datePublished"] = iso(correction.published_at)
         comments.append(comment)
     return comments
 

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from stories.delivery import fragments
-from stories.models import Story, bylines_prefetch
+from stories.models import Story, story_relations_prefetch
 
 from .meta import META_TEMPLATE, story_meta
 from .related import render_related
@@ -21,8 +21,8 @@ STORY_ARTICLE_TEMPLATE = "stories/_story_article.html"
 def render_story_page_parts(request, story):
     """The story page's meta tags (with its JSON-LD), its ``<article>`` and its "More in"
     and "Related" lists, rendered; the story's bylines, tags and corrections are read here,
-    for this rendering only."""
-    prefetch_related_objects([story], "section", bylines_prefetch(), "tags", "corrections")
+    for this rendering only (its section and lead image came with its row)."""
+    prefetch_related_objects([story], *story_relations_prefetch())
     return {
         "meta": render_to_string(
             META_TEMPLATE, {"meta": story_meta(story, request), "site_name": settings.SITE_NAME}

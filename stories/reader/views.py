@@ -146,10 +146,11 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
     context_object_name = "story"
 
     def get_queryset(self):
-        # The row alone, unordered (a slug is unique): the page's section, bylines, tags and
-        # corrections are read only when its cached parts have to be rendered
+        # The row with its section and lead image (joined on their keys: no dearer than the
+        # row alone), unordered (a slug is unique): the page's bylines, tags and corrections
+        # are read only when its cached parts have to be rendered
         # (``stories.reader.pieces.story_page_parts``).
-        return Story.objects.live().select_related("lead_image").order_by()
+        return Story.objects.live().select_related("section", "lead_image").order_by()
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
