@@ -86,10 +86,10 @@ def related_stories(story, tag_ids, *, exclude=(), limit=RELATED):
 
 def render_related(request, story):
     """The HTML of the story page's "More in" and "Related" lists ("" if both are empty).
-    The story's tags are those ``render_story_page_parts`` prefetched."""
+    The story's tags are those ``render_story_page_parts`` prefetched (``sorted_tags``)."""
     more = more_in_section(story)
     related = related_stories(
-        story, [tag.pk for tag in story.tags.all()], exclude=[other.pk for other in more]
+        story, [tag.pk for tag in story.sorted_tags], exclude=[other.pk for other in more]
     )
     if not more and not related:
         return ""
