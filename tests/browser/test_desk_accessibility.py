@@ -236,6 +236,14 @@ DESK_PAGES = [
         "image form with the focal-point picker",
         lambda w: reverse("admin:stories_image_change", args=[w["image"].pk]),
     ),
+    # What leads the site: editors only (its list is its one screen).
+    DeskPage("front page", lambda w: reverse("admin:stories_frontpage_changelist"), roles=MANAGERS),
+    DeskPage(
+        "front page, searching for a story to pin",
+        lambda w: reverse("admin:stories_frontpage_changelist"),
+        roles=MANAGERS,
+        prepare=open_select2,
+    ),
     # Partners' API keys and webhooks: editors only.
     DeskPage("API keys", lambda w: reverse("admin:stories_apikey_changelist"), roles=MANAGERS),
     DeskPage("new API key", lambda w: reverse("admin:stories_apikey_add"), roles=MANAGERS),
