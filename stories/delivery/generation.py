@@ -1,9 +1,8 @@
 """Content generations: the token every cached page and piece is stored under.
 
 Saving or deleting a story, section, byline, tag, correction, image, site page (About,
-Contact) or one of their links drops the
-token, so the next request starts a new generation and nothing rendered before the edit is
-ever served again. The generation also remembers when the next scheduled story goes live;
+Contact) or one of their links drops the token, so the next request starts a new generation
+and nothing rendered before the edit is ever served again. The generation also remembers when the next scheduled story goes live;
 once that moment passes, a new generation starts, so a scheduled story appears on time with
 no background job. It also ends at the newsroom's midnight (``settings.TIME_ZONE``): pages
 print today's stories with their time and older ones with their date
