@@ -2,12 +2,12 @@
 
 Saving or deleting a story, section, byline, tag, correction, image, site page (About,
 Contact) or one of their links drops the token, so the next request starts a new generation
-and nothing rendered before the edit is ever served again. The generation also remembers when the next scheduled story goes live;
-once that moment passes, a new generation starts, so a scheduled story appears on time with
-no background job. It also ends at the newsroom's midnight (``settings.TIME_ZONE``): pages
-print today's stories with their time and older ones with their date
-(``stories.templatetags.newsroom.reader_time``), so nothing rendered yesterday, page or
-piece, may be served once the local date has changed.
+and nothing rendered before the edit is ever served again. The generation also remembers
+when the next scheduled story goes live; once that moment passes, a new generation starts,
+so a scheduled story appears on time with no background job. It also ends at the
+newsroom's midnight (``settings.TIME_ZONE``): pages print today's stories with their time
+and older ones with their date (``stories.templatetags.newsroom.reader_time``), so nothing
+rendered yesterday, page or piece, may be served once the local date has changed.
 
 The generation, and every key, is scoped to the database (``database_scope()``): an
 identity stored in the database, with where it is. Sites sharing one cache (the same
