@@ -158,14 +158,16 @@ def is_live_condition(through=""):
     )
 
 
-def bylines_prefetch():
+def bylines_prefetch(photos=True):
     """The one prefetch of a story's bylines: its byline rows in printed order
     (``StoryByline.Meta.ordering``) with their bylines, in a plain list that
     ``Story.ordered_bylines`` reads. For a queryset, ``StoryQuerySet.with_bylines()``; for
-    stories already read, ``prefetch_related_objects(stories, bylines_prefetch())``."""
+    stories already read, ``prefetch_related_objects(stories, bylines_prefetch())``.
+    ``photos=False`` leaves the bylines' photos out, for what shows none (story cards): a
+    join and an image model per byline less."""
     return Prefetch(
         "story_bylines",
-        queryset=StoryByline.objects.select_related("byline__photo"),
+        queryset=StoryByline.objects.select_related("byline__photo" if photos else "byline"),
         to_attr="ordered_story_bylines",
     )
 

@@ -25,6 +25,11 @@ def cached_count(request, name, queryset):
     return fragments.cached(request, f"count:{digest}", lambda: queryset.count())
 
 
+# Pages whose first row is further down than this read their keys first (the deferred
+# join); above it, a plain LIMIT/OFFSET discards too few rows to matter.
+DEFERRED_JOIN_OFFSET = 100
+
+
 class CachedCountPaginator(Paginator):
     """``cache_name``, with the request, caches the count for the content generation
     (``cached_count``): a COUNT over thousands of rows on every page view was a large part
@@ -69,6 +74,10 @@ class DeferredJoinPaginator(CachedCountPaginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
+        if bottom < DEFERRED_JOIN_OFFSET:
+            # Near the top there are few rows to skip: a plain LIMIT costs the database as
+            # little, and building one queryset instead of two costs the page less.
+            return list(listing[bottom:top])
         page_keys = listing.prefetch_related(None).values("pk")[bottom:top]
         # One query still: the keys are a subquery of the row query.
         return list(listing.filter(pk__in=page_keys))

@@ -10,15 +10,17 @@ every request.
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.templatetags.static import static
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+
+from stories.fasturls import fast_reverse
 
 DESCRIPTION_WORDS = 40
 
@@ -59,14 +61,23 @@ def logo_url(request):
     logo = settings.SITE_LOGO
     if logo.startswith(("http://", "https://")):
         return logo
-    return request.build_absolute_uri(static(logo))
+    return request.build_absolute_uri(
+        static_path(logo, settings.STATIC_URL, settings.STORAGES["staticfiles"]["BACKEND"])
+    )
+
+
+@lru_cache(maxsize=8)
+def static_path(name, static_url, storage):
+    """``static(name)``, looked up once per static files set-up (the other arguments): a
+    hashed name from the manifest, on every story and listing page's publisher data."""
+    return static(name)
 
 
 def organization(request):
     return {
         "@type": "NewsMediaOrganization",
         "name": settings.SITE_NAME,
-        "url": request.build_absolute_uri(reverse("stories:home")),
+        "url": request.build_absolute_uri(fast_reverse("stories:home")),
         "logo": {"@type": "ImageObject", "url": logo_url(request)},
     }
 
@@ -181,7 +192,7 @@ class PageMeta:
 
 
 def site_feed():
-    return (settings.SITE_NAME, reverse("stories:feed"), reverse("stories:atom_feed"))
+    return (settings.SITE_NAME, fast_reverse("stories:feed"), fast_reverse("stories:atom_feed"))
 
 
 def story_meta(story, request):
@@ -206,7 +217,7 @@ def story_meta(story, request):
             breadcrumbs(
                 request,
                 [
-                    (settings.SITE_NAME, reverse("stories:home")),
+                    (settings.SITE_NAME, fast_reverse("stories:home")),
                     (story.section.name, section_path),
                     (story.headline, story.get_absolute_url()),
                 ],
@@ -224,7 +235,7 @@ def page_path(request, page_obj):
 
 
 def home_meta(request, page_obj=None):
-    home = request.build_absolute_uri(reverse("stories:home"))
+    home = request.build_absolute_uri(fast_reverse("stories:home"))
     return PageMeta(
         title=settings.SITE_NAME,
         description=f"The latest stories from {settings.SITE_NAME}.",
@@ -256,7 +267,7 @@ def listing_meta(request, *, name, description, kind, feed_names, slug, page_obj
         "isPartOf": {
             "@type": "WebSite",
             "name": settings.SITE_NAME,
-            "url": request.build_absolute_uri(reverse("stories:home")),
+            "url": request.build_absolute_uri(fast_reverse("stories:home")),
         },
     }
     if description:
@@ -278,15 +289,15 @@ def listing_meta(request, *, name, description, kind, feed_names, slug, page_obj
         feeds=[
             (
                 f"{name} · {settings.SITE_NAME}",
-                reverse(rss, args=[slug]),
-                reverse(atom, args=[slug]),
+                fast_reverse(rss, slug),
+                fast_reverse(atom, slug),
             ),
             site_feed(),
         ],
         structured_data=[
             page,
             breadcrumbs(
-                request, [(settings.SITE_NAME, reverse("stories:home")), (name, request.path)]
+                request, [(settings.SITE_NAME, fast_reverse("stories:home")), (name, request.path)]
             ),
         ],
     )
@@ -317,13 +328,13 @@ def site_page_meta(request, page):
                 "isPartOf": {
                     "@type": "WebSite",
                     "name": settings.SITE_NAME,
-                    "url": request.build_absolute_uri(reverse("stories:home")),
+                    "url": request.build_absolute_uri(fast_reverse("stories:home")),
                 },
             },
             breadcrumbs(
                 request,
                 [
-                    (settings.SITE_NAME, reverse("stories:home")),
+                    (settings.SITE_NAME, fast_reverse("stories:home")),
                     (page.title, page.get_absolute_url()),
                 ],
             ),

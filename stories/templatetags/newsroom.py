@@ -1,5 +1,4 @@
 from django import template
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
@@ -65,6 +64,8 @@ def xml_text(value):
 def story_body(story):
     """The story's body as readers see it: sanitized HTML (``Story.body_html``), the dateline
     leading its first paragraph."""
-    dateline = render_to_string("stories/_dateline.html", {"dateline": story.dateline})
-    # Both parts are safe: the body sanitized, the dateline escaped by its template.
-    return mark_safe(with_lead_in(story.body_html, dateline.strip()))
+    dateline = (
+        format_html('<span class="dateline">{} — </span>', story.dateline) if story.dateline else ""
+    )
+    # Both parts are safe: the body sanitized, the dateline escaped by format_html.
+    return mark_safe(with_lead_in(story.body_html, dateline))
