@@ -114,14 +114,16 @@ def test_robots_txt_points_at_the_sitemaps(client):
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        # per sitemap: its latest change, its page count
-        ("/sitemap.xml", 10),
-        # count, items
+        # per sitemap: its latest save and publication, its page count
+        ("/sitemap.xml", 15),
+        # the child's first story, one batch of stories
         ("/sitemap-stories.xml", 2),
+        # count, items
         ("/sitemap-news.xml", 2),
-        ("/sitemap-sections.xml", 2),
-        ("/sitemap-tags.xml", 2),
-        ("/sitemap-bylines.xml", 2),
+        # count, the page's rows, their latest changes
+        ("/sitemap-sections.xml", 3),
+        ("/sitemap-tags.xml", 3),
+        ("/sitemap-bylines.xml", 3),
         ("/robots.txt", 0),
     ],
 )
