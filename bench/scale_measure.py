@@ -1,6 +1,7 @@
 """Reader pages and the desk measured in process against one database, at any size.
 
-    python bench/scale_measure.py --database-url URL --label 10k|1m --json OUT [--requests N]
+    python bench/scale_measure.py --database-url URL --label 10k|1m --json OUT
+        [--requests N] [--warmup N] [--only NAME]
 
 Run it in a fresh process per database: settings come from the environment (DATABASE_URL,
 with the page cache and the fragment cache off), so every request renders from scratch, as
@@ -229,6 +230,18 @@ def editor_client():
     return client
 
 
+def month_filter(year, month):
+    """The story list's query for one month: the publication date filter, or (code from
+    before it) Django's date hierarchy."""
+    from django.contrib import admin
+
+    from stories.models import Story
+
+    if admin.site._registry[Story].date_hierarchy:
+        return f"published_at__year={year}&published_at__month={month}"
+    return f"published={year}-{month:02}"
+
+
 def desk_urls():
     from django.db.models import Max, Min
 
@@ -245,7 +258,7 @@ def desk_urls():
             "changelist filtered",
             f"{changelist}?section__id__exact={section.pk}&status__exact=published",
         ),
-        ("changelist date drill-down", f"{changelist}?published={year}-03"),
+        ("changelist date drill-down", f"{changelist}?{month_filter(year, 3)}"),
         ("admin search 1 word", f"{changelist}?q=ceasefire"),
         ("admin search byline", f"{changelist}?q=Okafor"),
         ("admin search 2 words", f"{changelist}?q=climate+talks"),
@@ -261,6 +274,10 @@ def main():
     parser.add_argument("--label", required=True, help="what this database is, e.g. 10k or 1m")
     parser.add_argument("--json", required=True, help="where to write the results")
     parser.add_argument("--requests", type=int, default=10, help="timed requests per row")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed requests before them")
+    parser.add_argument(
+        "--only", help="measure only rows whose name contains one of these (comma-separated)"
+    )
     options = parser.parse_args()
     configure(options.database_url)
 
@@ -281,18 +298,26 @@ def main():
     child, child_pages = story_sitemap_child()
     context["story sitemap children"] = child_pages
     results["context"] = context
+    parts = options.only.split(",") if options.only else [""]
+
+    def wanted(name):
+        return any(part in name for part in parts)
+
+    few = max(1, options.requests // 3)  # sitemaps and each search query
     for name, url in rows:
-        requests = options.requests if "sitemap" not in name else max(3, options.requests // 3)
-        results["reader"][name] = timed(get, url, requests)
-        log_row(name, results["reader"][name])
-    results["reader"]["story sitemap child"] = timed(get, child, max(3, options.requests // 3))
-    results["reader"]["story sitemap child"]["peak_memory_mb"] = peak_memory_mb(get, child)
-    log_row("story sitemap child", results["reader"]["story sitemap child"])
+        if wanted(name):
+            requests = options.requests if "sitemap" not in name else few
+            results["reader"][name] = timed(get, url, requests, options.warmup)
+            log_row(name, results["reader"][name])
+    if wanted("story sitemap child"):
+        row = results["reader"]["story sitemap child"] = timed(get, child, few, options.warmup)
+        row["peak_memory_mb"] = peak_memory_mb(get, child)
+        log_row("story sitemap child", row)
 
     # Search: every query, each repeated; p50/p95 over all requests of each word count.
     by_words = {}
-    for query in SEARCH_QUERIES:
-        row = timed(get, f"/search/?q={query.replace(' ', '+')}", max(2, options.requests // 3), 1)
+    for query in SEARCH_QUERIES if wanted("search") else []:
+        row = timed(get, f"/search/?q={query.replace(' ', '+')}", few, min(1, options.warmup))
         by_words.setdefault(len(query.split()), []).append(row)
     for words, measured in sorted(by_words.items()):
         wall = [row["wall_ms_p50"] for row in measured]
@@ -318,8 +343,9 @@ def main():
         return response.status_code, len(response.content)
 
     for name, url in desk_urls():
-        results["desk"][name] = timed(admin_get, url, options.requests)
-        log_row(name, results["desk"][name])
+        if wanted(name):
+            results["desk"][name] = timed(admin_get, url, options.requests, options.warmup)
+            log_row(name, results["desk"][name])
 
     Path(options.json).write_text(json.dumps(results, indent=2) + "\n")
 

@@ -246,10 +246,11 @@ def test_search_live_definition_is_the_models(client):
         # generation, stories/delivery/fragments.py)
         ({}, 2),
         ({"q": "%%%"}, 2),
-        # generation, the ranked keys (cached for the generation; their number is the count),
-        # the page's stories with sections, bylines (cards show no tags), menu
-        ({"q": "volcano"}, 5),
-        ({"q": "volcano", "page": "2"}, 5),
+        # generation, the newest matches' keys and the ranked keys of those (cached for the
+        # generation; their number is the count), the page's stories with sections, bylines
+        # (cards show no tags), menu
+        ({"q": "volcano"}, 6),
+        ({"q": "volcano", "page": "2"}, 6),
     ],
 )
 def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_queries, query, expected):

@@ -143,11 +143,14 @@ class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
 
 def search_stories_index(queryset, text):
     """``queryset`` narrowed to stories whose indexed document has every word of ``text``
-    (or a word starting with it), or None when ``text`` has no words."""
+    (or a word starting with it); none when ``text`` has no words (as the reader's search);
+    None on a database without an index."""
+    vendor = connections[queryset.db].vendor
+    if vendor not in ("postgresql", "sqlite"):
+        return None
     terms = search_terms(text)
     if not terms:
-        return None
-    vendor = connections[queryset.db].vendor
+        return queryset.none()
     if vendor == "postgresql":
         # Each term is word characters only, so it is never tsquery syntax.
         query = " & ".join(f"{term}:*" for term in terms)
@@ -158,17 +161,16 @@ def search_stories_index(queryset, text):
                 output_field=BooleanField(),
             )
         )
-    if vendor == "sqlite":
-        query = " AND ".join(f'"{term}"*' for term in terms)
-        return queryset.filter(
-            RawSQL(
-                '"stories_story"."id" IN (SELECT rowid FROM stories_story_fts '
-                "WHERE stories_story_fts MATCH %s)",
-                [query],
-                output_field=BooleanField(),
-            )
+    # SQLite's FTS5 table: each term a quoted string of word characters, so never syntax.
+    query = " AND ".join(f'"{term}"*' for term in terms)
+    return queryset.filter(
+        RawSQL(
+            '"stories_story"."id" IN (SELECT rowid FROM stories_story_fts '
+            "WHERE stories_story_fts MATCH %s)",
+            [query],
+            output_field=BooleanField(),
         )
-    return None
+    )
 
 
 class IndexedStorySearchMixin:
@@ -176,6 +178,8 @@ class IndexedStorySearchMixin:
     without one, Django's own search over ``search_fields``."""
 
     def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():  # no search: Django asks with an empty term
+            return queryset, False
         found = search_stories_index(queryset, search_term)
         if found is None:
             return super().get_search_results(request, queryset, search_term)

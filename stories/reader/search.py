@@ -76,11 +76,12 @@ def search_stories(text, stories=None):
         return stories.none()
     search = _postgres_search if connection.vendor == "postgresql" else _sqlite_search
     matching, tier = search(terms)
-    # The newest matches (see the module): their keys, then those stories ranked.
-    candidates = (
+    # The newest matches (see the module), their keys read first: the conditions name the
+    # story table itself, so they cannot go in a subquery, where the table has another name.
+    candidates = list(
         stories.filter(matching)
         .order_by("-published_at", "-pk")
-        .values("pk")[: settings.SEARCH_CANDIDATES]
+        .values_list("pk", flat=True)[: settings.SEARCH_CANDIDATES]
     )
     return (
         stories.filter(pk__in=candidates)
