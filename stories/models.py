@@ -347,8 +347,14 @@ class Story(models.Model):
         # page's keys (``DeferredJoinPaginator``), a sitemap child's keyset and a count come
         # from the index alone, at any depth (migration 0022).
         indexes = [
-            # Live stories newest first: the home page, feeds, sitemaps, counts.
-            models.Index(fields=["status", "-published_at", "-id"], name="story_live_order_idx"),
+            # Live stories newest first: the home page, feeds, sitemaps, counts. With the
+            # time of the last save, so the sitemaps' latest change of each section, tag
+            # and byline reads this index rather than the table.
+            models.Index(
+                fields=["status", "-published_at", "-id"],
+                name="story_live_order_idx",
+                include=["updated_at"],
+            ),
             # A section's live stories newest first.
             models.Index(
                 fields=["section", "status", "-published_at", "-id"],
