@@ -21,6 +21,7 @@ import json
 from datetime import datetime
 
 from django.contrib import admin
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections
 from django.db.models import BooleanField, Exists, Max, Min, OuterRef, Q
@@ -37,7 +38,10 @@ ESTIMATE_FROM = 10_000
 
 def planner_estimate(queryset):
     """PostgreSQL's estimate of the number of rows ``queryset`` gives (``EXPLAIN``)."""
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # a condition no row can meet (``none()``)
+        return 0
     connection = connections[queryset.db]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
