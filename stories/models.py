@@ -347,13 +347,14 @@ class Story(models.Model):
         # page's keys (``DeferredJoinPaginator``), a sitemap child's keyset and a count come
         # from the index alone, at any depth (migration 0022).
         indexes = [
-            # Live stories newest first: the home page, feeds, sitemaps, counts. With the
-            # time of the last save, so the sitemaps' latest change of each section, tag
-            # and byline reads this index rather than the table.
+            # Live stories newest first: the home page, feeds, sitemaps, counts. With what
+            # a sitemap lists of each (its address and last save), so the story sitemap's
+            # children and the latest change of each section, tag and byline read this
+            # index rather than the table.
             models.Index(
                 fields=["status", "-published_at", "-id"],
                 name="story_live_order_idx",
-                include=["updated_at"],
+                include=["updated_at", "created_at", "slug"],
             ),
             # A section's live stories newest first.
             models.Index(

@@ -2,9 +2,9 @@
 # the tie-break of every list, so the keys of a deep page (the deferred join), a sitemap
 # child's keyset and a listing's count are read from the index alone; the desk's story list
 # (every status, newest first) and its date filter get an index of their own; the newest
-# save (sitemaps' lastmod) is one index lookup, and the index of live stories carries each
-# one's last save too, so the latest change of every section, tag and byline (the sitemaps)
-# is read without the table. The two indexes of live stories these
+# save (sitemaps' lastmod) is one index lookup, and the index of live stories carries what
+# a sitemap lists of each (slug, creation and last save), so a story sitemap child and the
+# latest change of every section, tag and byline are read without the table. The two indexes of live stories these
 # replace were the same without the key.
 
 from django.db import migrations, models
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 fields=["status", "-published_at", "-id"],
                 name="story_live_order_idx",
-                include=["updated_at"],
+                include=["updated_at", "created_at", "slug"],
             ),
         ),
         migrations.AddIndex(
