@@ -70,6 +70,19 @@ def last_changes(related_field, pks):
     return dict(rows)
 
 
+def keyset_after(published_at, pk, inclusive=False):
+    """Stories after (or from) the one published at ``published_at`` with key ``pk``, oldest
+    first. The redundant ``published_at >= ...`` is what the index can seek to: the ``OR``
+    alone was a filter, and each batch read the index from its start (455,000 entries for
+    the tenth child at 1M)."""
+    same_time = (
+        Q(published_at=published_at, pk__gte=pk)
+        if inclusive
+        else Q(published_at=published_at, pk__gt=pk)
+    )
+    return Q(published_at__gte=published_at) & (same_time | Q(published_at__gt=published_at))
+
+
 class StorySitemap(Sitemap):
     def __init__(self):
         self.limit = settings.SITEMAP_MAX_URLS
@@ -93,7 +106,7 @@ class StorySitemap(Sitemap):
             if page > 1:
                 raise Http404(f"No sitemap page {page}")
             return
-        after = Q(published_at=start[0], pk__gte=start[1]) | Q(published_at__gt=start[0])
+        after = keyset_after(*start, inclusive=True)
         fields = ("published_at", "pk", "slug", "updated_at", "created_at")
         left = self.limit
         while left > 0:
@@ -103,7 +116,7 @@ class StorySitemap(Sitemap):
                 return
             left -= len(batch)
             last = batch[-1]
-            after = Q(published_at=last[0], pk__gt=last[1]) | Q(published_at__gt=last[0])
+            after = keyset_after(last[0], last[1])
 
 
 class NewsSitemap(Sitemap):
