@@ -322,12 +322,17 @@ STORIES_PER_PAGE = 20
 # newest live stories fill the places left.
 FRONT_PAGE_TOP_STORIES = 4
 SEARCH_RESULTS_PER_PAGE = 20
+# Reader search ranks the newest this many matches (stories.reader.search).
+SEARCH_CANDIDATES = 1000
 FEED_ITEMS = 20
 # The site's domain as it is published. Feed entry ids (tag: URIs) are built from it and must
 # never change, so set it once for production and leave it alone.
 SITE_DOMAIN = os.environ.get("SITE_DOMAIN", "localhost")
 # The publisher logo in structured data; a static path or an absolute URL.
 SITE_LOGO = os.environ.get("SITE_LOGO", "img/logo.png")
+# Addresses per sitemap file: the sitemap protocol's limit. The index names a child file
+# (``sitemap-stories.xml?p=2``...) for each further this many stories.
+SITEMAP_MAX_URLS = 50_000
 # Anonymous readers' pages are cached whole this long; 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
 # Story cards, the section menu, listing counts, feeds and each page's meta tags and content

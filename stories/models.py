@@ -364,11 +364,28 @@ class Story(models.Model):
                 violation_error_message="A published story needs a publication date.",
             ),
         ]
+        # Each ordering index ends with the primary key, the tie-break of every list, so a
+        # page's keys (``DeferredJoinPaginator``), a sitemap child's keyset and a count come
+        # from the index alone, at any depth (migration 0022).
         indexes = [
-            models.Index(fields=["status", "-published_at"], name="story_live_idx"),
+            # Live stories newest first: the home page, feeds, sitemaps, counts. With what
+            # a sitemap lists of each (its address and last save), so the story sitemap's
+            # children and the latest change of each section, tag and byline read this
+            # index rather than the table.
             models.Index(
-                fields=["section", "status", "-published_at"], name="story_section_live_idx"
+                fields=["status", "-published_at", "-id"],
+                name="story_live_order_idx",
+                include=["updated_at", "created_at", "slug"],
             ),
+            # A section's live stories newest first.
+            models.Index(
+                fields=["section", "status", "-published_at", "-id"],
+                name="story_section_order_idx",
+            ),
+            # Every story newest first: the desk's story list and its date filter.
+            models.Index(fields=["-published_at", "-id"], name="story_published_idx"),
+            # The latest save: sitemaps' lastmod, in one index lookup.
+            models.Index(fields=["updated_at"], name="story_updated_idx"),
         ]
 
     def __str__(self):

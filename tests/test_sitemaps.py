@@ -124,14 +124,18 @@ def test_robots_txt_points_at_the_sitemaps(client):
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        # per sitemap: its latest change, its page count
-        ("/sitemap.xml", 12),
-        # count, items
+        # per sitemap: its latest save and publication, its page count (the site pages':
+        # their latest change, their page count)
+        ("/sitemap.xml", 17),
+        # the child's first story, one batch of stories
         ("/sitemap-stories.xml", 2),
+        # count, items
         ("/sitemap-news.xml", 2),
-        ("/sitemap-sections.xml", 2),
-        ("/sitemap-tags.xml", 2),
-        ("/sitemap-bylines.xml", 2),
+        # count, the page's rows, their latest changes
+        ("/sitemap-sections.xml", 3),
+        ("/sitemap-tags.xml", 3),
+        ("/sitemap-bylines.xml", 3),
+        # count, items
         ("/sitemap-pages.xml", 2),
         ("/robots.txt", 0),
     ],

@@ -12,7 +12,9 @@ import hashlib
 from collections.abc import Sequence
 
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import Case, When
+from django.db.models.expressions import RawSQL
 from django.utils.functional import SimpleLazyObject, cached_property
 
 from . import fragments
@@ -59,7 +61,37 @@ class CachedCountMixin:
         )
 
 
+# Listings reached through a link table (a tag's, a byline's) of at most this many stories
+# have their page's keys sorted apart on PostgreSQL (``keys_sorted_apart``).
+SORT_APART_MAX = 20_000
+
+
+def keys_sorted_apart(keys, bottom, top):
+    """The keys of a listing's rows ``bottom`` to ``top``, newest first, found by reading
+    the listing's keys and dates in full and sorting those: a subquery fenced with ``OFFSET
+    0`` that the planner cannot merge with the ordering.
+
+    Without the fence PostgreSQL walks the index of every live story newest first and looks
+    up each story's tag (or byline) until it has a page: quick if the tag's stories are
+    spread evenly over time, but a tag whose stories are all years old made it read most of
+    the archive (8.5 s for a tag of 1,400 stories among 1,000,000). Sorted apart, the cost
+    follows the size of the listing instead, which ``SORT_APART_MAX`` bounds."""
+    sql, params = keys.order_by().values_list("pk", "published_at").query.sql_with_params()
+    return RawSQL(
+        f"SELECT listed.pk FROM ({sql} OFFSET 0) AS listed (pk, published_at) "
+        "ORDER BY listed.published_at DESC, listed.pk DESC LIMIT %s OFFSET %s",
+        (*params, top - bottom, bottom),
+    )
+
+
 class DeferredJoinPaginator(CachedCountPaginator):
+    """``sort_apart``: the listing is reached through a link table (see
+    ``keys_sorted_apart``)."""
+
+    def __init__(self, *args, sort_apart=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sort_apart = sort_apart
+
     def page(self, number):
         number = self.validate_number(number)
         # The stories are read when first used: a page whose rendered content is cached for
@@ -74,11 +106,19 @@ class DeferredJoinPaginator(CachedCountPaginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        if bottom < DEFERRED_JOIN_OFFSET:
+        keys = listing.prefetch_related(None).values("pk")
+        if (
+            self.sort_apart
+            and connections[keys.db].vendor == "postgresql"
+            and self.count <= SORT_APART_MAX
+        ):
+            page_keys = keys_sorted_apart(keys, bottom, top)
+        elif bottom < DEFERRED_JOIN_OFFSET:
             # Near the top there are few rows to skip: a plain LIMIT costs the database as
             # little, and building one queryset instead of two costs the page less.
             return list(listing[bottom:top])
-        page_keys = listing.prefetch_related(None).values("pk")[bottom:top]
+        else:
+            page_keys = keys[bottom:top]
         # One query still: the keys are a subquery of the row query.
         return list(listing.filter(pk__in=page_keys))
 

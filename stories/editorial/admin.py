@@ -42,6 +42,12 @@ from .people import ReporterAccountsMixin
 from .primary_actions import PrimaryActionsMixin, StoryWorkflowForm
 from .revisions import describe, record_relations, restore_relations
 from .saving import save_byline, save_story
+from .story_list import (
+    EstimatedCountPaginator,
+    IndexedStorySearchMixin,
+    PublishedFilter,
+    UsedRelatedFieldListFilter,
+)
 from .tags import merge_tags
 from .workflow import DONE, Step, after_step, implied_step, take_step
 from .writing import RichTextAdminMixin
@@ -56,6 +62,8 @@ class SectionAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
     def get_queryset(self, request):
+        if is_autocomplete(request):
+            return super().get_queryset(request)
         return super().get_queryset(request).annotate(story_count=Count("stories"))
 
     @admin.display(description="Stories", ordering="story_count")
@@ -76,6 +84,8 @@ class BylineAdmin(
     fields = ["name", "slug", "role", "bio", "photo", "user"]
 
     def get_queryset(self, request):
+        if is_autocomplete(request):
+            return super().get_queryset(request)
         return super().get_queryset(request).annotate(story_count=Count("story_bylines"))
 
     @admin.display(description="Stories", ordering="story_count")
@@ -113,6 +123,13 @@ class UserAdmin(LabelledWidgetsMixin, ReporterAccountsMixin, DjangoUserAdmin):
         return super().get_search_fields(request)
 
 
+def is_autocomplete(request):
+    """A request of the admin's autocomplete, which shows names only: a list's story counts
+    there grouped every story's links on every keystroke."""
+    match = request.resolver_match
+    return match is not None and match.view_name == "admin:autocomplete"
+
+
 def is_byline_account_lookup(request):
     match = request.resolver_match
     return (
@@ -140,6 +157,8 @@ class TagAdmin(LabelledWidgetsMixin, CleanTextAdminMixin, TaggitTagAdmin):
         return [url for url in super().get_urls() if url.name != "taggit_tag_merge_tags"]
 
     def get_queryset(self, request):
+        if is_autocomplete(request):
+            return super().get_queryset(request)
         return (
             super().get_queryset(request).annotate(story_count=Count("stories_taggedstory_items"))
         )
@@ -254,6 +273,7 @@ class PublicationFilter(admin.SimpleListFilter):
 class StoryAdmin(
     LabelledWidgetsMixin,
     PrimaryActionsMixin,
+    IndexedStorySearchMixin,
     RichTextAdminMixin,
     LibraryImagePickerMixin,
     CleanTextAdminMixin,
@@ -277,15 +297,21 @@ class StoryAdmin(
     list_filter = [
         "status",
         PublicationFilter,
+        PublishedFilter,
         DeskFilter,
         "section",
-        ("tags", admin.RelatedOnlyFieldListFilter),
-        ("bylines", admin.RelatedOnlyFieldListFilter),
+        ("tags", UsedRelatedFieldListFilter),
+        ("bylines", UsedRelatedFieldListFilter),
     ]
     list_select_related = ["section"]
-    # The body's words, not its markup.
+    # The body's words, not its markup. Searched through the full-text index where there is
+    # one (``story_list.IndexedStorySearchMixin``), which also holds the tags.
     search_fields = ["headline", "deck", "body_plain", "story_bylines__byline__name"]
-    date_hierarchy = "published_at"
+    # At a million stories: no COUNT(*) of the whole table on every view, and big lists
+    # show an estimate (``story_list``); dates are filtered by ``PublishedFilter``, whose
+    # ranges the index answers, not by a date hierarchy that truncates every row's date.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["section", "lead_image"]
     inlines = [StoryBylineInline, CorrectionInline, PreviewLinkInline]

@@ -11,6 +11,14 @@ scores (``ts_rank``, ``bm25``) cannot promise those tiers (a body that repeats a
 outscores a headline), they differ between the databases, and on SQLite scoring every match
 means probing the index once per story, which is slow at 10,000 stories.
 
+Only the newest ``SEARCH_CANDIDATES`` matches are ranked (1,000 by default): at a million
+stories a common word matches most of the archive, and ranking every match (the tiers read
+each match's document) took seconds. The candidates are the newest matches, which the index
+of live stories by date gives in order; the tiers then order those. The trade-off: a search
+lists at most that many stories (fifty pages), so an old story whose headline has the words
+is not found if a thousand newer stories mention them; narrower words find it. On a small
+archive, or for rare words, every match is a candidate and nothing changes.
+
 The index itself (PostgreSQL's ``search_vector`` column with its GIN index, SQLite's FTS5
 table) is created and kept current by database triggers; see migrations 0003 and 0008 and
 ``stories.search_index``.
@@ -19,6 +27,7 @@ table) is created and kept current by database triggers; see migrations 0003 and
 import re
 import unicodedata
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
@@ -65,29 +74,37 @@ def search_stories(text, stories=None):
     stories = Story.objects.live() if stories is None else stories
     if not terms:
         return stories.none()
-    if connection.vendor == "postgresql":
-        stories = _postgres_search(stories, terms)
-    else:
-        stories = _sqlite_search(stories, terms)
-    return stories.order_by("search_tier", "-published_at", "-pk")
+    search = _postgres_search if connection.vendor == "postgresql" else _sqlite_search
+    matching, tier = search(terms)
+    # The newest matches (see the module), their keys read first: the conditions name the
+    # story table itself, so they cannot go in a subquery, where the table has another name.
+    candidates = list(
+        stories.filter(matching)
+        .order_by("-published_at", "-pk")
+        .values_list("pk", flat=True)[: settings.SEARCH_CANDIDATES]
+    )
+    return (
+        stories.filter(pk__in=candidates)
+        .annotate(search_tier=tier)
+        .order_by("search_tier", "-published_at", "-pk")
+    )
 
 
-def _postgres_search(stories, terms):
+def _postgres_search(terms):
+    """The condition a story must meet, and its tier (see the module)."""
     vector = '"stories_story"."search_vector"'
     query = "plainto_tsquery(%s::regconfig, %s)"
     params = [POSTGRES_CONFIG, " ".join(terms)]
+    matching = RawSQL(f"{vector} @@ {query}", params, output_field=BooleanField())
     # ts_filter keeps only the lexemes of one weight: A headline, B deck, C bylines and tags.
-    return stories.filter(
-        RawSQL(f"{vector} @@ {query}", params, output_field=BooleanField())
-    ).annotate(
-        search_tier=RawSQL(
-            f"CASE WHEN ts_filter({vector}, '{{a}}') @@ {query} THEN 0 "
-            f"WHEN ts_filter({vector}, '{{b}}') @@ {query} THEN 1 "
-            f"WHEN ts_filter({vector}, '{{c}}') @@ {query} THEN 2 ELSE 3 END",
-            params * 3,
-            output_field=IntegerField(),
-        )
+    tier = RawSQL(
+        f"CASE WHEN ts_filter({vector}, '{{a}}') @@ {query} THEN 0 "
+        f"WHEN ts_filter({vector}, '{{b}}') @@ {query} THEN 1 "
+        f"WHEN ts_filter({vector}, '{{c}}') @@ {query} THEN 2 ELSE 3 END",
+        params * 3,
+        output_field=IntegerField(),
     )
+    return matching, tier
 
 
 def _fts_query(terms, columns=None):
@@ -96,20 +113,18 @@ def _fts_query(terms, columns=None):
     return " AND ".join(f'{prefix}"{term}"' for term in terms)
 
 
-def _sqlite_search(stories, terms):
+def _sqlite_search(terms):
+    """The condition a story must meet, and its tier (see the module)."""
     # Each IN (...) list is built once per query from the FTS index; joining the FTS table
     # instead lets SQLite's planner probe it once per story, which is far slower.
     matching = '"stories_story"."id" IN (SELECT rowid FROM stories_story_fts WHERE stories_story_fts MATCH %s)'  # noqa: E501
-    return stories.filter(
-        RawSQL(matching, [_fts_query(terms)], output_field=BooleanField())
-    ).annotate(
-        search_tier=RawSQL(
-            f"CASE WHEN {matching} THEN 0 WHEN {matching} THEN 1 WHEN {matching} THEN 2 ELSE 3 END",
-            [
-                _fts_query(terms, "headline"),
-                _fts_query(terms, "deck"),
-                _fts_query(terms, "bylines tags"),
-            ],
-            output_field=IntegerField(),
-        )
+    tier = RawSQL(
+        f"CASE WHEN {matching} THEN 0 WHEN {matching} THEN 1 WHEN {matching} THEN 2 ELSE 3 END",
+        [
+            _fts_query(terms, "headline"),
+            _fts_query(terms, "deck"),
+            _fts_query(terms, "bylines tags"),
+        ],
+        output_field=IntegerField(),
     )
+    return RawSQL(matching, [_fts_query(terms)], output_field=BooleanField()), tier

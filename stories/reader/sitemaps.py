@@ -1,45 +1,95 @@
 """Sitemaps of live stories and the section, tag and byline pages that list them.
 
-``/sitemap.xml`` is the index; each sitemap gives its own latest change to the index with one
-aggregate query rather than by loading every item. ``news`` is the Google News sitemap: live
-stories published in the last two days, at most 1,000, with the ``news:`` fields.
+``/sitemap.xml`` is the index: it names every sitemap, and the story sitemap once per child
+of at most ``SITEMAP_MAX_URLS`` addresses (50,000, the protocol's limit): ``?p=2`` and on,
+as Django's sitemap framework names them. Story children list stories oldest first, so a
+child's addresses stay put as new stories are published (only the last child grows, and a
+new child follows it when it is full). ``news`` is the Google News sitemap: live stories
+published in the last two days, at most 1,000, with the ``news:`` fields.
+
+What the index asks of each sitemap is cheap whatever the size of the archive: its latest
+change is two index lookups (``latest_change``), its number of children one count. A story
+child is read in keyset batches of plain values (``STORY_BATCH`` rows each, never a list of
+models) and written as compact XML without a template, so it takes the same time and memory
+at a million stories as at ten thousand. The section, tag and byline sitemaps read each
+listing's latest change in one grouped query, not a subquery per section, tag or byline.
 """
 
 from datetime import timedelta
+from xml.sax.saxutils import escape
 
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
-from django.db.models import Max, OuterRef, Subquery
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.paginator import Paginator
+from django.db.models import Max, Q
 from django.db.models.functions import Greatest
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import http_date
+from django.utils.timezone import localtime
 from taggit.models import Tag
 
-from stories.models import Byline, Section, SitePage, Story
+from stories.fasturls import url_formatter
+from stories.models import Byline, Section, SitePage, Story, address_date
 
 NEWS_WINDOW = timedelta(days=2)
 NEWS_LIMIT = 1000
+# Rows read per query while writing a story child: the memory a child needs is this many
+# rows' values, plus its XML text.
+STORY_BATCH = 5000
 
 
 def latest_change(stories):
-    """When any of ``stories`` last changed for readers: saved, or went live."""
-    return stories.aggregate(at=Greatest(Max("updated_at"), Max("published_at")))["at"]
+    """When any of ``stories`` (live ones) last changed for readers: saved, or went live.
+    Two queries that each read one row from an index (the newest save, the newest
+    publication), where one aggregate of both read every live story."""
+    # Plain descending order, as the indexes hold the dates: ``live()`` stories all have both.
+    times = [
+        stories.order_by(f"-{field}").values_list(field, flat=True).first()
+        for field in ("updated_at", "published_at")
+    ]
+    times = [time for time in times if time is not None]
+    return max(times) if times else None
 
 
-def latest_change_of(stories, related_field):
-    """A subquery: the latest change among ``stories`` linked to the outer row."""
-    return Subquery(
-        stories.filter(**{related_field: OuterRef("pk")})
+def last_changes(related_field, pks):
+    """``{pk: latest change}`` of the sections, tags or bylines ``pks`` that have a live
+    story, in one grouped query over the stories (``related_field`` leads from a story to
+    them)."""
+    rows = (
+        Story.objects.live()
+        .filter(**{f"{related_field}__in": pks})
         .order_by()
         .values(related_field)
         .annotate(at=Greatest(Max("updated_at"), Max("published_at")))
-        .values("at")
+        .values_list(related_field, "at")
     )
+    return dict(rows)
+
+
+def keyset_after(published_at, pk, inclusive=False):
+    """Stories after (or from) the one published at ``published_at`` with key ``pk``, oldest
+    first. The redundant ``published_at >= ...`` is what the index can seek to: the ``OR``
+    alone was a filter, and each batch read the index from its start (455,000 entries for
+    the tenth child at 1M)."""
+    same_time = (
+        Q(published_at=published_at, pk__gte=pk)
+        if inclusive
+        else Q(published_at=published_at, pk__gt=pk)
+    )
+    return Q(published_at__gte=published_at) & (same_time | Q(published_at__gt=published_at))
 
 
 class StorySitemap(Sitemap):
+    def __init__(self):
+        self.limit = settings.SITEMAP_MAX_URLS
+
     def items(self):
-        return Story.objects.live().only("slug", "published_at", "updated_at", "created_at")
+        # Oldest first: a child's addresses stay the same as stories are published.
+        return Story.objects.live().order_by("published_at", "pk")
 
     def lastmod(self, story):
         return max(story.published_at, story.updated_at)
@@ -47,8 +97,29 @@ class StorySitemap(Sitemap):
     def get_latest_lastmod(self):
         return latest_change(Story.objects.live())
 
+    def child_rows(self, page):
+        """The values of the stories in child ``page`` (1 = the oldest), read in keyset
+        batches; ``Http404`` for a page past the last (page 1 of no stories is empty)."""
+        ordered = self.items().values_list("published_at", "pk")
+        start = ordered[(page - 1) * self.limit : (page - 1) * self.limit + 1].first()
+        if start is None:
+            if page > 1:
+                raise Http404(f"No sitemap page {page}")
+            return
+        after = keyset_after(*start, inclusive=True)
+        fields = ("published_at", "pk", "slug", "updated_at", "created_at")
+        left = self.limit
+        while left > 0:
+            batch = list(self.items().filter(after).values_list(*fields)[: min(left, STORY_BATCH)])
+            yield from batch
+            if len(batch) < min(left, STORY_BATCH):
+                return
+            left -= len(batch)
+            last = batch[-1]
+            after = keyset_after(last[0], last[1])
 
-class NewsSitemap(StorySitemap):
+
+class NewsSitemap(Sitemap):
     limit = NEWS_LIMIT
 
     def items(self):
@@ -57,69 +128,90 @@ class NewsSitemap(StorySitemap):
         fields = ("slug", "headline", "published_at", "updated_at", "created_at")
         return stories.only(*fields)[:NEWS_LIMIT]
 
+    def lastmod(self, story):
+        return max(story.published_at, story.updated_at)
+
     def get_latest_lastmod(self):
         since = timezone.now() - NEWS_WINDOW
         return latest_change(Story.objects.live().filter(published_at__gte=since))
 
 
-class SectionSitemap(Sitemap):
-    """Only sections with a live story, as their pages (``live_sections()``)."""
+class ListingPaginator(Paginator):
+    """Pages of sections, tags or bylines in their order, each page keeping those with a live
+    story (``keep``): pages are counted over the model's rows, so the index never names a
+    page past the end, and a page's latest changes are read for its rows only."""
+
+    def __init__(self, object_list, per_page, keep):
+        super().__init__(object_list, per_page)
+        self.keep = keep
+
+    def page(self, number):
+        page = super().page(number)
+        page.object_list = self.keep(list(page.object_list))
+        return page
+
+
+class ListingSitemap(Sitemap):
+    """Sections, tags or bylines with a live story, each with its stories' latest change."""
+
+    model = None
+    related_field = ""  # from a story to the listing's model
+    ordering = ()
+
+    def __init__(self):
+        self.limit = settings.SITEMAP_MAX_URLS
 
     def items(self):
-        return (
-            Section.objects.annotate(last_change=latest_change_of(Story.objects.live(), "section"))
-            .filter(last_change__isnull=False)
-            .order_by("position", "name")
-        )
+        return self.model.objects.order_by(*self.ordering)
 
-    def lastmod(self, section):
-        return section.last_change
+    @property
+    def paginator(self):
+        return ListingPaginator(self.items(), self.limit, self.with_last_change)
+
+    def with_last_change(self, listings):
+        changes = last_changes(self.related_field, [listing.pk for listing in listings])
+        kept = [listing for listing in listings if listing.pk in changes]
+        for listing in kept:
+            listing.last_change = changes[listing.pk]
+        return kept
+
+    def lastmod(self, listing):
+        return listing.last_change
 
     def get_latest_lastmod(self):
-        return latest_change(Story.objects.live())
+        linked = {f"{self.related_field}__isnull": False}
+        return latest_change(Story.objects.live().filter(**linked))
 
 
-class TagSitemap(Sitemap):
+class SectionSitemap(ListingSitemap):
+    """Only sections with a live story, as their pages (``live_sections()``)."""
+
+    model = Section
+    related_field = "section"
+    ordering = ("position", "name")
+
+
+class TagSitemap(ListingSitemap):
     """Only tags with a live story: a tag used only by drafts would give a draft away."""
 
+    model = Tag
+    related_field = "tagged_items__tag"
+    ordering = ("name",)
+
     def items(self):
-        return (
-            Tag.objects.annotate(
-                last_change=latest_change_of(Story.objects.live(), "tagged_items__tag")
-            )
-            # A tag stored without a slug has no address (see Story.sorted_tags).
-            .filter(last_change__isnull=False)
-            .exclude(slug="")
-            .order_by("name")
-        )
+        # A tag stored without a slug has no address (see Story.sorted_tags).
+        return super().items().exclude(slug="")
 
     def location(self, tag):
         return reverse("stories:tag", args=[tag.slug])
 
-    def lastmod(self, tag):
-        return tag.last_change
 
-    def get_latest_lastmod(self):
-        return latest_change(Story.objects.live().filter(tagged_items__isnull=False))
-
-
-class BylineSitemap(Sitemap):
+class BylineSitemap(ListingSitemap):
     """Only bylines with a live story."""
 
-    def items(self):
-        return (
-            Byline.objects.annotate(
-                last_change=latest_change_of(Story.objects.live(), "story_bylines__byline")
-            )
-            .filter(last_change__isnull=False)
-            .order_by("name")
-        )
-
-    def lastmod(self, byline):
-        return byline.last_change
-
-    def get_latest_lastmod(self):
-        return latest_change(Story.objects.live().filter(story_bylines__isnull=False))
+    model = Byline
+    related_field = "story_bylines__byline"
+    ordering = ("name",)
 
 
 class SitePageSitemap(Sitemap):
@@ -150,6 +242,47 @@ def sitemap_index(request):
 
 
 def sitemap_section(request, section):
+    if section == "stories":
+        return story_sitemap(request)
     # Django's own template gives lastmod as a date; news changes by the minute.
     template = "stories/sitemap_news.xml" if section == "news" else "stories/sitemap.xml"
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=template)
+
+
+def sitemap_time(value):
+    """A lastmod as ``machine_datetime`` writes it: ISO 8601 in site time, to the second."""
+    return localtime(value).replace(microsecond=0).isoformat()
+
+
+def story_sitemap(request):
+    """A child of the story sitemap (``?p=``, 1 by default), written line by line from
+    plain values: the same text ``stories/sitemap.xml`` makes of Django's list of URL
+    dictionaries, without the list (50,000 dictionaries and models were +116 MB)."""
+    try:
+        page = int(request.GET.get("p", 1))
+    except ValueError:
+        raise Http404("No such sitemap page") from None
+    if page < 1:
+        raise Http404("No such sitemap page")
+    root = f"{request.scheme}://{get_current_site(request).domain}"
+    url = url_formatter("stories:detail", 4)
+    zone = timezone.get_current_timezone()
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    ]
+    latest = None
+    for published_at, _pk, slug, updated_at, created_at in StorySitemap().child_rows(page):
+        day = address_date(published_at, created_at, zone)
+        changed = max(published_at, updated_at)
+        latest = changed if latest is None or changed > latest else latest
+        location = root + url(day.year, f"{day.month:02}", f"{day.day:02}", slug)
+        lines.append(
+            f"<url><loc>{escape(location)}</loc><lastmod>{sitemap_time(changed)}</lastmod></url>\n"
+        )
+    lines.append("</urlset>\n")
+    response = HttpResponse("".join(lines), content_type="application/xml")
+    if latest is not None:
+        response["Last-Modified"] = http_date(latest.timestamp())
+    response["X-Robots-Tag"] = "noindex, noodp, noarchive"
+    return response

@@ -121,6 +121,9 @@ class TagView(StoryListView):
     def cache_name(self):
         return f"tag:{self.tag.pk}"
 
+    def get_paginator(self, *args, **kwargs):
+        return super().get_paginator(*args, sort_apart=True, **kwargs)
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(heading=self.tag.name, kind="Tag", tag=self.tag, **kwargs)
 
@@ -137,6 +140,9 @@ class BylineView(StoryListView):
 
     def cache_name(self):
         return f"byline:{self.byline.pk}"
+
+    def get_paginator(self, *args, **kwargs):
+        return super().get_paginator(*args, sort_apart=True, **kwargs)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(byline=self.byline, **kwargs)

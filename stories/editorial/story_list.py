@@ -1,0 +1,191 @@
+"""The story list (the admin's changelist) at any size of archive: a million stories cost
+about what ten thousand do.
+
+- Counts: a list of at least ``ESTIMATE_FROM`` stories shows PostgreSQL's planner estimate
+  (the table's statistics; ``pg_class.reltuples`` for the whole table) instead of counting
+  every row on every view; smaller lists are counted exactly, so a filtered list's "12
+  stories" is right. The page links come from the estimate too; a page past the real end
+  shows an empty list rather than an error.
+- Dates: ``PublishedFilter`` narrows the list to a year or a month by a range of
+  ``published_at`` that the index on it answers. Django's ``date_hierarchy`` it replaces
+  listed its years and months with a ``DISTINCT`` of every story's truncated date.
+- Tag and byline filters offer the tags and bylines some story has (``UsedRelatedFieldListFilter``)
+  by one index probe each, not by the ``DISTINCT`` of every story's links.
+- Search: through the full-text index (PostgreSQL's ``search_vector``, SQLite's FTS5 table,
+  ``stories.search_index``): every word, or the start of a word, in the headline, deck, body,
+  bylines or tags. ``LIKE '%word%'`` over the body and the byline names read every story
+  and needed a ``DISTINCT`` of every column for the byline join.
+"""
+
+import json
+from datetime import datetime
+
+from django.contrib import admin
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import EmptyPage, Paginator
+from django.db import connections
+from django.db.models import BooleanField, Exists, Max, Min, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from stories.reader.search import search_terms
+from stories.search_index import POSTGRES_CONFIG
+
+# Lists estimated at this many stories or more show the estimate rather than a count.
+ESTIMATE_FROM = 10_000
+
+
+def planner_estimate(queryset):
+    """PostgreSQL's estimate of the number of rows ``queryset`` gives (``EXPLAIN``)."""
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # a condition no row can meet (``none()``)
+        return 0
+    connection = connections[queryset.db]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator whose count is an estimate for big lists on PostgreSQL (see the module)."""
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        if connections[queryset.db].vendor == "postgresql":
+            estimate = planner_estimate(queryset)
+            if estimate >= ESTIMATE_FROM:
+                return estimate
+        return super().count
+
+    def validate_number(self, number):
+        # An estimated count may end a page or two early or late: a page past it is an
+        # empty list, not the admin's "page not found" error.
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if self.count >= ESTIMATE_FROM:
+                return int(number)
+            raise
+
+
+class PublishedFilter(admin.SimpleListFilter):
+    """Stories published in a year (``2024``) or a month (``2024-03``), by a range of dates.
+
+    The years offered run from the first publication to the last (two index lookups); once
+    a year is chosen, its months are offered too."""
+
+    title = "publication date"
+    parameter_name = "published"
+
+    def lookups(self, request, model_admin):
+        span = model_admin.model.objects.aggregate(
+            first=Min("published_at"), last=Max("published_at")
+        )
+        if span["first"] is None:
+            return []
+        first, last = (timezone.localtime(span[end]).year for end in ("first", "last"))
+        choices = [(str(year), str(year)) for year in range(last, first - 1, -1)]
+        chosen = self.value() or ""
+        if self.period(chosen):
+            year = chosen[:4]
+            months = [
+                (f"{year}-{month:02}", datetime(int(year), month, 1).strftime(f"%B {year}"))
+                for month in range(1, 13)
+            ]
+            position = next(i for i, (value, _) in enumerate(choices) if value == year) + 1
+            choices[position:position] = months
+        return choices
+
+    @staticmethod
+    def period(value):
+        """The [start, end) of ``2024`` or ``2024-03`` in site time, or None."""
+        try:
+            if len(value) == 4:
+                start = datetime(int(value), 1, 1)
+                end = datetime(start.year + 1, 1, 1)
+            elif len(value) == 7 and value[4] == "-":
+                start = datetime(int(value[:4]), int(value[5:]), 1)
+                end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+            else:
+                return None
+        except ValueError:
+            return None
+        zone = timezone.get_current_timezone()
+        return timezone.make_aware(start, zone), timezone.make_aware(end, zone)
+
+    def queryset(self, request, queryset):
+        period = self.period(self.value() or "")
+        if period is None:
+            return queryset
+        return queryset.filter(published_at__gte=period[0], published_at__lt=period[1])
+
+
+class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """Django's ``RelatedOnlyFieldListFilter`` for a many-to-many field with a through model
+    (tags, bylines): the choices some story has, each found by an ``EXISTS`` on the link
+    table's index rather than from a ``DISTINCT`` of every story's links."""
+
+    def field_choices(self, field, request, model_admin):
+        through = field.remote_field.through
+        link = next(
+            link
+            for link in through._meta.get_fields()
+            if link.many_to_one and link.related_model is field.related_model
+        )
+        used = through.objects.filter(**{link.name: OuterRef("pk")})
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False, limit_choices_to=Q(Exists(used)), ordering=ordering
+        )
+
+
+def search_stories_index(queryset, text):
+    """``queryset`` narrowed to stories whose indexed document has every word of ``text``
+    (or a word starting with it); none when ``text`` has no words (as the reader's search);
+    None on a database without an index."""
+    vendor = connections[queryset.db].vendor
+    if vendor not in ("postgresql", "sqlite"):
+        return None
+    terms = search_terms(text)
+    if not terms:
+        return queryset.none()
+    if vendor == "postgresql":
+        # Each term is word characters only, so it is never tsquery syntax.
+        query = " & ".join(f"{term}:*" for term in terms)
+        return queryset.filter(
+            RawSQL(
+                '"stories_story"."search_vector" @@ to_tsquery(%s::regconfig, %s)',
+                [POSTGRES_CONFIG, query],
+                output_field=BooleanField(),
+            )
+        )
+    # SQLite's FTS5 table: each term a quoted string of word characters, so never syntax.
+    query = " AND ".join(f'"{term}"*' for term in terms)
+    return queryset.filter(
+        RawSQL(
+            '"stories_story"."id" IN (SELECT rowid FROM stories_story_fts '
+            "WHERE stories_story_fts MATCH %s)",
+            [query],
+            output_field=BooleanField(),
+        )
+    )
+
+
+class IndexedStorySearchMixin:
+    """For the story admin: the list's search box searches the full-text index; on a database
+    without one, Django's own search over ``search_fields``."""
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():  # no search: Django asks with an empty term
+            return queryset, False
+        found = search_stories_index(queryset, search_term)
+        if found is None:
+            return super().get_search_results(request, queryset, search_term)
+        # One row per story: no join, so no DISTINCT.
+        return found, False

@@ -1,0 +1,300 @@
+"""A million stories (issue 16): what must hold whatever the size of the archive.
+
+Query budgets of the reader pages and the desk stay the same at 100 and at 10,000 stories;
+sitemap children hold at most ``SITEMAP_MAX_URLS`` addresses, the index names each child and
+children list live stories only; the story list's search goes through the full-text index
+and finds words of the body and byline names; its date filter narrows by ranges. Speed
+itself is measured by ``bench/scale_measure.py``, not here.
+"""
+
+from datetime import datetime, timedelta
+from xml.etree import ElementTree
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from taggit.models import Tag
+
+from stories.editorial import story_list
+from stories.models import Byline, Section, Story, StoryByline, TaggedStory
+from stories.reader import sitemaps
+
+from .factories import BylineFactory, SectionFactory, StoryFactory
+from .test_primary_actions import login
+
+pytestmark = pytest.mark.django_db
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+CHANGELIST = "/admin/stories/story/"
+
+
+def grow_archive(total, *, start=0):
+    """Bulk-writes live stories numbered ``start`` to ``total`` (newest last), spread over
+    two sections, three bylines and four tags, one story in ten a draft."""
+    sections = [SectionFactory(slug="world"), SectionFactory(slug="sport")]
+    bylines = list(Byline.objects.order_by("pk")) or [
+        BylineFactory(name=name) for name in ("Ana Lima", "Kemi Okafor", "Jonas Weber")
+    ]
+    tags = [Tag.objects.get_or_create(name=name, slug=name)[0] for name in ("ports", "rail")]
+    tags += [Tag.objects.get_or_create(name=name, slug=name)[0] for name in ("grid", "harvest")]
+    now = timezone.now()
+    stories = Story.objects.bulk_create(
+        Story(
+            headline=f"Harbour story {n}",
+            slug=f"harbour-story-{n}",
+            body=f"<p>Dockers and ferries, day {n}.</p>",
+            body_plain=f"Dockers and ferries, day {n}.",
+            section=sections[n % 2],
+            status=Story.Status.DRAFT if n % 10 == 9 else Story.Status.PUBLISHED,
+            published_at=None if n % 10 == 9 else now - timedelta(hours=total - n + 1),
+        )
+        for n in range(start, total)
+    )
+    StoryByline.objects.bulk_create(
+        StoryByline(story=story, byline=bylines[n % 3]) for n, story in enumerate(stories)
+    )
+    TaggedStory.objects.bulk_create(
+        TaggedStory(content_object=story, tag=tag)
+        for n, story in enumerate(stories)
+        for tag in (tags[n % 4], tags[(n + 1) % 4])
+    )
+    return sections, bylines, tags
+
+
+def reader_urls(sections, bylines, tags):
+    """(name, address) of each reader page: the deep page's address moves with the archive."""
+    deep = Story.objects.live().in_section(sections[0]).count() // 20
+    return [
+        ("home", "/"),
+        ("section", "/sections/world/"),
+        ("section deep page", f"/sections/world/?page={max(1, deep)}"),
+        ("tag", "/tags/ports/"),
+        ("byline", bylines[0].get_absolute_url()),
+        ("story", Story.objects.live().order_by("pk")[1].get_absolute_url()),
+        ("search", "/search/?q=ferries"),
+        ("search 3 words", "/search/?q=dockers+ferries+day"),
+        ("feed", "/feed/"),
+        ("section feed", "/sections/world/feed/"),
+        ("sitemap index", "/sitemap.xml"),
+        ("story sitemap", "/sitemap-stories.xml"),
+        ("tags sitemap", "/sitemap-tags.xml"),
+        ("bylines sitemap", "/sitemap-bylines.xml"),
+        ("sections sitemap", "/sitemap-sections.xml"),
+    ]
+
+
+def desk_urls(sections, bylines):
+    year = timezone.now().year
+    autocomplete = "/admin/autocomplete/?app_label=stories&model_name="
+    return [
+        ("changelist", CHANGELIST),
+        (
+            "changelist filtered",
+            f"{CHANGELIST}?section__id__exact={sections[0].pk}&status__exact=published",
+        ),
+        ("date filter", f"{CHANGELIST}?published={year}"),
+        ("admin search", f"{CHANGELIST}?q=ferries"),
+        ("admin search byline", f"{CHANGELIST}?q=Okafor"),
+        ("autocomplete section", f"{autocomplete}story&field_name=section&term=wor"),
+        ("autocomplete byline", f"{autocomplete}storybyline&field_name=byline&term=ana"),
+        ("desk", "/admin/"),
+    ]
+
+
+def query_counts(client, urls):
+    counts = {}
+    for name, url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[name] = len(queries)
+    return counts
+
+
+def test_reader_pages_and_the_desk_make_as_many_queries_at_10000_stories_as_at_100(
+    client, editor_user, settings
+):
+    found = grow_archive(100)
+    editor = login(editor_user)
+    reader_few = query_counts(client, reader_urls(*found))
+    desk_few = query_counts(editor, desk_urls(*found[:2]))
+    grow_archive(10_000, start=100)
+    assert Story.objects.count() == 10_000
+    reader_many = query_counts(client, reader_urls(*found))
+    desk_many = query_counts(editor, desk_urls(*found[:2]))
+    # A story sitemap child reads its stories in batches: more of them up to a full child,
+    # never more than a full child takes.
+    batches = 1 + -(-settings.SITEMAP_MAX_URLS // sitemaps.STORY_BATCH)
+    assert reader_few.pop("story sitemap") <= reader_many.pop("story sitemap") <= batches
+    assert reader_few == reader_many
+    assert desk_few == desk_many
+
+
+def sitemap_xml(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response, ElementTree.fromstring(response.content)
+
+
+def locations(root):
+    return [loc.text for loc in root.iter(f"{SITEMAP}loc")]
+
+
+def test_story_sitemap_children_hold_at_most_the_limit_oldest_first(client, settings):
+    settings.SITEMAP_MAX_URLS = 2
+    now = timezone.now()
+    same_time = now - timedelta(days=3)
+    live = [
+        StoryFactory(published=True, published_at=now - timedelta(days=5)),
+        # Three published at the same moment: the key breaks the tie, across a batch too.
+        StoryFactory(published=True, published_at=same_time),
+        StoryFactory(published=True, published_at=same_time),
+        StoryFactory(published=True, published_at=same_time),
+        StoryFactory(published=True, published_at=now - timedelta(hours=1)),
+    ]
+    StoryFactory(headline="A draft")
+    StoryFactory(scheduled=True, headline="Not yet")
+    _, index = sitemap_xml(client, "/sitemap.xml")
+    assert [url for url in locations(index) if "stories" in url] == [
+        "http://testserver/sitemap-stories.xml",
+        "http://testserver/sitemap-stories.xml?p=2",
+        "http://testserver/sitemap-stories.xml?p=3",
+    ]
+    children = []
+    for page in (1, 2, 3):
+        response, root = sitemap_xml(client, f"/sitemap-stories.xml?p={page}")
+        urls = root.findall(f"{SITEMAP}url")
+        assert 1 <= len(urls) <= 2
+        for url in urls:
+            children.append(url.find(f"{SITEMAP}loc").text)
+            lastmod = datetime.fromisoformat(url.find(f"{SITEMAP}lastmod").text)
+            story = next(s for s in live if url.find(f"{SITEMAP}loc").text.endswith(s.slug + "/"))
+            assert lastmod == max(story.published_at, story.updated_at).replace(microsecond=0)
+        assert response["Last-Modified"]
+    assert children == [f"http://testserver{story.get_absolute_url()}" for story in live]
+    assert client.get("/sitemap-stories.xml?p=4").status_code == 404
+    assert client.get("/sitemap-stories.xml?p=0").status_code == 404
+    assert client.get("/sitemap-stories.xml?p=two").status_code == 404
+
+
+def test_story_sitemap_child_reads_in_keyset_batches(client, settings, monkeypatch):
+    settings.SITEMAP_MAX_URLS = 5
+    monkeypatch.setattr(sitemaps, "STORY_BATCH", 2)
+    moment = timezone.now() - timedelta(days=1)
+    stories = [StoryFactory(published=True, published_at=moment) for _ in range(7)]
+    _, first = sitemap_xml(client, "/sitemap-stories.xml")
+    _, second = sitemap_xml(client, "/sitemap-stories.xml?p=2")
+    expected = [f"http://testserver{story.get_absolute_url()}" for story in stories]
+    assert locations(first) == expected[:5]
+    assert locations(second) == expected[5:]
+
+
+def test_empty_story_sitemap_is_an_empty_first_child(client):
+    _, root = sitemap_xml(client, "/sitemap-stories.xml")
+    assert locations(root) == []
+    assert client.get("/sitemap-stories.xml?p=2").status_code == 404
+
+
+def test_listing_sitemaps_page_by_the_limit_and_list_live_ones(client, settings):
+    settings.SITEMAP_MAX_URLS = 2
+    for name in ("alpha", "beta", "gamma"):
+        StoryFactory(published=True, tags=[name])
+    StoryFactory(tags=["draftonly"])  # a draft's tag must not be given away
+    _, index = sitemap_xml(client, "/sitemap.xml")
+    assert [url for url in locations(index) if "tags" in url] == [
+        "http://testserver/sitemap-tags.xml",
+        "http://testserver/sitemap-tags.xml?p=2",
+    ]
+    found = []
+    for page in (1, 2):
+        _, root = sitemap_xml(client, f"/sitemap-tags.xml?p={page}")
+        found += locations(root)
+    assert found == [f"http://testserver/tags/{name}/" for name in ("alpha", "beta", "gamma")]
+
+
+def admin_results(client, query):
+    response = client.get(CHANGELIST, {"q": query})
+    assert response.status_code == 200
+    return {story.headline for story in response.context["cl"].result_list}
+
+
+def test_admin_search_finds_body_words_and_byline_names_through_the_index(editor_user):
+    client = login(editor_user)
+    okafor = BylineFactory(name="Kemi Okafor")
+    StoryFactory(headline="Port strike", body="<p>The <b>dockers</b> walked out.</p>")
+    StoryFactory(headline="Budget", bylines=[okafor], body="<p>Numbers.</p>")
+    StoryFactory(headline="Weather", body="<p>Rain in the hills.</p>", tags=["monsoon"])
+    assert admin_results(client, "dockers") == {"Port strike"}
+    assert admin_results(client, "Okafor") == {"Budget"}
+    assert admin_results(client, "kemi okafor") == {"Budget"}
+    # The start of a word, as editors type it.
+    assert admin_results(client, "dock") == {"Port strike"}
+    assert admin_results(client, "monsoon") == {"Weather"}
+    # Every word must match; markup is not text.
+    assert admin_results(client, "dockers rain") == set()
+    assert admin_results(client, "strong") == set()
+    assert admin_results(client, "!!!") == set()  # no words, as the reader's search
+
+
+def test_admin_search_runs_no_like_over_the_body(editor_user):
+    client = login(editor_user)
+    StoryFactory(headline="Port strike", body="<p>The dockers walked out.</p>")
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_results(client, "dockers") == {"Port strike"}
+    story_queries = [q["sql"] for q in queries if "body_plain" in q["sql"]]
+    assert story_queries
+    assert not any("LIKE" in sql.upper() for sql in story_queries)
+
+
+def test_published_filter_narrows_by_year_and_month(editor_user):
+    client = login(editor_user)
+    zone = timezone.get_current_timezone()
+    for headline, when in [
+        ("March 2023", datetime(2023, 3, 31, 23, 30)),
+        ("January 2024", datetime(2024, 1, 1, 0, 30)),
+        ("March 2024", datetime(2024, 3, 15, 12)),
+    ]:
+        StoryFactory(published=True, headline=headline, published_at=when.replace(tzinfo=zone))
+
+    def listed(value):
+        response = client.get(CHANGELIST, {"published": value})
+        assert response.status_code == 200
+        return {story.headline for story in response.context["cl"].result_list}, response
+
+    assert listed("2024")[0] == {"January 2024", "March 2024"}
+    assert listed("2023-03")[0] == {"March 2023"}
+    assert listed("2024-02")[0] == set()
+    everything = {"March 2023", "January 2024", "March 2024"}
+    assert listed("2024-13")[0] == everything  # not a month: no narrowing
+    _, response = listed("2024")
+    choices = [
+        choice["display"]
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", None) == "published"
+        for choice in spec.choices(response.context["cl"])
+    ]
+    assert choices[:4] == ["All", "2024", "January 2024", "February 2024"]
+    assert "2023" in choices and "March 2023" not in choices
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's estimate")
+def test_big_story_lists_show_the_estimate_not_a_count(editor_user, monkeypatch):
+    monkeypatch.setattr(story_list, "ESTIMATE_FROM", 1)
+    client = login(editor_user)
+    StoryFactory.create_batch(3, published=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE stories_story")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert not any("COUNT(" in q["sql"].upper() and "stories_story" in q["sql"] for q in queries)
+    assert len(response.context["cl"].result_list) == 3
+
+
+def test_small_story_lists_are_counted_exactly(editor_user):
+    client = login(editor_user)
+    StoryFactory.create_batch(3, published=True)
+    response = client.get(CHANGELIST, {"status__exact": "published"})
+    assert response.context["cl"].result_count == 3
+    assert Section.objects.exists()
