@@ -69,13 +69,12 @@ def story_text(parsed):
 def hash_parts(parts):
     """SHA-256 of a sequence of strings. Each is length-prefixed, so no two different
     sequences hash the same bytes; hashing the strings directly is several times faster than
-    hashing them as JSON, which escapes every character of a 600-word body first."""
-    digest = hashlib.sha256()
-    for part in parts:
-        encoded = part.encode("utf-8", "surrogatepass")
-        digest.update(b"%d:" % len(encoded))
-        digest.update(encoded)
-    return digest.hexdigest()
+    hashing them as JSON, which escapes every character of a 600-word body first. The bytes
+    are joined and hashed in one call: a call per part was most of the hashing's time."""
+    encoded = [part.encode("utf-8", "surrogatepass") for part in parts]
+    return hashlib.sha256(
+        b"".join([piece for e in encoded for piece in (b"%d:" % len(e), e)])
+    ).hexdigest()
 
 
 def input_checksum(parsed, section_slug, status, day):
@@ -188,6 +187,7 @@ class Plan:
         self.planned = []
         self.missing = []
         self.section = None  # the existing section, once planned; None if it is to be made
+        self.tags_within_limits = set()
         # Someone who may not publish (a Reporter) imports undated drafts: a date from the
         # form or the file name would be kept on the draft and, when an editor later
         # publishes it, put it in the past. Only an editor dates an import, on purpose.
@@ -264,13 +264,17 @@ class Plan:
                 )
 
     def check_tag_limits(self, planned):
-        # Tags come from the country list, so this guards a future edit of that list.
+        # Tags come from the country list, so this guards a future edit of that list. Each
+        # name once: slugifying every story's tags again was a fifth of planning's time.
         for name in planned.tags:
+            if name in self.tags_within_limits:
+                continue
             for value, limit, what in (
                 (name, max_length(Tag, "name"), "tag"),
                 (Tag().slugify(name), max_length(Tag, "slug"), "tag slug"),
             ):
                 check_length(value, limit, what, source=planned.file, line=planned.parsed.line)
+            self.tags_within_limits.add(name)
 
     def make(self):
         self.validate_options()
