@@ -169,8 +169,8 @@ def search_index_resumed():
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('newsroom.search_paused', 'off', true)")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('newsroom.search_paused', 'on', true)")
+    # No try/finally: after an error the transaction is aborted (the setting goes with it),
+    # and one more statement would only hide the error behind "transaction is aborted".
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('newsroom.search_paused', 'on', true)")
