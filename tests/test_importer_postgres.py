@@ -6,15 +6,21 @@ for real, so what is checked is what another session would read.
 - New stories written by ``COPY`` read back exactly as the ORM writes them: fields,
   bylines in order, tags, revisions, import records, search vectors (against the database's
   own document function) and a content-change announcement.
+- Importing a briefing at the size limit, new or unchanged, peaks under 250 MB (slow).
 - Every rule of ``tests/test_importing.py`` holds here too: its tests run again below, each
   in a committed transaction (collected again at the end of this module).
 """
 
+import json
+import os
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
 from django.db import connection
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from stories.changes import content_changed
@@ -23,6 +29,7 @@ from stories.importer.parser import parse_briefing
 from stories.models import Byline, ImportRecord, Story, StoryByline, TaggedStory
 
 from . import test_importing
+from .test_importer_hostile import ROOT, briefing_of_size
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -138,7 +145,7 @@ def test_copied_stories_read_back_as_written(django_user_model):
     assert {o.action for o in again.outcomes} == {"unchanged"}
 
 
-@settings(
+@hypothesis_settings(
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -180,6 +187,52 @@ def test_copy_and_orm_paths_agree_on_any_headlines(headlines, batch):
             "WHERE search_vector IS DISTINCT FROM stories_story_search_document(s)"
         )
         assert cursor.fetchone()[0] == 0
+
+
+IMPORT_PEAK_SCRIPT = """
+import json, resource, sys
+import django
+django.setup()
+from stories.importer import import_briefings, read_briefing_file
+result = import_briefings([read_briefing_file(sys.argv[1])], section="world")
+print(json.dumps({**result.counts, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+@pytest.mark.slow
+def test_importing_a_briefing_at_the_limit_peaks_under_250_mb(tmp_path, settings):
+    # A new import and then an unchanged re-import of a briefing at the default size limit
+    # (32 MB of 600-word stories), each in a process of its own, against the test database
+    # (this test's writes are committed, so the process sees the first import).
+    limit = settings.BRIEFING_MAX_BYTES
+    text, count = briefing_of_size(limit)
+    path = tmp_path / "big.txt"
+    path.write_text(text)
+    database = connection.settings_dict
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings",
+        "DEBUG": "1",
+        "NEWSROOM_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+    }
+    for expected in ("created", "unchanged"):
+        completed = subprocess.run(
+            [sys.executable, "-c", IMPORT_PEAK_SCRIPT, str(path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        figures = json.loads(completed.stdout.strip().splitlines()[-1])
+        assert figures[expected] == count, figures
+        # ru_maxrss is in kilobytes: the whole process, Django and all.
+        assert figures["peak"] < 250 * 1024, (expected, figures)
 
 
 # Every rule the importer has, in committed transactions on PostgreSQL: the tests (and
