@@ -212,7 +212,10 @@ def test_importing_a_briefing_at_the_limit_peaks_under_250_mb(tmp_path, settings
     env = {
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
         "DJANGO_SETTINGS_MODULE": "newsroom.settings",
-        "DEBUG": "1",
+        # As in production: with DEBUG on, Django keeps the SQL of every query it ran.
+        "DEBUG": "0",
+        "SECRET_KEY": "memory-test-" + "x" * 50,
+        "ALLOWED_HOSTS": "localhost",
         "NEWSROOM_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": (
             f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"

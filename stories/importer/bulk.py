@@ -4,9 +4,11 @@
 row into SQL through the query compiler. For the 50,000 rows a 10,000-story import writes
 beside the stories themselves (bylines, tags, import records, revisions) that was over a
 third of the import's time. Rows that need nothing back from the database (no ids), send no
-model signals and have no ``auto_now`` fields can go through one prepared statement
-(``executemany``) instead, with each value prepared by its field as ``bulk_create`` would. Like
-every bulk write, it announces itself (``stories.changes``).
+model signals and have no ``auto_now`` fields can go in without: on PostgreSQL through one
+``COPY`` per table (``copy_rows``, streamed, with ids taken beforehand from the sequence by
+``reserve_ids`` when other rows must point to them), elsewhere through one prepared statement
+(``executemany``), each value prepared by its field as ``bulk_create`` would. Like every bulk
+write, it announces itself (``stories.changes``).
 """
 
 from functools import partial

@@ -32,7 +32,7 @@ from .report import Action
 
 # Stories written together: the models of one batch are in memory at a time.
 WRITE_BATCH = 500
-COPY_BATCH = 5000
+COPY_BATCH = 2000
 CHANGE_REASON = "Imported from a briefing"
 
 
