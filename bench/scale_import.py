@@ -7,11 +7,12 @@ call of the importer's entry point (``stories.importer.import_briefings``), so o
 transaction, exactly as ``manage.py import_briefing FILE...`` makes it. For each run one JSON
 line goes to standard output: the counts, wall seconds, this process's CPU seconds, the
 PostgreSQL server process's CPU seconds (read from /proc when the server runs on this
-machine; null otherwise) and this process's peak resident memory so far.
+machine; null otherwise) and this process's peak resident memory so far (VmHWM).
 """
 
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -40,6 +41,13 @@ def server_cpu_seconds(pid):
         return None
     # After the command name: state is field 3 of stat, utime 14 and stime 15.
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_mb():
+    """This program's own high-water mark (VmHWM): ``ru_maxrss`` survives exec, so it would
+    also count the process that started this one."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
 
 
 def own_cpu_seconds():
@@ -73,7 +81,7 @@ def main():
                     "server_cpu_seconds": None
                     if server_before is None or server_after is None
                     else server_after - server_before,
-                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "peak_mb": peak_mb(),
                 }
             ),
             flush=True,
