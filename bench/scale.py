@@ -379,7 +379,7 @@ def report(args, results, measured, started_at, seconds):
         f"in {results[-1]['files']:,} files. New stories/s is over all runs and for the last "
         "run alone (into the nearly full archive); the unchanged re-import runs the last run's "
         "files again in a fresh process. Peak RSS is the import process's "
-        "(`ru_maxrss`); server CPU is the PostgreSQL backend's (/proc). Tags: the place "
+        "(VmHWM); server CPU is the PostgreSQL backend's (/proc). Tags: the place "
         "tagger knows only the world's countries, so after the importer rows are measured "
         f"editors' topic tags are added (to {args.stories_per_topic} random stories each) "
         f"until there are {args.tags:,}.",
