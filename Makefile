@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 AXE := e2e/node_modules/axe-core/axe.min.js
 LIGHTHOUSE := e2e/node_modules/lighthouse/cli/index.js
 
-.PHONY: run serve bench soak audit audit-ci test test-slow test-browser docs-screenshots lint format check ci install clean backup restore
+.PHONY: run serve bench bench-scale soak audit audit-ci test test-slow test-browser docs-screenshots lint format check ci install clean backup restore
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Newsroom needs $(PYTHON) (Python 3.11+); set PYTHON=... to use another"; exit 1; }
@@ -64,6 +64,14 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(MAKE) --no-print-directory soak
+
+# At a national newsroom's scale (not part of `make test` or CI, about 25 minutes on two
+# cores): 10,000 and 1,000,000 stories built through the importer in PostgreSQL databases
+# of their own (<name>_scale_10k, <name>_scale_1m, named after DATABASE_URL's database,
+# default postgres://postgres@127.0.0.1:5432/newsroom); writes bench/SCALE.md.
+bench-scale: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) bench/scale.py $(SCALE_ARGS)
 
 # 60 s of readers against gunicorn while an editor publishes and edits; fails on any 5xx or
 # lost edit. Writes only its own "## Soak" section of bench/RESULTS.md.

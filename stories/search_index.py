@@ -152,3 +152,25 @@ def search_index_paused():
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM stories_story_fts WHERE rowid IN ({marks})", chunk)
             cursor.execute(sqlite_insert(marks, BODY_COLUMN), chunk)
+
+
+@contextmanager
+def search_index_resumed():
+    """Inside ``search_index_paused()``: the triggers index what is written in this block,
+    as they would outside the pause; the pause holds again after it.
+
+    For a writer that writes a new story's bylines and tags first and the story row last
+    (foreign keys are checked at commit), so that the story's row trigger indexes it once,
+    whole, as the row is stored, and the story need not be written again to index it.
+    PostgreSQL only; elsewhere the block runs paused (and the caller rebuilds as usual).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('newsroom.search_paused', 'off', true)")
+    # No try/finally: after an error the transaction is aborted (the setting goes with it),
+    # and one more statement would only hide the error behind "transaction is aborted".
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('newsroom.search_paused', 'on', true)")

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -188,6 +189,7 @@ class Plan:
         self.planned = []
         self.missing = []
         self.section = None  # the existing section, once planned; None if it is to be made
+        self.tags_within_limits = set()
         # Someone who may not publish (a Reporter) imports undated drafts: a date from the
         # form or the file name would be kept on the draft and, when an editor later
         # publishes it, put it in the past. Only an editor dates an import, on purpose.
@@ -264,13 +266,17 @@ class Plan:
                 )
 
     def check_tag_limits(self, planned):
-        # Tags come from the country list, so this guards a future edit of that list.
+        # Tags come from the country list, so this guards a future edit of that list. Each
+        # name once: slugifying every story's tags again was a fifth of planning's time.
         for name in planned.tags:
+            if name in self.tags_within_limits:
+                continue
             for value, limit, what in (
                 (name, max_length(Tag, "name"), "tag"),
                 (Tag().slugify(name), max_length(Tag, "slug"), "tag slug"),
             ):
                 check_length(value, limit, what, source=planned.file, line=planned.parsed.line)
+            self.tags_within_limits.add(name)
 
     def make(self):
         self.validate_options()
@@ -353,6 +359,13 @@ class Plan:
         rows = (
             Story.objects.filter(import_record__source__in=sources)
             .order_by()
+            # Compared in the database: two fewer timestamps per story to read and convert
+            # (a fifth of an unchanged re-import's time on the client).
+            .annotate(
+                is_saved_since=ExpressionWrapper(
+                    ~Q(updated_at=F("import_record__written_at")), output_field=BooleanField()
+                )
+            )
             .values_list(
                 "pk",
                 "headline",
@@ -363,13 +376,12 @@ class Plan:
                 "status",
                 "published_at",
                 "created_at",
-                "updated_at",
+                "is_saved_since",
                 "import_record__pk",
                 "import_record__source",
                 "import_record__headline",
                 "import_record__input_checksum",
                 "import_record__state_checksum",
-                "import_record__written_at",
                 named=True,
             )
         )
@@ -378,7 +390,7 @@ class Plan:
         # in memory at once.
         for row in rows.iterator(chunk_size=QUERY_CHUNK):
             tags = tag_names.get(row.pk, [])
-            is_edited = row.updated_at != row.import_record__written_at or (
+            is_edited = row.is_saved_since or (
                 state_checksum(row, row.section__slug, byline_slugs.get(row.pk, []), tags)
                 != row.import_record__state_checksum
             )
