@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from stories.models import Correction, Story
+from stories.models import Correction, FrontPage, SitePage, Story
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
 from ..library import library_image
@@ -50,6 +50,7 @@ PAGE_TYPES = {
     "search with no results": lambda n: "/search/?q=zzzz-no-such-thing",
     "search with no query": lambda n: "/search/",
     "not found": lambda n: "/no/such/page/",
+    "site page": lambda n: "/pages/about/",
 }
 
 # Long words do not break by themselves: names and headlines like these overflowed phones.
@@ -102,6 +103,20 @@ def reader_newsroom(transactional_db, media_root):
     Correction.objects.create(story=story, text="An earlier version misnamed the harbour master.")
     Correction.objects.create(
         story=story, kind=Correction.Kind.CLARIFICATION, text="The cranes are new, not repaired."
+    )
+    # An editor's choice leads the home page (a story with no picture, so the lead card's
+    # fallback is laid out too) and the section's page (one with a picture).
+    FrontPage.load().pins.create(story=stories[1], position=1)
+    FrontPage.load().section_top_stories.update_or_create(
+        section=sections[0], defaults={"story": stories[12]}
+    )
+    SitePage.objects.update_or_create(
+        slug="about",
+        defaults={
+            "title": "About the Newsroom",
+            "body": "<p>" + "Who we are, what we cover and how to reach the desk. " * 12 + "</p>",
+            "in_footer": True,
+        },
     )
     assert Story.objects.live().count() == 45
     return Newsroom(
