@@ -29,7 +29,6 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date
-from django.utils.timezone import localtime
 from taggit.models import Tag
 
 from stories.fasturls import url_formatter
@@ -249,9 +248,9 @@ def sitemap_section(request, section):
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=template)
 
 
-def sitemap_time(value):
+def sitemap_time(value, zone):
     """A lastmod as ``machine_datetime`` writes it: ISO 8601 in site time, to the second."""
-    return localtime(value).replace(microsecond=0).isoformat()
+    return value.astimezone(zone).isoformat(timespec="seconds")
 
 
 def story_sitemap(request):
@@ -272,14 +271,15 @@ def story_sitemap(request):
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
     ]
     latest = None
+    # Per row only what differs: 50,000 rows make a child's time.
     for published_at, _pk, slug, updated_at, created_at in StorySitemap().child_rows(page):
         day = address_date(published_at, created_at, zone)
-        changed = max(published_at, updated_at)
-        latest = changed if latest is None or changed > latest else latest
-        location = root + url(day.year, f"{day.month:02}", f"{day.day:02}", slug)
-        lines.append(
-            f"<url><loc>{escape(location)}</loc><lastmod>{sitemap_time(changed)}</lastmod></url>\n"
-        )
+        changed = published_at if published_at > updated_at else updated_at
+        if latest is None or changed > latest:
+            latest = changed
+        location = escape(root + url(day.year, f"{day.month:02}", f"{day.day:02}", slug))
+        lastmod = sitemap_time(changed, zone)
+        lines.append(f"<url><loc>{location}</loc><lastmod>{lastmod}</lastmod></url>\n")
     lines.append("</urlset>\n")
     response = HttpResponse("".join(lines), content_type="application/xml")
     if latest is not None:
