@@ -333,6 +333,18 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
 # How long a CDN or other shared cache may keep a public page (browsers always revalidate).
 CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))
+# The shared cache in front (Varnish with xkey, a CDN): purged by surrogate key after every
+# change commits, by the background worker (stories/delivery/frontend.py, docs/caching.md).
+# `make serve-cache` sets FRONTEND_CACHE_VARNISH_URL to its Varnish.
+FRONTEND_CACHE = {}
+if FRONTEND_CACHE_VARNISH_URL := os.environ.get("FRONTEND_CACHE_VARNISH_URL", ""):
+    FRONTEND_CACHE["varnish"] = {
+        "BACKEND": "stories.delivery.frontend.VarnishBackend",
+        "LOCATION": FRONTEND_CACHE_VARNISH_URL,
+    }
+# What the surrogate keys in headers and purges start with, so sites sharing one Varnish
+# purge only their own pages; by default a digest naming the database.
+FRONTEND_CACHE_KEY_PREFIX = os.environ.get("FRONTEND_CACHE_KEY_PREFIX", "")
 # A briefing larger than this is refused before it is read into memory.
 BRIEFING_MAX_BYTES = int(os.environ.get("BRIEFING_MAX_BYTES", str(32 * 1024 * 1024)))
 # Admin imports wait in var/imports between preview and confirmation: all of them together

@@ -29,12 +29,17 @@ def render_story_page_parts(request, story):
 
 
 def story_page_parts(request, story):
-    """``render_story_page_parts()``, cached per story and generation, so a story page read
+    """``render_story_page_parts()``, cached per story while its key stands, so a story page read
     again renders no relation and runs no query. Meta tags carry absolute addresses: the
     key names the scheme, host and script prefix (``stories.delivery.generation.site_scope``).
     Never for previews: a story that is not live has no cached parts to share."""
     parts = fragments.cached(
-        request, f"story-page:{story.pk}", lambda: render_story_page_parts(request, story)
+        request,
+        f"story-page:{story.pk}",
+        lambda: render_story_page_parts(request, story),
+        # Its section's name, bylines, tags, corrections and image: all the story's key
+        # (``stories.delivery.dependencies``); the section's name is under "sections".
+        keys=[f"story-{story.pk}", "sections"],
     )
     # Rendered (and escaped) by their templates.
     return {name: mark_safe(html) for name, html in parts.items()}

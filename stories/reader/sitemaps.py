@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 
+from stories.delivery import surrogates
 from stories.models import Byline, Section, Story
 
 NEWS_WINDOW = timedelta(days=2)
@@ -132,10 +133,12 @@ SITEMAPS = {
 
 
 def sitemap_index(request):
+    surrogates.add_keys(request, "sitemaps")
     return sitemap_views.index(request, SITEMAPS, sitemap_url_name="stories:sitemap_section")
 
 
 def sitemap_section(request, section):
+    surrogates.add_keys(request, "sitemaps")
     # Django's own template gives lastmod as a date; news changes by the minute.
     template = "stories/sitemap_news.xml" if section == "news" else "stories/sitemap.xml"
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=template)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.generic import DetailView, ListView
 
-from stories.delivery import page_cache
+from stories.delivery import page_cache, surrogates
 from stories.delivery.page_cache import page_number
 from stories.delivery.pagination import CachedCountMixin, CachedRanking, DeferredJoinPaginator
 from stories.models import Story, TagSlugRedirect, live_tags
@@ -42,7 +42,13 @@ class StoryListView(CachedCountMixin, ListView):
     canonical_parameters = {"page": page_number}
 
     def get_queryset(self):
+        # What the page shows, for its cached parts and the cache in front: declared before
+        # anything is rendered (``stories.delivery.surrogates``).
+        surrogates.add_keys(self.request, *self.surrogate_keys())
         return LazyListing(self.listing)
+
+    def surrogate_keys(self):
+        return ["home"]
 
     def listing(self):
         """The stories listed, newest first."""
@@ -79,6 +85,9 @@ class SectionView(StoryListView):
 
     def cache_name(self):
         return f"section:{self.section.pk}"
+
+    def surrogate_keys(self):
+        return [f"section-{self.section.pk}"]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -121,6 +130,9 @@ class TagView(StoryListView):
     def cache_name(self):
         return f"tag:{self.tag.pk}"
 
+    def surrogate_keys(self):
+        return [f"tag-{self.tag.pk}"]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(heading=self.tag.name, kind="Tag", tag=self.tag, **kwargs)
 
@@ -138,6 +150,9 @@ class BylineView(StoryListView):
     def cache_name(self):
         return f"byline:{self.byline.pk}"
 
+    def surrogate_keys(self):
+        return [f"byline-{self.byline.pk}"]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(byline=self.byline, **kwargs)
 
@@ -153,6 +168,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
+        surrogates.add_keys(request, f"story-{self.object.pk}")
         published_on = self.object.url_date()
         requested = (self.kwargs["year"], self.kwargs["month"], self.kwargs["day"])
         if requested != (published_on.year, published_on.month, published_on.day):
@@ -185,6 +201,7 @@ class SearchView(ListView):
     canonical_parameters = {"q": canonical_query, "page": page_number}
 
     def get_queryset(self):
+        surrogates.add_keys(self.request, "search")
         self.query = clean_query(self.request.GET.get("q", ""))
         terms = search_terms(self.query)
         if not terms:
