@@ -266,6 +266,10 @@ def shared_lifetime(now=None):
     the next go-live (whole seconds, rounded down), so a scheduled story appears on time
     even if no purge reaches the cache in front."""
     seconds = settings.CDN_CACHE_SECONDS
+    if settings.PAGE_CACHE_SECONDS <= 0 and settings.FRAGMENT_CACHE_SECONDS <= 0:
+        # Both caches off: nothing is looked up, so the next go-live is not known here;
+        # the worker's tick purges the cache in front when a story goes live.
+        return seconds
     upcoming = next_go_live()
     if upcoming is not None:
         left = (upcoming - (now or timezone.now())).total_seconds()
