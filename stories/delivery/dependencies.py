@@ -134,7 +134,6 @@ def after_change(sender, instance, **kwargs):
             involved, before = {instance.section_id}, set()  # a new story, live at once
         if involved and sections_with_live_stories(involved) != before:
             keys.add("sections")
-        surrogates.note_schedule(instance.published_at)
     surrogates.invalidate(keys)
 
 

@@ -74,6 +74,7 @@ def stamp(keys):
     """Mark ``keys`` invalidated now (local cache only)."""
     now = time.time()
     cache.set_many({entry(key): now for key in {*keys, ANY}}, None)
+    recheck_go_lives()
 
 
 def invalidate(keys):
@@ -196,6 +197,9 @@ def keys_stamp(keys, since):
 # --- scheduled stories ----------------------------------------------------------------
 
 
+GO_LIVE_BATCH = 200
+
+
 def golive_entry():
     return f"surrogate:{database_scope()}:go-live"
 
@@ -234,31 +238,38 @@ def settle_go_lives(now=None):
         # expired if it went live longer ago than pages and pieces are kept.
         kept = max(settings.PAGE_CACHE_SECONDS, settings.FRAGMENT_CACHE_SECONDS)
         since = now - timedelta(seconds=kept + 1)
-    went_live = Story.objects.filter(
-        status=Story.Status.PUBLISHED, published_at__gt=since, published_at__lte=now
-    ).values_list("pk", flat=True)
-    keys = keys_of(Story, list(went_live))
-    upcoming = (
-        Story.objects.filter(status=Story.Status.PUBLISHED, published_at__gt=now)
+    # One query in the usual case: the stories that went live since, then the next one.
+    rows = list(
+        Story.objects.filter(status=Story.Status.PUBLISHED, published_at__gt=since)
         .order_by("published_at")
-        .values_list("published_at", flat=True)
-        .first()
+        .values_list("pk", "published_at")[:GO_LIVE_BATCH]
     )
+    went_live = [pk for pk, at in rows if at <= now]
+    upcoming = next((at for _, at in rows if at > now), None)
+    if upcoming is None and len(rows) == GO_LIVE_BATCH:
+        went_live = Story.objects.filter(
+            status=Story.Status.PUBLISHED, published_at__gt=since, published_at__lte=now
+        ).values_list("pk", flat=True)
+        upcoming = (
+            Story.objects.filter(status=Story.Status.PUBLISHED, published_at__gt=now)
+            .order_by("published_at")
+            .values_list("published_at", flat=True)
+            .first()
+        )
+    keys = keys_of(Story, list(went_live))
     if keys:
         invalidate(keys)
     cache.set(golive_entry(), (upcoming.isoformat() if upcoming else None, now.isoformat()), None)
     return keys
 
 
-def note_schedule(published_at):
-    """A story was scheduled for ``published_at``: if that is sooner than the next go-live
-    the cache knows, it becomes the next."""
+def recheck_go_lives():
+    """After a change (a story scheduled, moved or published): the next request looks for
+    go-lives again, from where the last look ended (one query), so a new schedule is known
+    at once and no go-live in between is missed."""
     state = cache.get(golive_entry())
-    if state is None or published_at is None or published_at <= timezone.now():
-        return
-    upcoming = state[0] and datetime.fromisoformat(state[0])
-    if upcoming is None or published_at < upcoming:
-        cache.set(golive_entry(), (published_at.isoformat(), state[1]), None)
+    if state is not None:
+        cache.set(golive_entry(), (timezone.now().isoformat(), state[1]), None)
 
 
 def shared_lifetime(now=None):
