@@ -40,6 +40,10 @@ sub vcl_recv {
         }
         return (synth(200, "Purged " + req.http.x-purged + " objects"));
     }
+    # The port readers asked for, which their Host header carries (the app, with
+    # BEHIND_PROXY=1, caches pages only for the Host spelled the canonical way). A TLS
+    # terminator in front sets X-Forwarded-Proto and -Port itself: then drop this line.
+    set req.http.X-Forwarded-Port = std.port(server.ip);
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }

@@ -287,6 +287,9 @@ if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The login lockout then counts the address the proxy saw, not the proxy's own.
     AXES_CLIENT_IP_CALLABLE = "stories.security.client_ip_behind_proxy"
+    # The port the proxy was asked on (Varnish says so in deploy/varnish.vcl): a Host with
+    # that port is the canonical one, whose pages are cached.
+    USE_X_FORWARDED_PORT = True
 
 # Everything the site and the admin load comes from this origin (no inline scripts or
 # styles anywhere); uploads may come from the S3 domain.

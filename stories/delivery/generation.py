@@ -145,7 +145,8 @@ def is_canonical_host(request):
         host = request.get_host()
         domain, port = split_domain_port(host)
         canonical = request._canonical_host = host == (f"{domain}:{port}" if port else domain) and (
-            not port or port == str(request.META.get("SERVER_PORT", ""))
+            # get_port(): behind a proxy (``BEHIND_PROXY``), the port it was asked on.
+            not port or port == str(request.get_port())
         )
     return canonical
 
