@@ -330,6 +330,9 @@ SITE_DOMAIN = os.environ.get("SITE_DOMAIN", "localhost")
 SITE_LOGO = os.environ.get("SITE_LOGO", "img/logo.png")
 # Anonymous readers' pages are cached whole this long; 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# "X-Page-Cache: HIT" or "MISS" on reader pages the page cache looked up (`make soak` counts
+# them); off by default.
+PAGE_CACHE_STATUS_HEADER = env_flag("PAGE_CACHE_STATUS_HEADER")
 # Story cards, the section menu, listing counts, feeds and each page's meta tags and content
 # are cached per content generation (see stories/delivery/fragments.py and the templates'
 # {% cache %} blocks) at most this long; 0 turns that off.

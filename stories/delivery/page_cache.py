@@ -233,6 +233,8 @@ def stored_response(stored):
         response[name] = value
     renew_shared_lifetime(response)
     response.from_reader_page_cache = True
+    if settings.PAGE_CACHE_STATUS_HEADER:
+        response["X-Page-Cache"] = "HIT"
     return response
 
 
@@ -336,4 +338,6 @@ class ReaderPageCacheMiddleware:
             set_response_etag(response)
             stored = (response.content, list(response.items()), frozenset(keys))
             cache.set(key, (*stored, surrogates.started(request)), settings.PAGE_CACHE_SECONDS)
+        if key and settings.PAGE_CACHE_STATUS_HEADER:
+            response["X-Page-Cache"] = "MISS"  # looked up, rendered (and stored if it could)
         return response
