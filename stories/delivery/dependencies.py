@@ -110,16 +110,19 @@ def would_be_live(story):
 
 def before_change(sender, instance, **kwargs):
     """Keys of the rows as they are before the write, kept on the instance for after."""
-    if instance.pk is None:
-        instance._surrogate_keys_before = set()
-        return
-    instance._surrogate_keys_before = keys_of(sender, [instance.pk])
+    new = instance.pk is None
+    instance._surrogate_keys_before = set() if new else keys_of(sender, [instance.pk])
     if sender is Story:
         # The menu lists sections with a live story: note which of the story's old and new
         # sections have one, to see after the write whether that changed.
-        old = Story.objects.filter(pk=instance.pk).values_list("section_id", flat=True).first()
+        old = (
+            None
+            if new
+            else Story.objects.filter(pk=instance.pk).values_list("section_id", flat=True).first()
+        )
         involved = {old, instance.section_id} - {None}
         was_live = any(key.startswith("section-") for key in instance._surrogate_keys_before)
+        instance._surrogate_menu = (None, None)
         if was_live or would_be_live(instance):
             instance._surrogate_menu = (involved, sections_with_live_stories(involved))
 
@@ -130,8 +133,6 @@ def after_change(sender, instance, **kwargs):
         keys = keys | keys_of(sender, [instance.pk])
     if sender is Story:
         involved, before = getattr(instance, "_surrogate_menu", (None, None))
-        if involved is None and would_be_live(instance):
-            involved, before = {instance.section_id}, set()  # a new story, live at once
         if involved and sections_with_live_stories(involved) != before:
             keys.add("sections")
     surrogates.invalidate(keys)

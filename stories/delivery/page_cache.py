@@ -148,15 +148,19 @@ def response_keys(request, response):
 
 def fresh_stored_page(key):
     """The page stored under ``key`` if none of its surrogate keys changed since it was
-    rendered and no scheduled story has gone live since (else None, and the view renders
-    it, settling the go-live), with the next go-live; one lookup for the page, one for its
-    keys and the go-live state."""
+    rendered; one lookup for the page, one for its keys and the go-live state. If a
+    scheduled story's time has come (or a change asked for a new look), the go-lives are
+    settled first (one query, once for every process), which invalidates the keys of the
+    stories gone live, and the keys are looked at again."""
     stored = cache.get(key)
     if stored is None:
         return None
     content, headers, keys, since = stored
     fresh, settled = surrogates.check(keys, since)
-    return (content, headers) if fresh and settled else None
+    if fresh and not settled:
+        surrogates.settle_go_lives()
+        fresh, _ = surrogates.check(keys, since)
+    return (content, headers) if fresh else None
 
 
 def keep_out_of_page_cache(response):
@@ -266,8 +270,7 @@ class ReaderPageCacheHitMiddleware:
             and (pairs := canonical_parameters(request, match)) is not None
             and is_canonical(request, pairs)
         ):
-            # No query here: a page whose keys changed, or a go-live that passed, is left to
-            # the view's path below, which settles it.
+            # No query here unless a go-live is due (``fresh_stored_page``).
             key = cache_key(request, pairs)
             stored = fresh_stored_page(key)
             if stored is not None:

@@ -87,22 +87,27 @@ def invalidate(keys):
         return
     stamp(keys)
     connection = transaction.get_connection()
-    pending = getattr(connection, "_surrogate_keys_pending", None)
-    if pending is not None and connection.in_atomic_block:
-        pending |= keys  # flushed by the callback already registered for this transaction
-        return
-    pending = set(keys)
     if connection.in_atomic_block:
-        connection._surrogate_keys_pending = pending
+        for _, callback, _ in connection.run_on_commit:
+            if isinstance(callback, FlushAfterCommit):
+                callback.keys |= keys  # one flush per transaction, however many writes
+                return
+    transaction.on_commit(FlushAfterCommit(keys), robust=True)
 
-    def flush():
-        connection._surrogate_keys_pending = None
-        stamp(pending)
+
+class FlushAfterCommit:
+    """Once the transaction commits: mark its keys invalidated again and hand them to the
+    worker to purge from the cache in front. (Registered with ``on_commit``; a rollback
+    drops it with the transaction.)"""
+
+    def __init__(self, keys):
+        self.keys = set(keys)
+
+    def __call__(self):
         from . import frontend
 
-        frontend.purge_after_commit(pending)
-
-    transaction.on_commit(flush, robust=True)
+        stamp(self.keys)
+        frontend.purge_after_commit(self.keys)
 
 
 # --- reading --------------------------------------------------------------------------
