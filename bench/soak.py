@@ -218,9 +218,13 @@ class Stats:
     def add(self, url, status, seconds, detail="", headers=None):
         with self.lock:
             headers = headers or {}
-            for counts, name in ((self.page_cache, "X-Page-Cache"), (self.varnish, "X-Cache")):
-                if headers.get(name):
-                    counts[headers[name]] = counts.get(headers[name], 0) + 1
+            if headers.get("X-Cache"):
+                self.varnish[headers["X-Cache"]] = self.varnish.get(headers["X-Cache"], 0) + 1
+            # Through Varnish, only answers it fetched from the app say what the page cache
+            # did (a Varnish hit repeats the header it stored).
+            page_cache = headers.get("X-Page-Cache") if headers.get("X-Cache") != "HIT" else None
+            if page_cache:
+                self.page_cache[page_cache] = self.page_cache.get(page_cache, 0) + 1
             self.latencies.append(seconds)
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 0 or status >= 500:
@@ -576,7 +580,8 @@ def report(results):
         "",
         "Statuses: " + ", ".join(f"{k}: {v}" for k, v in results["statuses"].items()) + ".",
         "",
-        f"Page-cache hit rate among reader pages it looked up: {results['page_cache_hit_rate']} % "
+        "Page-cache hit rate among reader pages it looked up (behind Varnish: among Varnish's "
+        f"misses): {results['page_cache_hit_rate']} % "
         f"({results['page_cache_hits']})."
         + (
             f" Varnish hit rate: {results['varnish_hit_rate']} % ({results['varnish_hits']}); "
