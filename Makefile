@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 AXE := e2e/node_modules/axe-core/axe.min.js
 LIGHTHOUSE := e2e/node_modules/lighthouse/cli/index.js
 
-.PHONY: run serve bench bench-scale soak audit audit-ci test test-slow test-browser docs-screenshots lint format check ci install clean backup restore
+.PHONY: run serve serve-cache varnish bench bench-scale soak soak-cache audit audit-ci test test-varnish test-slow test-browser docs-screenshots lint format check ci install clean backup restore
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Newsroom needs $(PYTHON) (Python 3.11+); set PYTHON=... to use another"; exit 1; }
@@ -55,6 +55,25 @@ serve: $(STAMP)
 	@echo "Serving http://$(HOST):$(PORT)/ with gunicorn, $${WEB_CONCURRENCY:-2} workers, and the webhook worker (Ctrl-C to stop)"
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret-key)}" PY=$(PY) scripts/with-worker $(VENV)/bin/gunicorn newsroom.wsgi -c newsroom/gunicorn.conf.py
 
+# `make serve` behind Varnish (deploy/varnish.vcl, docs/caching.md): Varnish on PORT, gunicorn
+# on APP_PORT (default PORT+1), both on 127.0.0.1. Readers' pages are shared by Varnish and
+# purged by surrogate key after every edit, through the worker. Installs Debian's varnish and
+# varnish-modules (the xkey vmod) if missing. Pages may stay in Varnish CDN_CACHE_SECONDS
+# (default here an hour: edits purge them, and go-lives cap it).
+APP_PORT ?= $(shell expr $(PORT) + 1)
+serve-cache: export CDN_CACHE_SECONDS ?= 3600
+serve-cache: $(STAMP) varnish
+	@echo "Varnish on http://$(HOST):$(PORT)/ in front of gunicorn on $(HOST):$(APP_PORT)"
+	PORT=$(PORT) APP_PORT=$(APP_PORT) BEHIND_PROXY=1 FRONTEND_CACHE_VARNISH_URL=http://127.0.0.1:$(PORT) \
+		scripts/with-varnish $(MAKE) --no-print-directory serve HOST=127.0.0.1 PORT=$(APP_PORT)
+
+varnish:
+	@{ PATH="$$PATH:/usr/sbin" command -v varnishd >/dev/null 2>&1 && dpkg -s varnish-modules >/dev/null 2>&1; } || { \
+		echo "Installing varnish and varnish-modules (xkey) from Debian's packages"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules >/dev/null; } \
+			|| { echo "Could not install Varnish: apt-get install -y varnish varnish-modules"; exit 1; }; }
+	@# Debian starts its own varnishd on port 6081; ours is started by scripts/with-varnish.
+
 # Benchmark (not part of `make test`): builds its own database under bench/work/.
 bench: $(STAMP)
 	@for tool in wrk nginx; do command -v $$tool >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null 2>&1 || { \
@@ -77,6 +96,10 @@ bench-scale: $(STAMP)
 # lost edit. Writes only its own "## Soak" section of bench/RESULTS.md.
 soak: $(STAMP)
 	$(PY) bench/soak.py $(SOAK_ARGS)
+
+# The soak with Varnish in front (deploy/varnish.vcl): readers through Varnish, purged on edit.
+soak-cache: $(STAMP) varnish
+	$(PY) bench/soak.py --through-varnish $(SOAK_ARGS)
 
 # axe-core for the accessibility checks and Lighthouse for `make audit`, from
 # e2e/package-lock.json (needs npm).
@@ -106,6 +129,11 @@ test: $(STAMP)
 # on a private PostgreSQL server, the importer's memory in a subprocess.
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
+# Only the tests with a real Varnish in front of a live server (marked `varnish`; they need
+# PostgreSQL: DATABASE_URL), and they must run: Varnish is installed if missing.
+test-varnish: $(STAMP) varnish
+	NEWSROOM_VARNISH_TESTS=require $(PY) -m pytest -m varnish $(PYTEST_ARGS)
 
 # Only the browser tests, and they must run: a missing Chromium or axe-core is an error.
 test-browser: $(STAMP) $(AXE)

@@ -212,7 +212,7 @@ class Server:
         self.log.close()
 
 
-def start_gunicorn(database_url, port, page_cache, fragments=CACHE_ON):
+def start_gunicorn(database_url, port, page_cache, fragments=CACHE_ON, **extra):
     env = django_env(
         database_url,
         PORT=str(port),
@@ -220,6 +220,7 @@ def start_gunicorn(database_url, port, page_cache, fragments=CACHE_ON):
         WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "2"),
         PAGE_CACHE_SECONDS=page_cache,
         FRAGMENT_CACHE_SECONDS=fragments,
+        **extra,
     )
     server = Server(
         [GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
@@ -262,6 +263,50 @@ http {{
     server = Server(["nginx", "-c", str(config), "-p", str(root)], os.environ.copy(), "nginx.log")
     wait_for(f"http://{HOST}:{port}/story.html")
     return server
+
+
+def start_varnish(port, app_port):
+    """Varnish (deploy/varnish.vcl) on ``port`` in front of the app on ``app_port``."""
+    root = WORK / "varnish"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    vcl = (ROOT / "deploy" / "varnish.vcl").read_text()
+    (root / "newsroom.vcl").write_text(vcl.replace('.port = "8001";', f'.port = "{app_port}";'))
+    varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
+    server = Server(
+        [varnishd, "-F", "-j", "none", "-a", f"{HOST}:{port}", "-s", "malloc,256m"]
+        + ["-f", str(root / "newsroom.vcl"), "-n", str(root / "state")],
+        os.environ.copy(),
+        "varnish.log",
+    )
+    wait_for(f"http://{HOST}:{port}/healthz")
+    return server
+
+
+def varnish_row(database_url, port, story_path, args):
+    """The story page through Varnish, as readers get it between edits (a cache hit), with
+    the app behind it as `make serve-cache` runs it."""
+    app = start_gunicorn(
+        database_url,
+        port + 1,
+        CACHE_ON,
+        BEHIND_PROXY="1",
+        CDN_CACHE_SECONDS="3600",
+        FRONTEND_CACHE_VARNISH_URL=f"http://{HOST}:{port}",
+    )
+    try:
+        varnish = start_varnish(port, port + 1)
+        try:
+            url = f"http://{HOST}:{port}{story_path}"
+            fetch(url)
+            row = run_wrk(url, varnish.pid, args)
+            row["path"] = story_path
+            row["bytes"] = len(fetch(url)[1])
+            return row
+        finally:
+            varnish.stop()
+    finally:
+        app.stop()
 
 
 # --- wrk -----------------------------------------------------------------------------
@@ -552,9 +597,10 @@ def report(results):
         "(100 / 10,000 stories) |"
     )
     add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    rows = [("nginx (static copy of the story page)", ceiling, None)] + [
-        (name, row, results["queries"]) for name, row in results["cache off"].items()
-    ]
+    rows = [("nginx (static copy of the story page)", ceiling, None)]
+    if results.get("varnish"):
+        rows.append(("Varnish in front, story page (a hit)", results["varnish"], None))
+    rows += [(name, row, results["queries"]) for name, row in results["cache off"].items()]
     for name, row, queries in rows:
         query_text = (
             f"{queries['small'].get(name, '—')} / {queries['big'].get(name, '—')}"
@@ -786,6 +832,13 @@ def main():
         log(f"nginx         {results['nginx']['rps']:8.0f} req/s")
     finally:
         nginx.stop()
+
+    results["varnish"] = None
+    if shutil.which("varnishd") or os.access("/usr/sbin/varnishd", os.X_OK):
+        results["varnish"] = varnish_row(big_db, port + 2, dict(urls)["story"], args)
+        log(f"varnish       {results['varnish']['rps']:8.0f} req/s")
+    else:
+        log("varnish: not installed (make varnish), no row")
 
     server = start_gunicorn(big_db, port, CACHE_OFF, fragments=CACHE_OFF)
     try:

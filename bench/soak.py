@@ -12,6 +12,14 @@ edit visible. Reports, and writes its own "## Soak" section of bench/RESULTS.md 
 sections are left as they are).
 
     python bench/soak.py [--duration 60] [--readers 8] [--workers 4] [--results PATH]
+    python bench/soak.py --through-varnish     # `make soak-cache`
+
+Reports the page cache's hit rate among reader pages (the server's ``X-Page-Cache`` header,
+``PAGE_CACHE_STATUS_HEADER``). With ``--through-varnish`` the readers and the editor go
+through Varnish (deploy/varnish.vcl) on SOAK_PORT in front of gunicorn on SOAK_PORT+1,
+purged by key through the background worker, and the report gives Varnish's hit rate
+(``X-Cache``); an edit then counts as seen once a reader gets it within a second (the
+purge runs after commit, in the worker). Writes "## Soak through Varnish" then.
 
 Everything runs on 127.0.0.1 (SOAK_PORT, default 8392). SQLite under bench/work/soak/ by
 default; with DATABASE_URL pointing at PostgreSQL, a database of its own ("_soak" appended,
@@ -91,6 +99,7 @@ def django_env(db_url, **extra):
         TIME_ZONE="UTC",
         PYTHONPATH=str(ROOT),
         PAGE_CACHE_SECONDS="300" if os.environ.get("REDIS_URL") else "0",
+        PAGE_CACHE_STATUS_HEADER="1",
         **extra,
     )
     return env
@@ -156,12 +165,12 @@ print(json.dumps({
 
 
 class Server:
-    """The gunicorn we started, stopped by its own pid only."""
+    """A process we started (gunicorn by default), stopped by its own pid only."""
 
-    def __init__(self, env):
-        self.log = open(WORK / "gunicorn.log", "w")  # noqa: SIM115 - closed in stop()
+    def __init__(self, env, command=None, name="gunicorn"):
+        self.log = open(WORK / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
+            command or [GUNICORN, "newsroom.wsgi", "-c", "newsroom/gunicorn.conf.py"],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -179,10 +188,13 @@ class Server:
         self.log.close()
 
 
-def fetch(opener, url, data=None, timeout=30):
-    """(status, final URL, body); status 0 for a failed request (refused, reset, timeout)."""
+def fetch(opener, url, data=None, timeout=30, headers=None):
+    """(status, final URL, body); status 0 for a failed request (refused, reset, timeout).
+    ``headers``, a dict, is filled with the response's headers."""
     try:
         with opener.open(url, data=data, timeout=timeout) as response:
+            if headers is not None:
+                headers.update(response.headers.items())
             return response.status, response.geturl(), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, url, error.read().decode(errors="replace")
@@ -190,14 +202,29 @@ def fetch(opener, url, data=None, timeout=30):
         return 0, url, repr(error)
 
 
+def hit_rate(counts):
+    total = counts.get("HIT", 0) + counts.get("MISS", 0)
+    return round(100 * counts.get("HIT", 0) / total, 1) if total else None
+
+
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.latencies, self.statuses, self.failures = [], {}, []
+        # "HIT"/"MISS" counts of the app's page cache and of Varnish (when in front).
+        self.page_cache, self.varnish = {}, {}
         self.not_found = []  # every address read exists: a 404 is worth a look, not a failure
 
-    def add(self, url, status, seconds, detail=""):
+    def add(self, url, status, seconds, detail="", headers=None):
         with self.lock:
+            headers = headers or {}
+            if headers.get("X-Cache"):
+                self.varnish[headers["X-Cache"]] = self.varnish.get(headers["X-Cache"], 0) + 1
+            # Through Varnish, only answers it fetched from the app say what the page cache
+            # did (a Varnish hit repeats the header it stored).
+            page_cache = headers.get("X-Page-Cache") if headers.get("X-Cache") != "HIT" else None
+            if page_cache:
+                self.page_cache[page_cache] = self.page_cache.get(page_cache, 0) + 1
             self.latencies.append(seconds)
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 0 or status >= 500:
@@ -212,15 +239,27 @@ def reader(base, urls, stop, stats, seed):
     while not stop.is_set():
         url = rng.choice(urls)
         started = time.perf_counter()
-        status, _, body = fetch(opener, base + url)
-        stats.add(url, status, time.perf_counter() - started, body if status != 200 else "")
+        headers = {}
+        status, _, body = fetch(opener, base + url, headers=headers)
+        seconds = time.perf_counter() - started
+        stats.add(url, status, seconds, body if status != 200 else "", headers)
+
+
+def warm(base, urls):
+    opener = urllib.request.build_opener()
+    for url in urls:
+        fetch(opener, base + url)
 
 
 class Editor:
     """One editor in the admin, over HTTP: publishes drafts and rewrites live headlines."""
 
-    def __init__(self, base, live, drafts):
+    def __init__(self, base, live, drafts, visible_within=0.0):
         self.base = base
+        # 0: the next reader sees an edit at once; behind Varnish, within this many seconds
+        # (the purge runs in the worker after commit).
+        self.visible_within = visible_within
+        self.delays = []
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         self.reader = urllib.request.build_opener()
         self.live = [tuple(item) for item in live]
@@ -289,7 +328,7 @@ class Editor:
         self.published += 1
         today = datetime.now(UTC).date()
         path = f"/{today.year}/{today.month:02}/{today.day:02}/{urllib.parse.quote(slug)}/"
-        status, _, page = fetch(self.reader, self.base + path)
+        status, page = self.read_until(path, lambda status, page: status == 200)
         headline = re.search(r'<h1 class="story__headline">(.*?)</h1>', page)
         if status != 200 or not headline:
             self.failures.append(f"published {pk} not visible at {path}: {status}")
@@ -319,11 +358,24 @@ class Editor:
             return
         self.edited += 1
         self.expected[pk] = (path, headline)
-        status, _, page = fetch(self.reader, self.base + path)
+        status, page = self.read_until(path, lambda status, page: headline in page)
         if status == 200 and headline in page:
             self.seen_at_once += 1
         else:
             self.failures.append(f"edit {pk} not visible at once at {path}: {status}")
+
+    def read_until(self, path, seen):
+        """Read ``path`` as a reader until ``seen(status, page)``, for up to
+        ``visible_within`` seconds (once, if 0); the time it took is recorded."""
+        start = time.monotonic()
+        while True:
+            status, _, page = fetch(self.reader, self.base + path)
+            waited = time.monotonic() - start
+            if seen(status, page) or waited >= self.visible_within:
+                if seen(status, page):
+                    self.delays.append(waited)
+                return status, page
+            time.sleep(0.02)
 
     def run(self, stop, pause):
         self.login()
@@ -355,7 +407,17 @@ def soak(args):
     db_url = database_url()
     backend = "PostgreSQL" if db_url.startswith("postgres") else "SQLite"
     port = int(os.environ.get("SOAK_PORT", "8392"))
-    env = django_env(db_url, PORT=str(port), HOST=HOST, WEB_CONCURRENCY=str(args.workers))
+    app_port = port + 1 if args.through_varnish else port
+    extra = {}
+    if args.through_varnish:
+        extra = {
+            "BEHIND_PROXY": "1",
+            "FRONTEND_CACHE_VARNISH_URL": f"http://{HOST}:{port}",
+            "CDN_CACHE_SECONDS": "3600",
+        }
+    env = django_env(
+        db_url, PORT=str(app_port), HOST=HOST, WEB_CONCURRENCY=str(args.workers), **extra
+    )
     log(f"{backend}: building a newsroom of {args.stories} live stories and 60 drafts")
     setup = subprocess.run(
         [PYTHON, "-c", SETUP, str(args.stories), "60", PASSWORD, str(WORK)],
@@ -367,20 +429,46 @@ def soak(args):
     )
     world = json.loads(setup.stdout.strip().splitlines()[-1])
     base = f"http://{HOST}:{port}"
-    server = Server(env)
+    servers = [Server(env)]
+    if args.through_varnish:
+        vcl = (ROOT / "deploy" / "varnish.vcl").read_text()
+        (WORK / "varnish.vcl").write_text(vcl.replace('.port = "8001";', f'.port = "{app_port}";'))
+        varnishd = shutil.which("varnishd") or "/usr/sbin/varnishd"
+        shutil.rmtree(WORK / "varnish", ignore_errors=True)
+        varnish = [varnishd, "-F", "-j", "none", "-a", f"{HOST}:{port}", "-s", "malloc,256m"]
+        varnish += ["-f", str(WORK / "varnish.vcl"), "-n", str(WORK / "varnish")]
+        servers.append(Server(env, varnish, "varnish"))
+        # The background worker: it purges Varnish after each edit commits.
+        worker = [PYTHON, "manage.py", "webhook_worker"]
+        servers.append(Server(env, worker, "worker"))
     try:
         deadline = time.monotonic() + 30
         while fetch(urllib.request.build_opener(), base + "/healthz", timeout=2)[0] != 200:
-            if server.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start; see bench/work/soak/gunicorn.log")
+            if any(server.process.poll() is not None for server in servers) or (
+                time.monotonic() > deadline
+            ):
+                raise RuntimeError("the servers did not start; see bench/work/soak/*.log")
             time.sleep(0.2)
         log(
             f"{args.duration}s: {args.readers} readers on {len(world['urls'])} addresses, "
             f"one editor, gunicorn {args.workers} workers, page cache "
             f"{'on (Redis)' if env['PAGE_CACHE_SECONDS'] != '0' else 'off (no REDIS_URL)'}"
         )
+        # Readers between edits: every address read once before the clock starts, so the
+        # hit rates measure what edits cost, not a cold start.
+        warm_started = time.monotonic()
+        warm_urls = list(world["urls"])
+        warm_threads = [
+            threading.Thread(target=warm, args=(base, warm_urls[index :: args.readers]))
+            for index in range(args.readers)
+        ]
+        for thread in warm_threads:
+            thread.start()
+        for thread in warm_threads:
+            thread.join()
+        log(f"warmed {len(warm_urls)} addresses in {time.monotonic() - warm_started:.0f} s")
         stats, stop = Stats(), threading.Event()
-        editor = Editor(base, world["live"], world["drafts"])
+        editor = Editor(base, world["live"], world["drafts"], 1.0 if args.through_varnish else 0.0)
         threads = [
             threading.Thread(target=reader, args=(base, world["urls"], stop, stats, seed))
             for seed in range(args.readers)
@@ -416,7 +504,8 @@ def soak(args):
             if saved_headline != headline or status != "published" or url != path:
                 lost.append(f"story {pk} in the database: {saved_headline!r} {status} {url}")
     finally:
-        server.stop()
+        for server in reversed(servers):
+            server.stop()
 
     requests = sum(stats.statuses.values())
     results = {
@@ -442,6 +531,16 @@ def soak(args):
         "request_failures": stats.failures[:20],
         "not_found": stats.not_found,
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "through_varnish": args.through_varnish,
+        "page_cache_hits": stats.page_cache,
+        "page_cache_hit_rate": hit_rate(stats.page_cache),
+        "varnish_hits": stats.varnish,
+        "varnish_hit_rate": hit_rate(stats.varnish),
+        "edit_pause": args.edit_pause,
+        "visible_p50_ms": round(1000 * percentile(editor.delays, 0.5), 1)
+        if editor.delays
+        else None,
+        "visible_max_ms": round(1000 * max(editor.delays), 1) if editor.delays else None,
     }
     results["passed"] = not (
         results["server_errors"]
@@ -455,15 +554,21 @@ def soak(args):
 
 def report(results):
     verdict = "PASS" if results["passed"] else "FAIL"
+    heading = SECTION_HEADING + (" through Varnish" if results["through_varnish"] else "")
+    front = (
+        "Varnish (deploy/varnish.vcl) in front of gunicorn, purged by key through the worker"
+        if results["through_varnish"]
+        else "gunicorn"
+    )
     lines = [
-        SECTION_HEADING,
+        heading,
         "",
         f"`make soak` ({results['date']}): {verdict}. {results['seconds']} s of "
-        f"{results['readers']} reader threads against gunicorn with {results['workers']} "
+        f"{results['readers']} reader threads against {front} with {results['workers']} "
         f"workers ({results['backend']}, page cache "
         f"{'on, Redis' if results['page_cache'] else 'off: no REDIS_URL'}), while one editor in "
-        "the admin, over HTTP, alternately published a draft and rewrote a live headline; "
-        f"load average after: {results['load']}.",
+        "the admin, over HTTP, alternately published a draft and rewrote a live headline "
+        f"(one every {results['edit_pause']} s); load average after: {results['load']}.",
         "",
         "| requests | req/s | 5xx | failed requests | p50 ms | p99 ms | published | edited "
         "| visible at once | stories re-checked after | lost |",
@@ -474,6 +579,17 @@ def report(results):
         f"{results['checked_after']} | {len(results['lost'])} |",
         "",
         "Statuses: " + ", ".join(f"{k}: {v}" for k, v in results["statuses"].items()) + ".",
+        "",
+        "Page-cache hit rate among reader pages it looked up (behind Varnish: among Varnish's "
+        f"misses): {results['page_cache_hit_rate']} % "
+        f"({results['page_cache_hits']})."
+        + (
+            f" Varnish hit rate: {results['varnish_hit_rate']} % ({results['varnish_hits']}); "
+            f"an edit reached the next reader through Varnish after "
+            f"{results['visible_p50_ms']} ms (median), {results['visible_max_ms']} ms at most."
+            if results["through_varnish"]
+            else ""
+        ),
     ]
     for name in ("lost", "editor_failures", "request_failures", "not_found"):
         if results[name]:
@@ -484,7 +600,8 @@ def report(results):
 def write_section(path, section):
     """Replace (or append) this script's section of RESULTS.md, leaving the others alone."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION_HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    heading = section.splitlines()[0]
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:
@@ -501,6 +618,9 @@ def main():
     parser.add_argument("--edit-pause", type=float, default=0.5, help="seconds between edits")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--no-results", action="store_true", help="print only; write nothing")
+    parser.add_argument(
+        "--through-varnish", action="store_true", help="readers and editor through Varnish"
+    )
     args = parser.parse_args()
     results = soak(args)
     text = report(results)

@@ -287,6 +287,9 @@ if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The login lockout then counts the address the proxy saw, not the proxy's own.
     AXES_CLIENT_IP_CALLABLE = "stories.security.client_ip_behind_proxy"
+    # The port the proxy was asked on (Varnish says so in deploy/varnish.vcl): a Host with
+    # that port is the canonical one, whose pages are cached.
+    USE_X_FORWARDED_PORT = True
 
 # Everything the site and the admin load comes from this origin (no inline scripts or
 # styles anywhere); uploads may come from the S3 domain.
@@ -335,12 +338,27 @@ SITE_LOGO = os.environ.get("SITE_LOGO", "img/logo.png")
 SITEMAP_MAX_URLS = 50_000
 # Anonymous readers' pages are cached whole this long; 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# "X-Page-Cache: HIT" or "MISS" on reader pages the page cache looked up (`make soak` counts
+# them); off by default.
+PAGE_CACHE_STATUS_HEADER = env_flag("PAGE_CACHE_STATUS_HEADER")
 # Story cards, the section menu, listing counts, feeds and each page's meta tags and content
 # are cached per content generation (see stories/delivery/fragments.py and the templates'
 # {% cache %} blocks) at most this long; 0 turns that off.
 FRAGMENT_CACHE_SECONDS = int(os.environ.get("FRAGMENT_CACHE_SECONDS", "300"))
 # How long a CDN or other shared cache may keep a public page (browsers always revalidate).
 CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))
+# The shared cache in front (Varnish with xkey, a CDN): purged by surrogate key after every
+# change commits, by the background worker (stories/delivery/frontend.py, docs/caching.md).
+# `make serve-cache` sets FRONTEND_CACHE_VARNISH_URL to its Varnish.
+FRONTEND_CACHE = {}
+if FRONTEND_CACHE_VARNISH_URL := os.environ.get("FRONTEND_CACHE_VARNISH_URL", ""):
+    FRONTEND_CACHE["varnish"] = {
+        "BACKEND": "stories.delivery.frontend.VarnishBackend",
+        "LOCATION": FRONTEND_CACHE_VARNISH_URL,
+    }
+# What the surrogate keys in headers and purges start with, so sites sharing one Varnish
+# purge only their own pages; by default a digest naming the database.
+FRONTEND_CACHE_KEY_PREFIX = os.environ.get("FRONTEND_CACHE_KEY_PREFIX", "")
 # A briefing larger than this is refused before it is read into memory.
 BRIEFING_MAX_BYTES = int(os.environ.get("BRIEFING_MAX_BYTES", str(32 * 1024 * 1024)))
 # Admin imports wait in var/imports between preview and confirmation: all of them together

@@ -2,9 +2,9 @@
 
 Model saves and deletes send Django's own signals; bulk writes send none. So the querysets of
 the models readers see (``stories.models.ContentQuerySet``) and the importer's
-``insert_rows`` call ``announce()`` after each bulk write. ``stories.delivery.generation``
-listens to this signal and to Django's, and starts a new content generation on each: there
-is no write path that can forget to.
+``insert_rows`` call ``announce()`` after each bulk write. ``stories.delivery.dependencies``
+listens to this signal and to Django's, and invalidates the surrogate keys each change
+affects: there is no write path that can forget to.
 """
 
 from django.dispatch import Signal
@@ -12,6 +12,8 @@ from django.dispatch import Signal
 content_changed = Signal()
 
 
-def announce(model):
-    """Rows of ``model`` were written, updated or deleted in bulk."""
-    content_changed.send(sender=model)
+def announce(model, keys=None):
+    """Rows of ``model`` were written, updated or deleted in bulk. ``keys``: the surrogate
+    keys of the pages showing them (``stories.delivery.surrogates``), if the writer knows
+    them; without, every cached page and piece is invalidated."""
+    content_changed.send(sender=model, keys=keys)

@@ -134,17 +134,19 @@ def test_scheduled_story_reaches_cached_listings_when_it_goes_live(
     client, django_assert_max_num_queries, time_machine
 ):
     start = timezone.now()
+    # The clock stops before the stories are written: pages are kept by when their keys
+    # were last invalidated, and a clock set back before the writes would see them as new.
+    time_machine.move_to(start, tick=False)
     section = SectionFactory(slug="world")
     StoryFactory(published=True, section=section, published_at=start - timedelta(hours=1))
     # A minute ahead: well within FRAGMENT_CACHE_SECONDS (300), so the listing shows the story
-    # because its go-live started a new generation, not because the kept pieces expired.
+    # because its go-live invalidated its keys, not because the kept pieces expired.
     StoryFactory(
         headline="Coming soon",
         status="published",
         section=section,
         published_at=start + timedelta(seconds=60),
     )
-    time_machine.move_to(start, tick=False)
     page = warm(client, "/sections/world/", django_assert_max_num_queries)
     assert "Coming soon" not in page.content.decode()
     time_machine.shift(61)
@@ -318,7 +320,9 @@ def test_every_cache_block_is_keyed_by_the_cache_scope():
     names = {}
     for path, (timeout, name, *vary_on) in blocks:
         assert timeout == "fragment_seconds", path
-        assert vary_on[0] == "cache_scope", path
+        # The menu shows the sections only: its scope names that key alone.
+        scopes = {"section_menu": "menu_scope", "site_footer": "footer_scope"}
+        assert vary_on[0] == scopes.get(name, "cache_scope"), path
         assert vary_on[-1] == "using=fragment_cache", path
         assert len(vary_on) > 1 or name == "section_menu", path
         names.setdefault(name, set()).add(tuple(vary_on))
@@ -356,8 +360,9 @@ def test_cache_blocks_differ_by_host_scheme_and_script_prefix(
             assert 'href="https://testserver/sections/world/"' in mirrored
 
 
-def test_the_cache_scope_names_the_site_and_the_generation(rf, db):
-    from stories.delivery.generation import CacheScope, request_generation, site_scope
+def test_the_cache_scope_names_the_site_and_the_state_of_the_pages_keys(rf, db):
+    from stories.delivery import surrogates
+    from stories.delivery.generation import CacheScope, site_scope
 
     scopes = {
         str(CacheScope(request))
@@ -368,5 +373,17 @@ def test_the_cache_scope_names_the_site_and_the_generation(rf, db):
         )
     }
     assert len(scopes) == 3
-    request = rf.get("/")
-    assert str(CacheScope(request)) == f"{site_scope(request)}:{request_generation(request)}"
+
+    def scope(keys=None):
+        request = rf.get("/")
+        surrogates.add_keys(request, "story-1")
+        return str(CacheScope(request, keys))
+
+    before, menu = scope(), scope(["sections"])
+    assert before.startswith(site_scope(rf.get("/")) + ":")
+    assert scope() == before  # nothing changed: the same scope, so blocks are reused
+    surrogates.invalidate(["story-2"])
+    assert (scope(), scope(["sections"])) == (before, menu)  # another story's edit
+    surrogates.invalidate(["story-1"])
+    assert scope() != before
+    assert scope(["sections"]) == menu  # the menu does not show the story

@@ -1,16 +1,12 @@
-"""Content generations: the token every cached page and piece is stored under.
+"""What every cache key names besides content: the database and the site's address; and the
+whole-site content generation.
 
-Saving or deleting a story, section, byline, tag, correction, image, front-page pin, site
-page (About, Contact) or one of their links drops the token, so the next request starts a new
-generation and nothing rendered before the edit is ever served again. The generation also
-remembers when the next scheduled story goes live; once that moment passes, a new generation
-starts, so a scheduled story appears on time with no background job (a pinned one too, in its
-place on the front page). It also ends at the newsroom's midnight (``settings.TIME_ZONE``):
-pages print today's stories with their time and older ones with their date
-(``stories.templatetags.newsroom.reader_time``), so nothing rendered yesterday, page or
-piece, may be served once the local date has changed.
+Pages and pieces are kept per surrogate key (``stories.delivery.surrogates``): an edit
+invalidates only what shows it. ``current_generation()`` is a token that changes with every
+change to content and every go-live, for validators that cover everything at once (the
+API's ETags).
 
-The generation, and every key, is scoped to the database (``database_scope()``): an
+Every key is scoped to the database (``database_scope()``): an
 identity stored in the database, with where it is. Sites sharing one cache (the same
 ``CACHE_DIR`` or Redis), a switched ``DATABASE_URL``, a copy of a database elsewhere and a
 restored backup each cache their own pages. Every key also names the scheme, host and script
@@ -19,18 +15,16 @@ another reader gets.
 
 Processes must share one cache: the default file cache does on one machine, Redis across
 machines. A per-process memory cache (``CACHE_DIR=""``, as in the tests) gives every process
-its own generation, and an edit made in one would not reach the others' pages.
+its own key entries, and an edit made in one would not reach the others' pages.
 """
 
 import hashlib
+import time
 import uuid
-from datetime import datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.backends.signals import connection_created
-from django.db.models import Min
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http.request import split_domain_port
 from django.urls import get_script_prefix
 from django.utils import timezone
@@ -78,107 +72,48 @@ def forget_database_scope(**kwargs):
     _scopes.clear()
 
 
-def state_key():
-    return f"reader-pages:state:{database_scope()}"
-
-
-def content_changed(**kwargs):
-    """Start a new page-cache generation, now and again when the transaction commits.
-
-    Now, so this process never serves an older page; on commit too, because a request that
-    ran between the edit and its commit may have cached pre-edit content under the new
-    generation.
-    """
-    key = state_key()
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
-
-
 def connect_signals():
     """Called from ``StoriesConfig.ready()``.
 
     Cache invalidation is not domain logic, so it rides on signals: Django's for saves and
     deletes, and ``stories.changes.content_changed`` for bulk writes, which send none of
-    Django's.
+    Django's. Each change invalidates the surrogate keys it affects
+    (``stories.delivery.dependencies``).
     """
-    from taggit.models import Tag
+    from . import dependencies
 
-    from stories.changes import content_changed as bulk_written
-    from stories.models import (
-        Byline,
-        Correction,
-        FrontPagePin,
-        Image,
-        Section,
-        SectionTopStory,
-        SitePage,
-        Story,
-        StoryByline,
-        TaggedStory,
-    )
-
-    # A correction is printed on its story's page and moves the story's "updated" date in
-    # feeds; one added outside the story's admin form saves no story.
-    # An image's alt text, caption, credit and crops are printed on every page that uses it;
-    # the site's pages are listed in every page's footer. What editors pin decides what leads
-    # the home page (FrontPagePin) and a section's page (SectionTopStory).
-    content_models = (
-        Story,
-        Section,
-        Byline,
-        StoryByline,
-        TaggedStory,
-        Tag,
-        Correction,
-        Image,
-        FrontPagePin,
-        SectionTopStory,
-        SitePage,
-    )
-    for model in content_models:
-        post_save.connect(content_changed, sender=model, dispatch_uid=f"pages-save-{model}")
-        post_delete.connect(content_changed, sender=model, dispatch_uid=f"pages-del-{model}")
-    m2m_changed.connect(content_changed, sender=TaggedStory, dispatch_uid="pages-m2m-tags")
-    bulk_written.connect(content_changed, dispatch_uid="pages-bulk-writes")
+    dependencies.connect_signals()
     connection_created.connect(forget_database_scope, dispatch_uid="pages-database-scope")
 
 
 def cached_generation(now=None):
-    """The current generation token if the cache holds one still valid, else None (no query)."""
-    state = cache.get(state_key())
-    if state is not None:
-        token, next_go_live = state
-        if next_go_live is None or (now or timezone.now()) < datetime.fromisoformat(next_go_live):
-            return token
-    return None
+    """A token that changes with every change to content and every go-live, if the cache
+    holds what it is made of (no query), else None. For whole-site validators (the API's
+    ETags); pages and pieces are kept per surrogate key (``stories.delivery.surrogates``)."""
+    from . import surrogates
 
-
-def next_local_midnight(now):
-    """When the newsroom's date (``settings.TIME_ZONE``) next changes, as an aware datetime."""
-    tomorrow = timezone.localdate(now) + timedelta(days=1)
-    return timezone.make_aware(datetime.combine(tomorrow, time.min))
+    if not surrogates.go_lives_settled(now):
+        return None
+    changed = surrogates.invalidated_at([surrogates.ANY])
+    if not changed:
+        return None
+    return hashlib.sha256(repr(changed[surrogates.ANY]).encode()).hexdigest()[:32]
 
 
 def current_generation(now=None):
-    """The generation token, starting a new one if none exists, a story has gone live or
-    the newsroom's date has changed."""
-    now = now or timezone.now()
+    """``cached_generation()``, settling go-lives and noting a first change if needed."""
+    from . import surrogates
+
     token = cached_generation(now)
     if token is not None:
         return token
-    from stories.models import Story
-
-    upcoming = Story.objects.scheduled().aggregate(at=Min("published_at"))["at"]
-    ends_at = next_local_midnight(now)
-    if upcoming is not None:
-        ends_at = min(ends_at, upcoming)
-    token = uuid.uuid4().hex
-    cache.set(state_key(), (token, ends_at.isoformat()), None)
-    return token
+    surrogates.settle_go_lives(now)
+    cache.add(surrogates.entry(surrogates.ANY), time.time(), None)
+    return cached_generation(now) or uuid.uuid4().hex
 
 
 def request_generation(request):
-    """``current_generation()``, looked up once per request however many fragments ask."""
+    """``current_generation()``, looked up once per request however many parts ask."""
     generation = getattr(request, "_content_generation", None)
     if generation is None:
         generation = request._content_generation = current_generation()
@@ -189,12 +124,16 @@ def site_scope(request):
     """Everything besides content that a rendering depends on and a request could vary: the
     database, scheme, host and script prefix (links, canonical URLs, JSON-LD and feeds carry
     them). Part of every key, page or piece, so a forged ``Host`` that passes
-    ``ALLOWED_HOSTS``, or a ``SCRIPT_NAME``, gets pages of its own that no one else is sent."""
+    ``ALLOWED_HOSTS``, or a ``SCRIPT_NAME``, gets pages of its own that no one else is sent.
+    It also names the newsroom's date (``settings.TIME_ZONE``): pages print today's stories
+    with their time and older ones with their date (``newsroom.reader_time``), so nothing
+    rendered yesterday, page or piece, is served once the local date has changed."""
     scope = getattr(request, "_site_scope", None)
     if scope is None:
         site = f"{request.scheme}://{request.get_host()}{get_script_prefix()}"
         digest = hashlib.sha256(site.encode()).hexdigest()[:24]
-        scope = request._site_scope = f"{database_scope()}:{digest}"
+        today = timezone.localdate().isoformat()
+        scope = request._site_scope = f"{database_scope()}:{digest}:{today}"
     return scope
 
 
@@ -211,25 +150,38 @@ def is_canonical_host(request):
         host = request.get_host()
         domain, port = split_domain_port(host)
         canonical = request._canonical_host = host == (f"{domain}:{port}" if port else domain) and (
-            not port or port == str(request.META.get("SERVER_PORT", ""))
+            # get_port(): behind a proxy (``BEHIND_PROXY``), the port it was asked on.
+            not port or port == str(request.get_port())
         )
     return canonical
 
 
 class CacheScope:
     """What a ``{% cache %}`` block's key must name besides its own values: the site
-    (``site_scope()``: database, scheme, host and script prefix) and the content generation.
-    Templates pass it as the first vary-on argument; the tag calls ``str()`` on it, which
-    works both out once per request. A page with no such block (the admin) never does, so
-    it never looks up the generation."""
+    (``site_scope()``: database, scheme, host and script prefix) and the state of the
+    surrogate keys the block shows (``keys``, or the page's own keys, which its view
+    declared before rendering: ``surrogates.add_keys``). Templates pass it as the first
+    vary-on argument; the tag calls ``str()`` on it, which works both out once per request.
+    A page with no such block (the admin) never does, so it never looks the keys up.
 
-    def __init__(self, request):
-        self.request = request
+    If a key changed while the page was being rendered (or has no entry yet), the scope is
+    one no later request will name: the block is rendered afresh and nothing it stores is
+    ever served."""
+
+    def __init__(self, request, keys=None):
+        self.request, self.keys = request, keys
 
     def __str__(self):
-        scope = getattr(self.request, "_cache_scope", None)
-        if scope is None:
-            scope = self.request._cache_scope = (
-                f"{site_scope(self.request)}:{request_generation(self.request)}"
-            )
-        return scope
+        scope = self.request.__dict__.setdefault("_cache_scopes", {})
+        name = None if self.keys is None else tuple(sorted(self.keys))
+        if name not in scope:
+            from . import surrogates
+
+            surrogates.settle_once(self.request)
+            keys = surrogates.request_keys(self.request) if self.keys is None else self.keys
+            keys = sorted({surrogates.ALL, *keys})
+            token = surrogates.keys_stamp(keys, surrogates.started(self.request))
+            state = f"{','.join(keys)}@{token}" if token is not None else uuid.uuid4().hex
+            digest = hashlib.sha256(state.encode()).hexdigest()[:24]
+            scope[name] = f"{site_scope(self.request)}:{digest}"
+        return scope[name]

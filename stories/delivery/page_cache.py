@@ -3,9 +3,12 @@
 The page cache keeps whole responses for anonymous readers in the configured cache (a file
 cache in ``var/cache`` that every process on the machine shares by default, Redis with
 ``REDIS_URL``) for ``PAGE_CACHE_SECONDS`` (0 turns it off).
-Every key carries the content generation's token and names the database, scheme, host and
-script prefix (``stories.delivery.generation``), so no page rendered before an edit, or
-for another site, is ever served.
+Every key names the database, scheme, host and script prefix (``stories.delivery.generation``),
+and each page is stored with its surrogate keys (``stories.delivery.surrogates``) and used
+only while none of them has been invalidated since it was rendered: no page rendered before
+an edit to what it shows, or for another site, is ever served, and pages the edit does not
+touch stay cached. Public pages carry those keys in ``xkey`` and ``Surrogate-Key`` headers
+for a shared cache in front, which is purged on edit (``stories.delivery.frontend``).
 
 Only a page's one canonical address is cached: a view names the query parameters its content
 depends on, each with the function that writes its value the one way
@@ -36,7 +39,8 @@ from django.utils.cache import (
 )
 from django.utils.http import parse_http_date_safe
 
-from .generation import cached_generation, is_canonical_host, request_generation, site_scope
+from . import surrogates
+from .generation import is_canonical_host, site_scope
 
 UNCACHEABLE_DIRECTIVES = {"private", "no-store", "no-cache"}
 # Reader-facing URL namespaces; the admin and anything else are left alone.
@@ -128,11 +132,35 @@ def is_cacheable_request(request):
     )
 
 
-def cache_key(request, generation, pairs):
+def cache_key(request, pairs):
     # The site (database, scheme, host, script prefix), the path and the canonical query.
+    # What content the page shows is stored with it: its surrogate keys.
     address = f"{request.path}?{urlencode(pairs)}"
     digest = hashlib.sha256(address.encode()).hexdigest()
-    return f"reader-pages:{site_scope(request)}:{generation}:{digest}"
+    return f"reader-pages:{site_scope(request)}:{digest}"
+
+
+def response_keys(request, response):
+    """The surrogate keys of what a reader response shows: those its view declared and
+    those of any cached piece it was made of whole (a feed)."""
+    return surrogates.request_keys(request) | set(getattr(response, "surrogate_keys", ()))
+
+
+def fresh_stored_page(key):
+    """The page stored under ``key`` if none of its surrogate keys changed since it was
+    rendered; one lookup for the page, one for its keys and the go-live state. If a
+    scheduled story's time has come (or a change asked for a new look), the go-lives are
+    settled first (one query, once for every process), which invalidates the keys of the
+    stories gone live, and the keys are looked at again."""
+    stored = cache.get(key)
+    if stored is None:
+        return None
+    content, headers, keys, since = stored
+    fresh, settled = surrogates.check(keys, since)
+    if fresh and not settled:
+        surrogates.settle_go_lives()
+        fresh, _ = surrogates.check(keys, since)
+    return (content, headers) if fresh else None
 
 
 def keep_out_of_page_cache(response):
@@ -165,7 +193,27 @@ def add_cache_control(response, *, anonymous):
     elif response.status_code in (200, 301):
         # Browsers revalidate every time (cheap: ETag and 304); shared caches such as a CDN
         # may keep the page for CDN_CACHE_SECONDS.
-        patch_cache_control(response, public=True, max_age=0, s_maxage=settings.CDN_CACHE_SECONDS)
+        # The lifetime stops short of the next scheduled go-live (``surrogates``), and
+        # a purge on edit reaches the cache in front (``stories.delivery.frontend``).
+        patch_cache_control(response, public=True, max_age=0, s_maxage=surrogates.shared_lifetime())
+
+
+def add_surrogate_headers(response, keys):
+    """``xkey`` (Varnish's xkey vmod) and ``Surrogate-Key`` (Fastly): the keys a purge on
+    edit names, scoped to this site (``frontend.scoped``)."""
+    from .frontend import scoped
+
+    value = " ".join(scoped(sorted(keys)))
+    response["xkey"] = value
+    response["Surrogate-Key"] = value
+
+
+def renew_shared_lifetime(response):
+    """A stored page's ``s-maxage`` said how long until the next go-live when it was stored;
+    a page served later says how long now."""
+    if "s-maxage=" in response.get("Cache-Control", ""):
+        del response["Cache-Control"]
+        patch_cache_control(response, public=True, max_age=0, s_maxage=surrogates.shared_lifetime())
 
 
 def conditional_response(request, response):
@@ -187,7 +235,10 @@ def stored_response(stored):
     response = HttpResponse(content)
     for name, value in headers:
         response[name] = value
+    renew_shared_lifetime(response)
     response.from_reader_page_cache = True
+    if settings.PAGE_CACHE_STATUS_HEADER:
+        response["X-Page-Cache"] = "HIT"
     return response
 
 
@@ -208,6 +259,8 @@ class ReaderPageCacheHitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # Before anything is read: what a page rendered now may be stored as fresh from.
+        surrogates.started(request)
         if (
             settings.PAGE_CACHE_SECONDS > 0
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
@@ -217,14 +270,9 @@ class ReaderPageCacheHitMiddleware:
             and (pairs := canonical_parameters(request, match)) is not None
             and is_canonical(request, pairs)
         ):
-            # No query here: without a valid generation in the cache, nothing is cached yet,
-            # and the view's path below starts one.
-            generation = cached_generation()
-            if generation is None:
-                return self.get_response(request)
-            request._content_generation = generation
-            key = cache_key(request, generation, pairs)
-            stored = cache.get(key)
+            # No query here unless a go-live is due (``fresh_stored_page``).
+            key = cache_key(request, pairs)
+            stored = fresh_stored_page(key)
             if stored is not None:
                 response = stored_response(stored)
                 response["Content-Length"] = str(len(response.content))
@@ -252,6 +300,9 @@ class ReaderPageCacheMiddleware:
         request.reader_page_key = None
         if not is_reader_request(request):
             return None
+        # Every reader page prints the section menu and the footer (sections and site
+        # pages); feeds name sections as categories.
+        surrogates.add_keys(request, "sections", "pages")
         pairs = canonical_parameters(request, request.resolver_match)
         if pairs is not None and not is_canonical(request, pairs):
             # A page number written another way (0001, +2, or 1) goes to its one address.
@@ -261,26 +312,36 @@ class ReaderPageCacheMiddleware:
             return None
         if pairs is None or not is_cacheable_request(request):
             return None
+        surrogates.settle_once(request)
         missed_key = getattr(request, "reader_page_missed_key", None)
         if missed_key is not None:
             request.reader_page_key = missed_key
             return None  # ReaderPageCacheHitMiddleware looked already
-        request.reader_page_key = cache_key(request, request_generation(request), pairs)
-        stored = cache.get(request.reader_page_key)
+        request.reader_page_key = cache_key(request, pairs)
+        stored = fresh_stored_page(request.reader_page_key)
         return None if stored is None else stored_response(stored)
 
     def __call__(self, request):
         response = self.get_response(request)
         if not is_reader_request(request):
             return response
-        add_cache_control(response, anonymous=is_anonymous(request))
+        anonymous = is_anonymous(request)
+        add_cache_control(response, anonymous=anonymous)
+        if getattr(response, "from_reader_page_cache", False):
+            return response
+        keys = response_keys(request, response)
+        if anonymous and "public" in response.get("Cache-Control", ""):
+            add_surrogate_headers(response, keys)
         key = getattr(request, "reader_page_key", None)
         if (
             key
             and request.method == "GET"
-            and not getattr(response, "from_reader_page_cache", False)
             and is_cacheable_response(request, response)
+            and surrogates.storable(keys, surrogates.started(request))
         ):
             set_response_etag(response)
-            cache.set(key, (response.content, list(response.items())), settings.PAGE_CACHE_SECONDS)
+            stored = (response.content, list(response.items()), frozenset(keys))
+            cache.set(key, (*stored, surrogates.started(request)), settings.PAGE_CACHE_SECONDS)
+        if key and settings.PAGE_CACHE_STATUS_HEADER:
+            response["X-Page-Cache"] = "MISS"  # looked up, rendered (and stored if it could)
         return response

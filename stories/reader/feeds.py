@@ -7,9 +7,10 @@ primary key, none of which an edit (a new slug or date) changes, so feed readers
 story twice.
 
 Rendering twenty full entries was nearly all of a feed's server time, and none of it changes
-until content does. So each feed's whole response is cached per content generation and site
-address (``stories.delivery.fragments.cached_response``): a feed read again between edits
-runs no query, and an edit starts a new generation, so the next feed already shows it. With
+until content does. So each feed's whole response is cached per site address while its
+surrogate keys stand (``stories.delivery.fragments.cached_response``): a feed read again
+between edits runs no query, and an edit to a story it lists invalidates it, so the next
+feed already shows it. With
 ``FRAGMENT_CACHE_SECONDS = 0`` every feed is rendered afresh by Django's ``Feed``.
 """
 
@@ -22,7 +23,7 @@ from django.urls import reverse
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape
 
-from stories.delivery import fragments
+from stories.delivery import fragments, surrogates
 from stories.models import Story
 from stories.text import xml_safe
 
@@ -114,6 +115,14 @@ class LatestStoriesFeed(Feed):
     def stories(self, obj):
         return Story.objects.live()
 
+    def surrogate_keys(self, obj):
+        return ["home"]
+
+    def get_feed(self, obj, request):
+        # Made on a miss only; the keys are stored with the cached response.
+        surrogates.add_keys(request, "feeds", *self.surrogate_keys(obj))
+        return super().get_feed(obj, request)
+
     def items(self, obj):
         # Corrections feed the honest updated date.
         return self.stories(obj).for_feed()[: settings.FEED_ITEMS]
@@ -188,6 +197,9 @@ class SectionFeed(LatestStoriesFeed):
     def stories(self, section):
         return Story.objects.live().in_section(section)
 
+    def surrogate_keys(self, section):
+        return [f"section-{section.pk}"]
+
 
 class SectionAtomFeed(AtomTitles, SectionFeed):
     pass
@@ -211,6 +223,9 @@ class TagFeed(LatestStoriesFeed):
     def stories(self, tag):
         return Story.objects.live().tagged(tag)
 
+    def surrogate_keys(self, tag):
+        return [f"tag-{tag.pk}"]
+
 
 class TagAtomFeed(AtomTitles, TagFeed):
     pass
@@ -233,6 +248,9 @@ class BylineFeed(LatestStoriesFeed):
 
     def stories(self, byline):
         return Story.objects.live().by_byline(byline)
+
+    def surrogate_keys(self, byline):
+        return [f"byline-{byline.pk}"]
 
 
 class BylineAtomFeed(AtomTitles, BylineFeed):

@@ -9,7 +9,7 @@ from django.db.models import prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from stories.delivery import fragments
+from stories.delivery import fragments, surrogates
 from stories.models import Story, story_relations_prefetch
 
 from .meta import META_TEMPLATE, story_meta
@@ -23,6 +23,7 @@ def render_story_page_parts(request, story):
     and "Related" lists, rendered; the story's bylines, tags and corrections are read here,
     for this rendering only (its section and lead image came with its row)."""
     prefetch_related_objects([story], *story_relations_prefetch())
+    related, listed = render_related(request, story)
     return {
         "meta": render_to_string(
             META_TEMPLATE, {"meta": story_meta(story, request), "site_name": settings.SITE_NAME}
@@ -33,20 +34,35 @@ def render_story_page_parts(request, story):
             # it); absolute, which the cache key's site scope allows.
             {"story": story, "address": request.build_absolute_uri(story.get_absolute_url())},
         ),
-        "related": render_related(request, story),
+        "related": related,
+        # Not HTML: the stories the lists show, whose keys the page carries too.
+        "listed": listed,
     }
 
 
 def story_page_parts(request, story):
-    """``render_story_page_parts()``, cached per story and generation, so a story page read
+    """``render_story_page_parts()``, cached per story while its key stands, so a story page read
     again renders no relation and runs no query. Meta tags carry absolute addresses: the
     key names the scheme, host and script prefix (``stories.delivery.generation.site_scope``).
     Never for previews: a story that is not live has no cached parts to share."""
     parts = fragments.cached(
-        request, f"story-page:{story.pk}", lambda: render_story_page_parts(request, story)
+        request,
+        f"story-page:{story.pk}",
+        lambda: render_story_page_parts(request, story),
+        # Its section's name, bylines, tags, corrections and image: all the story's key
+        # (``stories.delivery.dependencies``); the section's name is under "sections". The
+        # stories its "More in" and "Related" lists show: their own keys, so an edit to one,
+        # or its unpublishing, reaches this page too (a newer story in the section does not:
+        # the lists stay as they were until this story or one they show changes).
+        keys=lambda parts: [f"story-{story.pk}", "sections", *story_keys(parts["listed"])],
     )
+    surrogates.add_keys(request, *story_keys(parts["listed"]))
     # Rendered (and escaped) by their templates.
-    return {name: mark_safe(html) for name, html in parts.items()}
+    return {name: mark_safe(html) for name, html in parts.items() if name != "listed"}
+
+
+def story_keys(pks):
+    return [f"story-{pk}" for pk in pks]
 
 
 def lead_and_top(pinned, newest, places):

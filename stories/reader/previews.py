@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView
 
-from stories.delivery import fragments
+from stories.delivery import fragments, surrogates
 from stories.models import PreviewLink, Story, StorySlugRedirect
 
 
@@ -44,6 +44,7 @@ class PreviewableStoryMixin:
                 .first()
             )
             if moved is not None and (moved.story.is_live() or self.may_preview(moved.story)):
+                surrogates.add_keys(request, f"story-{moved.story.pk}")
                 return redirect(moved.story, permanent=True)
             raise
 
@@ -53,6 +54,7 @@ class PreviewableStoryMixin:
             self.request,
             f"live-story:{slug}",
             lambda: next(iter(self.get_queryset().filter(slug=slug)[:1]), None),
+            lambda found: [f"story-{found.pk}"],
         )
         if story is not None:
             return story

@@ -85,19 +85,22 @@ def related_stories(story, tag_ids, *, exclude=(), limit=RELATED):
 
 
 def render_related(request, story):
-    """The HTML of the story page's "More in" and "Related" lists ("" if both are empty).
-    The story's tags are those ``render_story_page_parts`` prefetched (``sorted_tags``)."""
+    """The HTML of the story page's "More in" and "Related" lists ("" if both are empty),
+    and the stories they list (their edits, or their leaving the site, must reach the page:
+    ``stories.reader.pieces.story_page_parts`` keys the page by them). The story's tags are
+    those ``render_story_page_parts`` prefetched (``sorted_tags``)."""
     more = more_in_section(story)
     related = related_stories(
         story, [tag.pk for tag in story.sorted_tags], exclude=[other.pk for other in more]
     )
+    listed = [other.pk for other in [*more, *related]]
     if not more and not related:
-        return ""
+        return "", listed
     more_cards, related_cards = fragments.card_groups(
         request,
         [(more, {"level": 3, "hide_section": True}), (related, {"level": 3})],
     )
-    return render_to_string(
+    html = render_to_string(
         RELATED_TEMPLATE,
         {
             "section": story.section,
@@ -106,3 +109,4 @@ def render_related(request, story):
             "related_cards": mark_safe("\n".join(related_cards)),
         },
     )
+    return html, listed

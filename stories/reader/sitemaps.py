@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 from taggit.models import Tag
 
+from stories.delivery import surrogates
 from stories.fasturls import url_formatter
 from stories.models import Byline, Section, SitePage, Story, address_date
 
@@ -237,10 +238,12 @@ SITEMAPS = {
 
 
 def sitemap_index(request):
+    surrogates.add_keys(request, "sitemaps")
     return sitemap_views.index(request, SITEMAPS, sitemap_url_name="stories:sitemap_section")
 
 
 def sitemap_section(request, section):
+    surrogates.add_keys(request, "sitemaps")
     if section == "stories":
         return story_sitemap(request)
     # Django's own template gives lastmod as a date; news changes by the minute.

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.generic import DetailView, ListView
 
-from stories.delivery import page_cache
+from stories.delivery import page_cache, surrogates
 from stories.delivery.page_cache import page_number
 from stories.delivery.pagination import CachedCountMixin, CachedRanking, DeferredJoinPaginator
 from stories.models import Story, TagSlugRedirect, live_tags
@@ -42,7 +42,13 @@ class StoryListView(CachedCountMixin, ListView):
     canonical_parameters = {"page": page_number}
 
     def get_queryset(self):
+        # What the page shows, for its cached parts and the cache in front: declared before
+        # anything is rendered (``stories.delivery.surrogates``).
+        surrogates.add_keys(self.request, *self.surrogate_keys())
         return LazyListing(self.listing)
+
+    def surrogate_keys(self):
+        return ["home"]
 
     def listing(self):
         """The stories listed, newest first."""
@@ -79,6 +85,9 @@ class SectionView(StoryListView):
 
     def cache_name(self):
         return f"section:{self.section.pk}"
+
+    def surrogate_keys(self):
+        return [f"section-{self.section.pk}"]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -124,6 +133,9 @@ class TagView(StoryListView):
     def get_paginator(self, *args, **kwargs):
         return super().get_paginator(*args, sort_apart=True, **kwargs)
 
+    def surrogate_keys(self):
+        return [f"tag-{self.tag.pk}"]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(heading=self.tag.name, kind="Tag", tag=self.tag, **kwargs)
 
@@ -144,6 +156,9 @@ class BylineView(StoryListView):
     def get_paginator(self, *args, **kwargs):
         return super().get_paginator(*args, sort_apart=True, **kwargs)
 
+    def surrogate_keys(self):
+        return [f"byline-{self.byline.pk}"]
+
     def get_context_data(self, **kwargs):
         return super().get_context_data(byline=self.byline, **kwargs)
 
@@ -160,6 +175,7 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
+        surrogates.add_keys(request, f"story-{self.object.pk}")
         published_on = self.object.url_date()
         requested = (self.kwargs["year"], self.kwargs["month"], self.kwargs["day"])
         if requested != (published_on.year, published_on.month, published_on.day):
@@ -184,14 +200,16 @@ class StoryDetailView(PreviewableStoryMixin, DetailView):
 
 class SitePageView(DetailView):
     """A page about the site (About, Contact, the corrections policy), as editors wrote it.
-    The page is looked up once per content generation (``lookups.site_page_or_404``) and
-    its meta tags and body are cached by the template's ``{% cache %}`` blocks."""
+    The page is looked up once while its key stands (``lookups.site_page_or_404``) and its
+    meta tags and body are cached by the template's ``{% cache %}`` blocks."""
 
     template_name = "stories/site_page.html"
     context_object_name = "site_page"
 
     def get_object(self, queryset=None):
-        return site_page_or_404(self.request, self.kwargs["slug"])
+        page = site_page_or_404(self.request, self.kwargs["slug"])
+        surrogates.add_keys(self.request, f"page-{page.pk}")
+        return page
 
     def get_context_data(self, **kwargs):
         # The footer marks the page it links to (its cached block is keyed by this too).
@@ -208,6 +226,7 @@ class SearchView(ListView):
     canonical_parameters = {"q": canonical_query, "page": page_number}
 
     def get_queryset(self):
+        surrogates.add_keys(self.request, "search")
         self.query = clean_query(self.request.GET.get("q", ""))
         terms = search_terms(self.query)
         if not terms:

@@ -18,6 +18,7 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from stories.changes import content_changed
+from stories.delivery.surrogates import settle_go_lives
 from stories.models import (
     Correction,
     Story,
@@ -71,6 +72,9 @@ def tick():
         status__in=[WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED],
         next_attempt_at__lt=now - LOG_KEPT,
     ).delete()
+    # A scheduled story whose time has come: its pages' keys are invalidated (and purged from
+    # the cache in front) even if no reader asks first.
+    settle_go_lives()
     return run_webhooks()
 
 
