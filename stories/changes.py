@@ -12,8 +12,9 @@ from django.dispatch import Signal
 content_changed = Signal()
 
 
-def announce(model, keys=None):
-    """Rows of ``model`` were written, updated or deleted in bulk. ``keys``: the surrogate
-    keys of the pages showing them (``stories.delivery.surrogates``), if the writer knows
-    them; without, every cached page and piece is invalidated."""
-    content_changed.send(sender=model, keys=keys)
+def announce(model, keys=None, pks=None):
+    """Rows of ``model`` were (or are about to be) written, updated or deleted in bulk.
+    ``keys``: the surrogate keys of the pages showing them (``stories.delivery.surrogates``),
+    if the writer knows them; else ``pks``: which rows, so the listener works the keys out;
+    with neither, every cached page and piece is invalidated."""
+    content_changed.send(sender=model, keys=keys, pks=pks)

@@ -40,24 +40,43 @@ class ContentQuerySet(models.QuerySet):
     announce themselves (``stories.changes``), so no write path can forget to start a new
     content generation. Saves and deletes of single rows send Django's signals as usual.
 
-    ``bulk_update()`` writes through ``update()``, so it announces too.
+    ``bulk_update()`` writes through ``update()``, so it announces too. A write to a few rows
+    (at most ``ANNOUNCED_ROWS``: a story's tags set in the admin, a list action) names them,
+    before the write and after, so only the pages showing them are invalidated; a write to
+    more, or to rows without keys, invalidates every cached page.
     """
+
+    ANNOUNCED_ROWS = 1000
+
+    def written_rows(self):
+        """The keys of the rows this queryset would write, or None if there are too many."""
+        pks = list(self.order_by().values_list("pk", flat=True)[: self.ANNOUNCED_ROWS + 1])
+        return None if len(pks) > self.ANNOUNCED_ROWS else pks
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         if created:
-            announce(self.model)
+            pks = [obj.pk for obj in created]
+            few = len(pks) <= self.ANNOUNCED_ROWS and None not in pks
+            announce(self.model, pks=pks if few else None)
         return created
 
     def update(self, **kwargs):
+        pks = self.written_rows()
+        if pks:
+            announce(self.model, pks=pks)  # what the rows showed before
         rows = super().update(**kwargs)
         if rows:
-            announce(self.model)
+            announce(self.model, pks=pks)
         return rows
 
     def delete(self):
+        # Afterwards the rows are gone, and with them what they were shown on.
+        pks = self.written_rows()
+        if pks:
+            announce(self.model, pks=pks)
         deleted, by_model = super().delete()
-        if deleted:
+        if deleted and pks is None:
             announce(self.model)
         return deleted, by_model
 

@@ -173,8 +173,11 @@ def tags_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
     surrogates.invalidate(keys)
 
 
-def bulk_change(sender, keys=None, **kwargs):
-    """A bulk write (``stories.changes.announce``): its keys if it names them, else all."""
+def bulk_change(sender, keys=None, pks=None, **kwargs):
+    """A bulk write (``stories.changes.announce``): its keys if it names them, else those of
+    the rows it names (announced before and after the write), else all."""
+    if keys is None and pks is not None and sender in surrogates.KEYS_OF:
+        keys = keys_of(sender, pks)
     surrogates.invalidate(keys if keys is not None else {ALL})
 
 
