@@ -844,7 +844,7 @@ class SitePage(models.Model):
         validators=[single_line_text],
         help_text="A sentence for search engines and link previews.",
     )
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, validators=[multiline_text])
     position = models.PositiveIntegerField(
         default=0, help_text="Order in the site's footer: lower numbers come first."
     )

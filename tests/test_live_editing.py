@@ -186,8 +186,9 @@ def test_live_preview_query_count_is_flat_with_bylines_and_tags(
     data["tags"] = [tag.pk for tag in Tag.objects.all()]
     # session, user, story, its bylines, user and group permissions; the form: stored tags,
     # section, tags, the section's key check, the status constraint (savepoint, check,
-    # release), slug uniqueness; the preview: tags, bylines, corrections; the section menu.
-    with django_assert_max_num_queries(18):
+    # release), slug uniqueness; the preview: tags, bylines, corrections; the section menu
+    # and the footer's site pages.
+    with django_assert_max_num_queries(19):
         response = client.post(live_url(story, "preview"), data)
     assert response.content.decode().count('class="byline-box"') == 4
 

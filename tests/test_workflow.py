@@ -407,7 +407,7 @@ def test_corrections_are_appended_shown_and_move_the_updated_date(client, editor
     assert response.status_code == 302
     page = client.get(story.get_absolute_url()).content.decode()
     assert "The minister is Ana Lima." in page
-    assert "Updated" in page
+    assert "Corrected" in page
     # Existing corrections are read-only: a changed text in the post is ignored.
     form = staff.get(change_url(story))
     correction = Correction.objects.get()

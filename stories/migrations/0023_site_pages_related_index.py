@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(max_length=100, validators=[stories.text.NoControlCharacters()])),
                 ('slug', models.SlugField(allow_unicode=True, help_text="The last part of the page's address, /pages/<slug>/. Changing it breaks links to the old address.", max_length=100, unique=True)),
                 ('summary', models.CharField(blank=True, help_text='A sentence for search engines and link previews.', max_length=300, validators=[stories.text.NoControlCharacters()])),
-                ('body', models.TextField(blank=True)),
+                ('body', models.TextField(blank=True, validators=[stories.text.multiline_text])),
                 ('position', models.PositiveIntegerField(default=0, help_text="Order in the site's footer: lower numbers come first.")),
                 ('in_footer', models.BooleanField(default=True, help_text='Uncheck to keep the page at its address without a link in the footer.', verbose_name='listed in the footer')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
