@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stories.models import Correction
+from stories.models import Correction, FrontPage, SectionTopStory
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 from .library import library_image
@@ -65,20 +65,52 @@ def full_story(media_root):
 
 
 def test_the_floor_story_page_renders_what_ours_renders(client, floor_site, full_story):
+    # "More in World" and "Related" (by shared tags, from another section, with an image).
+    StoryFactory(published=True, section=full_story.section, bylines=[BylineFactory()])
+    related = StoryFactory(
+        published=True,
+        section=SectionFactory(name="Business", slug="business"),
+        tags=["Shipping", "ports"],
+        bylines=[BylineFactory(), BylineFactory()],
+    )
+    related.lead_image = library_image((900, 600), "maroon", alt="Cranes")
+    related.save()
     ours = normalized(client.get(full_story.get_absolute_url()))
     floor = normalized(client.get(f"/floor/story/{full_story.slug}/"))
     # Everything a story page can show is there, so the comparison covers it.
-    for part in ("story__image", "story__corrections", "dateline", "byline-box__photo"):
+    for part in (
+        "story__image",
+        "story__corrections",
+        "dateline",
+        "byline-box__photo",
+        'id="more-in-heading"',
+        'id="related-heading"',
+        "story-card__image",
+        ">Corrected</a>",
+        "site-footer__groups",
+    ):
         assert part in ours
     assert 'type="application/ld+json"' in ours and 'property="og:image"' in ours
     assert floor == ours
 
 
 def test_the_floor_listing_renders_what_our_section_page_renders(client, floor_site, full_story):
-    for _ in range(24):  # two pages, so the pagination shows too
-        StoryFactory(published=True, section=full_story.section, bylines=[BylineFactory()])
+    for number in range(24):  # two pages, so the pagination shows too
+        story = StoryFactory(published=True, section=full_story.section, bylines=[BylineFactory()])
+        if number % 3 == 0:  # cards with images: eager in the first row, lazy after it
+            story.lead_image = library_image((900, 600), "teal", alt=f"Picture {number}")
+            story.save()
     for page in ("", "?page=2"):
         ours = normalized(client.get(f"/sections/world/{page}"))
         floor = normalized(client.get(f"/floor/sections/world/{page}"))
-        assert 'class="pagination"' in ours and ours.count('class="story-card"') >= 5
+        assert 'class="pagination"' in ours and ours.count('class="story-card') >= 5
+        assert 'loading="lazy"' in ours
         assert floor == ours
+    # The editors' top story leads page 1, even when older than the page's stories.
+    SectionTopStory.objects.create(
+        front_page=FrontPage.load(), section=full_story.section, story=full_story
+    )
+    ours = normalized(client.get("/sections/world/"))
+    floor = normalized(client.get("/floor/sections/world/"))
+    assert 'story-card__excerpt">First paragraph about ships.<' in ours
+    assert floor == ours

@@ -4,7 +4,7 @@ import json
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -13,10 +13,25 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from stories.models import Story, StoryByline, live_sections
+from stories.models import (
+    Correction,
+    SitePage,
+    Story,
+    StoryByline,
+    TaggedStory,
+    live_sections,
+)
 from stories.richtext import sanitize_body, word_count
 
 WORDS_PER_MINUTE = 230
+# What the story page offers next: as many stories as ours, from as many of its tags, each
+# tag's newest taggings only (a tag with thousands of stories is not grouped whole).
+MORE_IN_SECTION = 4
+RELATED = 4
+MAX_TAGS = 12
+CANDIDATES_PER_TAG = 50
+# Cards whose images load at once: the first row of a listing's grid.
+EAGER_CARDS = 3
 # JSON inside <script> must not end the element or open a comment.
 SCRIPT_ESCAPES = {
     ord("<"): "\\u003C",
@@ -37,7 +52,7 @@ def iso(moment):
 
 
 def site_context(request):
-    """What every floor page's masthead, menu and publisher data need."""
+    """What every floor page's masthead, menu, footer and publisher data need."""
     home = reverse("stories:home")
     publisher = {
         "@type": "NewsMediaOrganization",
@@ -48,7 +63,13 @@ def site_context(request):
             "url": request.build_absolute_uri(static(settings.SITE_LOGO)),
         },
     }
-    return {"home": home, "publisher": publisher, "nav_sections": live_sections()}
+    return {
+        "home": home,
+        "publisher": publisher,
+        # Read once, for the menu and the footer.
+        "nav_sections": list(live_sections()),
+        "footer_pages": SitePage.objects.filter(in_footer=True).only("title", "slug"),
+    }
 
 
 def breadcrumbs(request, trail):
@@ -65,6 +86,41 @@ def breadcrumbs(request, trail):
             for position, (name, path) in enumerate(trail, start=1)
         ],
     }
+
+
+def card_stories():
+    """Live stories with what a card shows: section, lead image, bylines (no photos)."""
+    return (
+        Story.objects.live()
+        .select_related("section", "lead_image")
+        .defer("body", "body_plain")
+        .prefetch_related(
+            Prefetch("story_bylines", queryset=StoryByline.objects.select_related("byline"))
+        )
+    )
+
+
+def related_stories(story, tags, exclude):
+    """Live stories sharing the most of ``tags`` with ``story``, newest first among equals,
+    chosen among each tag's ``CANDIDATES_PER_TAG`` most recent taggings (by story id)."""
+    tag_ids = sorted(tag.pk for tag in tags)[:MAX_TAGS]
+    candidates = set()
+    for tag_id in tag_ids:
+        candidates.update(
+            TaggedStory.objects.filter(tag_id=tag_id)
+            .exclude(content_object_id=story.pk)
+            .order_by("-content_object_id")
+            .values_list("content_object_id", flat=True)[:CANDIDATES_PER_TAG]
+        )
+    candidates -= {story.pk, *exclude}
+    if not candidates:
+        return []
+    return list(
+        card_stories()
+        .filter(pk__in=candidates)
+        .annotate(shared=Count("tagged_items", filter=Q(tagged_items__tag_id__in=tag_ids)))
+        .order_by("-shared", "-published_at", "-pk")[:RELATED]
+    )
 
 
 def story(request, slug):
@@ -84,6 +140,12 @@ def story(request, slug):
     corrections = list(story.corrections.all())
     changes = [t for t in (story.revised_at, *(c.published_at for c in corrections)) if t]
     updated = max(changes) if changes and max(changes) > story.published_at else None
+    kinds = {correction.kind for correction in corrections}
+    marker = "Corrected" if Correction.Kind.CORRECTION in kinds else "Updated" if kinds else None
+    more = list(
+        card_stories().filter(section=story.section_id).exclude(pk=story.pk)[:MORE_IN_SECTION]
+    )
+    related = related_stories(story, tags, exclude=[other.pk for other in more])
     words = word_count(story.body_plain)
     first_paragraph = story.body_plain.split("\n\n", 1)[0]
     description = Truncator(story.deck or first_paragraph).words(40)
@@ -150,8 +212,10 @@ def story(request, slug):
             "tags": tags,
             "corrections": corrections,
             "updated": updated,
+            "marker": marker,
+            "more": more,
+            "related": related,
             "published_iso": iso(story.published_at),
-            "updated_iso": iso(updated) if updated else "",
             "modified_iso": iso(updated or story.published_at),
             "reading_minutes": max(1, -(-words // WORDS_PER_MINUTE)),
             "description": description,
@@ -166,16 +230,19 @@ def story(request, slug):
 
 def section(request, slug):
     section = get_object_or_404(live_sections(), slug=slug)
-    stories = (
-        Story.objects.live()
-        .filter(section=section)
-        .select_related("section")
-        .defer("body", "body_plain")
-        .prefetch_related(
-            Prefetch("story_bylines", queryset=StoryByline.objects.select_related("byline"))
-        )
+    page = Paginator(card_stories().filter(section=section), settings.STORIES_PER_PAGE).get_page(
+        request.GET.get("page")
     )
-    page = Paginator(stories, settings.STORIES_PER_PAGE).get_page(request.GET.get("page"))
+    top_story = excerpt = None
+    cards = list(page)
+    if page.number == 1 and cards:
+        # The story the editors chose to lead the section, if it is live and still in it;
+        # else the newest. The rest of the page follows it.
+        pinned = card_stories().filter(section=section, section_top_pins__section=section)
+        top_story = pinned.first() or cards[0]
+        cards = [story for story in cards if story != top_story]
+        body_plain = Story.objects.filter(pk=top_story.pk).values_list("body_plain", flat=True)[0]
+        excerpt = next((part for part in body_plain.split("\n\n") if part), "")
     site = site_context(request)
     path = section.get_absolute_url()
     canonical = request.build_absolute_uri(
@@ -202,6 +269,10 @@ def section(request, slug):
             **site,
             "section": section,
             "page_obj": page,
+            "top_story": top_story,
+            "excerpt": excerpt,
+            "first_row": cards[:EAGER_CARDS],
+            "later_cards": cards[EAGER_CARDS:],
             "page_numbers": page.paginator.get_elided_page_range(
                 page.number, on_each_side=1, on_ends=1
             ),
