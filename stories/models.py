@@ -835,8 +835,8 @@ class SitePage(models.Model):
         max_length=100,
         unique=True,
         allow_unicode=True,
-        help_text="The last part of the page's address, /pages/<slug>/. Changing it breaks "
-        "links to the old address.",
+        help_text="The last part of the page's address: /pages/about/ for about. Changing it "
+        "breaks links to the old address.",
     )
     summary = models.CharField(
         max_length=300,

@@ -376,7 +376,9 @@ def test_etag_and_304_until_the_content_changes(client):
     story = story_at(1, headline="First")
     response = client.get("/api/v1/stories/")
     etag = response["ETag"]
-    assert response["Cache-Control"] == "public, max-age=0, s-maxage=60"
+    assert (
+        response["Cache-Control"] == "public, max-age=0, s-maxage=0"
+    )  # no surrogate keys to purge it by
     assert "Authorization" in response["Vary"]
     again = client.get("/api/v1/stories/", HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b""

@@ -96,6 +96,29 @@ def test_editor_cannot_pin_a_story_readers_may_not_see(client, editor_user, stat
     assert not FrontPagePin.objects.exists()
 
 
+def test_a_pinned_story_unpublished_since_stays_pinned_while_the_screen_is_saved(
+    client, editor_user
+):
+    world = SectionFactory(slug="world")
+    pulled = live_story(headline="Pulled after pinning", section=world)
+    other = live_story(headline="Pinned next", section=world)
+    FrontPage.load().pins.create(story=pulled, position=1)
+    pulled.status = "unpublished"
+    pulled.save()
+    client.force_login(editor_user)
+    form = client.get(SCREEN)
+    screen = form.content.decode()
+    # The editor still sees which story the row holds, and that readers do not.
+    assert "Pulled after pinning" in screen and "<strong>Not published</strong>" in screen
+    # The extra row is numbered after the rows there.
+    assert 'name="pins-1-position" value="2"' in screen
+    response = client.post(SCREEN, admin_form_data(form, **{"pins-1-story": other.pk}))
+    assert response.status_code == 302
+    assert [pin.story for pin in FrontPagePin.objects.order_by("position")] == [pulled, other]
+    client.logout()
+    assert "Pinned next" in lead_of(client)
+
+
 def test_editor_may_pin_a_scheduled_story_and_sees_when_it_shows(client, editor_user):
     scheduled = StoryFactory(scheduled=True, headline="Embargoed until tomorrow")
     client.force_login(editor_user)

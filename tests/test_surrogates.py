@@ -129,10 +129,34 @@ def test_public_pages_carry_their_keys_for_the_cache_in_front(client, two_sectio
     story = two_sections["story"]
     response = client.get(story.get_absolute_url())
     keys = set(response["xkey"].split())
-    assert keys == {"site1-all", "site1-sections", f"site1-story-{story.pk}"}
+    assert keys == {"site1-all", "site1-sections", "site1-pages", f"site1-story-{story.pk}"}
     assert response["Surrogate-Key"] == response["xkey"]
     listing = set(client.get("/sections/world/")["xkey"].split())
     assert f"site1-section-{two_sections['world'].pk}" in listing
+
+
+@pytest.mark.parametrize(
+    ("path", "host"),
+    [
+        ("/", "TESTSERVER"),
+        ("/", "testserver:8080"),
+        ("/", "testserver."),
+        ("/?utm_source=x", "testserver"),
+        ("/sections/world/?zz=1", "testserver"),
+        ("/search/?q=%20harbours", "testserver"),
+    ],
+)
+def test_other_spellings_of_an_address_are_kept_out_of_the_cache_in_front(
+    client, two_sections, path, host
+):
+    # Made-up ports, hosts and query strings would each be a copy of their own in front,
+    # none of which a purge names, and a flood of them would evict real pages.
+    response = client.get(path, HTTP_HOST=host)
+    assert response.status_code == 200
+    assert "xkey" not in response and "Surrogate-Key" not in response
+    assert "s-maxage=0" in response["Cache-Control"]
+    canonical = client.get(path.split("?")[0])
+    assert "xkey" in canonical and "s-maxage=0" not in canonical["Cache-Control"]
 
 
 def test_staff_pages_carry_no_keys(client, two_sections, editor_user):

@@ -7,8 +7,8 @@ read: a client revalidating with ``If-None-Match`` gets a 304 for the cost of th
 lookup. Any edit, and any scheduled story going live, starts a new content generation
 (``stories.delivery.generation``), which changes every ETag.
 
-Anonymous responses are public (browsers revalidate, a CDN may keep them
-``CDN_CACHE_SECONDS``), as reader pages are; a keyed client's are ``private``: an embargoed
+Anonymous responses are public, with ``s-maxage=0``: browsers and a CDN revalidate (no
+surrogate keys purge them); a keyed client's are ``private``: an embargoed
 story must never sit in a shared cache. Every response varies on ``Authorization``.
 """
 
@@ -62,5 +62,7 @@ class GenerationETagMixin:
         etag = getattr(self, "etag", None)
         if etag and response.status_code in (200, 304):
             response["ETag"] = etag
-            add_cache_control(response, anonymous=api_key_of(request) is None)
+            # No surrogate keys here: a shared cache in front could not be purged of an
+            # unpublished story, so it revalidates (the ETag makes that cheap).
+            add_cache_control(response, anonymous=api_key_of(request) is None, purgeable=False)
         return response

@@ -185,7 +185,10 @@ def is_cacheable_response(request, response):
     )
 
 
-def add_cache_control(response, *, anonymous):
+def add_cache_control(response, *, anonymous, purgeable=True):
+    """``purgeable``: the response carries surrogate keys a purge on edit names. Without
+    them (another spelling of the host or the query, the API), a shared cache in front must
+    not keep it: it could neither be purged nor told apart from made-up addresses."""
     if response.has_header("Cache-Control"):
         return  # the view decided (never_cache previews, for example)
     if not anonymous:
@@ -195,7 +198,8 @@ def add_cache_control(response, *, anonymous):
         # may keep the page for CDN_CACHE_SECONDS.
         # The lifetime stops short of the next scheduled go-live (``surrogates``), and
         # a purge on edit reaches the cache in front (``stories.delivery.frontend``).
-        patch_cache_control(response, public=True, max_age=0, s_maxage=surrogates.shared_lifetime())
+        shared = surrogates.shared_lifetime() if purgeable else 0
+        patch_cache_control(response, public=True, max_age=0, s_maxage=shared)
 
 
 def add_surrogate_headers(response, keys):
@@ -304,6 +308,12 @@ class ReaderPageCacheMiddleware:
         # pages); feeds name sections as categories.
         surrogates.add_keys(request, "sections", "pages")
         pairs = canonical_parameters(request, request.resolver_match)
+        # Only a page's one address, under the canonical spelling of the host, goes to a
+        # shared cache in front, as to this one: else a flood of made-up ports, hosts or
+        # query strings would fill it and evict real pages.
+        request.reader_page_shared = (
+            pairs is not None and is_canonical(request, pairs) and is_canonical_host(request)
+        )
         if pairs is not None and not is_canonical(request, pairs):
             # A page number written another way (0001, +2, or 1) goes to its one address.
             # Search words are shown as typed, so they are not redirected, only not cached.
@@ -326,11 +336,12 @@ class ReaderPageCacheMiddleware:
         if not is_reader_request(request):
             return response
         anonymous = is_anonymous(request)
-        add_cache_control(response, anonymous=anonymous)
+        shared = getattr(request, "reader_page_shared", False)
+        add_cache_control(response, anonymous=anonymous, purgeable=shared)
         if getattr(response, "from_reader_page_cache", False):
             return response
         keys = response_keys(request, response)
-        if anonymous and "public" in response.get("Cache-Control", ""):
+        if anonymous and shared and "public" in response.get("Cache-Control", ""):
             add_surrogate_headers(response, keys)
         key = getattr(request, "reader_page_key", None)
         if (

@@ -10,14 +10,16 @@ Editors only: reporters have no permission on these models (``stories.roles``), 
 screen, its autocomplete and a forged POST all answer 403.
 """
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import Max, Q
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from stories.models import FrontPage, FrontPagePin, SectionTopStory, Story
+from stories.models import FrontPage, FrontPagePin, SectionTopStory, Story, pinnable_stories
 from stories.reader.pieces import home_pinned, lead_and_top
 from stories.text import CleanTextAdminMixin
 
@@ -34,7 +36,28 @@ def on_the_site(story):
     return format_html("<strong>Not published</strong>: not shown")
 
 
+class PinForm(forms.ModelForm):
+    """A pin's row. A story pinned earlier and unpublished since stays chosen (kept, not
+    shown) while the rest of the screen is saved; only a newly chosen story must be
+    published."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pinned = self.instance.story_id if self.instance.pk else None
+        if pinned is not None and "story" in self.fields:
+            self.fields["story"].queryset = Story.objects.filter(pinnable_stories() | Q(pk=pinned))
+
+    def _get_validation_exclusions(self):
+        # The model checks the story against ``pinnable_stories`` too: an unchanged pin is
+        # kept as it is, whatever became of its story.
+        excluded = super()._get_validation_exclusions()
+        if self.instance.pk and "story" not in self.changed_data:
+            excluded.add("story")
+        return excluded
+
+
 class PinInlineMixin(LabelledWidgetsMixin, CleanTextAdminMixin):
+    form = PinForm
     autocomplete_fields = ["story"]
     readonly_fields = ["on_the_site"]
     extra = 1
@@ -57,6 +80,15 @@ class FrontPagePinInline(PinInlineMixin, admin.TabularInline):
         f"Home page: the lead and up to {settings.FRONT_PAGE_TOP_STORIES} top stories, in "
         "order (the first live one leads; places left show the newest stories)"
     )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if obj is not None:
+            # A row added goes after those there (0 for every new row made the lead
+            # whichever came first).
+            last = obj.pins.aggregate(last=Max("position"))["last"]
+            formset.form.base_fields["position"].initial = 1 if last is None else last + 1
+        return formset
 
 
 class SectionTopStoryInline(PinInlineMixin, admin.TabularInline):

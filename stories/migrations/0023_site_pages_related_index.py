@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('title', models.CharField(max_length=100, validators=[stories.text.NoControlCharacters()])),
-                ('slug', models.SlugField(allow_unicode=True, help_text="The last part of the page's address, /pages/<slug>/. Changing it breaks links to the old address.", max_length=100, unique=True)),
+                ('slug', models.SlugField(allow_unicode=True, help_text="The last part of the page's address: /pages/about/ for about. Changing it breaks links to the old address.", max_length=100, unique=True)),
                 ('summary', models.CharField(blank=True, help_text='A sentence for search engines and link previews.', max_length=300, validators=[stories.text.NoControlCharacters()])),
                 ('body', models.TextField(blank=True, validators=[stories.text.multiline_text])),
                 ('position', models.PositiveIntegerField(default=0, help_text="Order in the site's footer: lower numbers come first.")),
