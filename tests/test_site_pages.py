@@ -184,3 +184,12 @@ def test_a_backup_restores_over_the_starter_pages_of_a_fresh_database(tmp_path):
     call_command("loaddata", str(backup), verbosity=0)
     assert SitePage.objects.get(slug="about").body == "<p>Edited.</p>"
     assert SitePage.objects.count() == 3
+
+
+def test_the_desk_links_the_site_pages_for_editors_only(client, editor_user, reporter_user):
+    client.force_login(editor_user)
+    assert (
+        'href="/admin/stories/sitepage/">Site pages</a>' in client.get("/admin/").content.decode()
+    )
+    client.force_login(reporter_user)
+    assert "Site pages</a>" not in client.get("/admin/").content.decode()
