@@ -177,7 +177,9 @@ def bulk_change(sender, keys=None, pks=None, **kwargs):
     """A bulk write (``stories.changes.announce``): its keys if it names them, else those of
     the rows it names (announced before and after the write), else all."""
     if keys is None and pks is not None and sender in surrogates.KEYS_OF:
-        keys = keys_of(sender, pks)
+        # Rows no page shows (an image no story leads) still change the content: the
+        # whole-site token (``surrogates.ANY``, the API's ETags) moves.
+        keys = keys_of(sender, pks) or {surrogates.ANY}
     surrogates.invalidate(keys if keys is not None else {ALL})
 
 
