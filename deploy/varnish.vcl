@@ -44,6 +44,12 @@ sub vcl_recv {
     # BEHIND_PROXY=1, caches pages only for the Host spelled the canonical way). A TLS
     # terminator in front sets X-Forwarded-Proto and -Port itself: then drop this line.
     set req.http.X-Forwarded-Port = std.port(server.ip);
+    # The scheme is what a TLS terminator on this machine says; a reader's own
+    # X-Forwarded-Proto would otherwise be believed by the app behind (BEHIND_PROXY=1) and
+    # give that reader a copy of every page of its own.
+    if (client.ip !~ purgers) {
+        unset req.http.X-Forwarded-Proto;
+    }
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
