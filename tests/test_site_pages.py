@@ -193,3 +193,12 @@ def test_the_desk_links_the_site_pages_for_editors_only(client, editor_user, rep
     )
     client.force_login(reporter_user)
     assert "Site pages</a>" not in client.get("/admin/").content.decode()
+
+
+def test_the_footer_and_the_menu_are_landmarks_of_their_own_names(client):
+    # Two navigation landmarks both called "Sections" leave a screen-reader user unable to
+    # tell the masthead's menu from the footer's list.
+    StoryFactory(published=True)
+    page = client.get("/").content.decode()
+    assert page.count('aria-label="Sections"') == 1  # the masthead's menu
+    assert page.count('aria-label="All sections"') == 1  # the footer's list
