@@ -30,7 +30,7 @@ def test_reader_sees_imported_stories_on_home_section_and_tag_pages(seeded, open
         assert [story.get_absolute_url(), printed(story.headline)] in on_home
 
     for section in {story.section for story in stories}:
-        page.get_by_role("navigation", name="Sections").get_by_role(
+        page.get_by_role("navigation", name="Sections", exact=True).get_by_role(
             "link", name=section.name
         ).click()
         page.wait_for_url(f"**{section.get_absolute_url()}")
