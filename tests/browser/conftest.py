@@ -9,6 +9,7 @@ Never ``playwright install``: we use the distribution's browser, not a downloade
 
 import os
 import shutil
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -105,6 +106,29 @@ def playwright_browser():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def flush_waits_for_the_live_server(monkeypatch):
+    """Emptying the test database after a browser test retries for a moment while a table
+    is locked: the live server's thread may still be finishing a request the browser has
+    already had its answer to (closing its connection), and SQLite's shared in-memory
+    database refuses the flush at once rather than wait (seen on a loaded CI machine)."""
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        for attempt in range(40):
+            try:
+                return original(self, **options)
+            except CommandError as error:
+                if "locked" not in str(error.__cause__) or attempt == 39:
+                    raise
+                time.sleep(0.05)
+
+    monkeypatch.setattr(flush.Command, "handle", handle)
 
 
 @pytest.fixture
