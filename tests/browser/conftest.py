@@ -108,27 +108,30 @@ def playwright_browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(autouse=True)
-def flush_waits_for_the_live_server(monkeypatch):
-    """Emptying the test database after a browser test retries for a moment while a table
-    is locked: the live server's thread may still be finishing a request the browser has
-    already had its answer to (closing its connection), and SQLite's shared in-memory
-    database refuses the flush at once rather than wait (seen on a loaded CI machine)."""
+@pytest.fixture(autouse=True, scope="session")
+def flush_waits_for_the_live_server():
+    """Emptying the test database after a browser test retries for a while a table is
+    locked: the live server's thread may still be finishing a request the browser has
+    already had its answer to, and SQLite's shared in-memory database refuses the flush at
+    once rather than wait (seen on a loaded CI machine). For the session: a function's
+    fixture would be undone before pytest-django empties the database."""
     from django.core.management.base import CommandError
     from django.core.management.commands import flush
 
     original = flush.Command.handle
 
     def handle(self, **options):
-        for attempt in range(40):
+        for attempt in range(200):
             try:
                 return original(self, **options)
             except CommandError as error:
-                if "locked" not in str(error.__cause__) or attempt == 39:
+                if "locked" not in str(error.__cause__) or attempt == 199:
                     raise
                 time.sleep(0.05)
 
-    monkeypatch.setattr(flush.Command, "handle", handle)
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
 
 
 @pytest.fixture
