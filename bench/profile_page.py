@@ -5,7 +5,7 @@
 Uses DATABASE_URL if set, else bench/work/newsroom.sqlite3 (built by `make bench`).
 Calls the WSGI application directly, so the figures are the page's own cost, without the
 test client's instrumentation or a network. With ``--cold`` every request is the first after
-an edit: a new content generation starts before each, so no cached fragment can be used.
+an edit: every surrogate key is invalidated before each, so no cached piece can be used.
 """
 
 import io
@@ -27,9 +27,8 @@ from pyinstrument import Profiler  # noqa: E402
 
 application = get_wsgi_application()
 
-from django.core.cache import cache  # noqa: E402
 
-from stories.delivery.generation import state_key  # noqa: E402
+from stories.delivery import surrogates  # noqa: E402
 
 
 def request(url):
@@ -51,9 +50,9 @@ def request(url):
 
 
 def edited():
-    """What an edit does to cached pages and fragments
-    (``stories.delivery.generation.content_changed``)."""
-    cache.delete(state_key())
+    """What an edit to everything does to cached pages and pieces: every surrogate key
+    invalidated (``stories.delivery.surrogates``)."""
+    surrogates.stamp({surrogates.ALL})
 
 
 def main():
