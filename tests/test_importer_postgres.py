@@ -15,7 +15,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -26,6 +28,11 @@ from hypothesis import strategies as st
 from stories.changes import content_changed
 from stories.importer import BriefingError, import_briefings, read_briefing_file
 from stories.importer.parser import parse_briefing
+from stories.importer.plan import (
+    state_checksum,
+    stored_imports_checked_here,
+    stored_imports_checked_in_database,
+)
 from stories.models import Byline, ImportRecord, Story, StoryByline, TaggedStory
 
 from . import test_importing
@@ -250,3 +257,82 @@ def test_importing_a_briefing_at_the_limit_peaks_under_250_mb(tmp_path, settings
 for _name in dir(test_importing):
     if not _name.startswith("_") and _name != "pytestmark" and _name not in globals():
         globals()[_name] = getattr(test_importing, _name)
+
+
+def python_state_checksum(story):
+    """``state_checksum`` of a story as stored, read through the ORM."""
+    byline_slugs = [
+        link.byline.slug
+        for link in story.story_bylines.select_related("byline").order_by("position", "pk")
+    ]
+    tags = [item.tag.name for item in story.tagged_items.select_related("tag").order_by("pk")]
+    return state_checksum(story, story.section.slug, byline_slugs, tags)
+
+
+@pytest.mark.parametrize(
+    "published_at",
+    [
+        datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=UTC),  # microseconds are written
+        datetime(2024, 3, 1, 9, 30, tzinfo=ZoneInfo("Asia/Kolkata")),  # in UTC, none written
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),  # a year of three digits, padded
+        None,
+    ],
+)
+def test_the_database_hashes_a_stored_state_as_python_does(published_at):
+    """PostgreSQL checks stored states for edits itself (``STORED_IMPORTS_SQL``): it must
+    hash exactly the bytes ``state_checksum`` hashes, or every story would read as edited
+    (or, worse, an edit as unchanged)."""
+    import_briefings([parse_briefing(test_importing.SMALL, source="small.txt")])
+    dam, council = Story.objects.order_by("pk")
+    Story.objects.filter(pk=dam.pk).update(
+        headline="Dam opens 😀 on the rivér",  # four bytes and two bytes in UTF-8
+        body="<p>Wasser floß, Café 🌊 ok.</p>",
+        status="published" if published_at else "draft",
+        published_at=published_at,
+    )
+    # Tag names whose code point order differs from the database collation's.
+    dam.tags.add("Zambia", "Éire", "apple", "Ångström", "zebra", "Zürich")
+    StoryByline.objects.create(
+        story=dam, byline=Byline.objects.create(name="Ñú", slug="ñú"), position=0
+    )
+    council.story_bylines.all().delete()  # no bylines at all
+    council.tags.clear()
+    for story in Story.objects.all():
+        ImportRecord.objects.filter(story=story).update(
+            state_checksum=python_state_checksum(story), written_at=story.updated_at
+        )
+    sources = {"small.txt"}
+    in_database = stored_imports_checked_in_database(sources)
+    assert in_database == stored_imports_checked_here(sources)
+    assert not any(stored.is_edited for stored in in_database.values())
+    assert in_database["small.txt", "Dam opens on the river"].tags == [
+        "Zambia",
+        "Éire",
+        "apple",
+        "Ångström",
+        "zebra",
+        "Zürich",
+    ]
+    # One character more anywhere is an edit.
+    Story.objects.filter(pk=council.pk).update(deck="x")
+    edited = stored_imports_checked_in_database(sources)
+    assert edited == stored_imports_checked_here(sources)
+    assert [stored.is_edited for stored in edited.values()].count(True) == 1
+    assert edited["small.txt", "Council votes on budget"].is_edited
+
+
+def test_an_edit_that_keeps_updated_at_is_a_conflict_in_a_big_unchanged_import():
+    """The unchanged path compares checksums in the database; an editor's edit made without
+    touching ``updated_at`` (a QuerySet update) among thousands of unchanged stories is still
+    found, and left alone."""
+    text = numbered(1200)
+    import_briefings([parse_briefing(text, source="ferries.txt")])
+    edited = Story.objects.get(headline="Ferry line 777 reopens")
+    Story.objects.filter(pk=edited.pk).update(body="<p>An editor's words.</p>")
+    result = import_briefings([parse_briefing(text, source="ferries.txt")])
+    assert result.counts["unchanged"] == 1199
+    assert [o.headline for o in result.outcomes if o.action == "conflict"] == [
+        "Ferry line 777 reopens"
+    ]
+    edited.refresh_from_db()
+    assert edited.body == "<p>An editor's words.</p>"
