@@ -29,6 +29,7 @@ from stories.changes import content_changed
 from stories.importer import BriefingError, import_briefings, read_briefing_file
 from stories.importer.parser import parse_briefing
 from stories.importer.plan import (
+    database_hashes_as_python,
     state_checksum,
     stored_imports_checked_here,
     stored_imports_checked_in_database,
@@ -302,6 +303,7 @@ def test_the_database_hashes_a_stored_state_as_python_does(published_at):
             state_checksum=python_state_checksum(story), written_at=story.updated_at
         )
     sources = {"small.txt"}
+    assert database_hashes_as_python()  # what every import here used
     in_database = stored_imports_checked_in_database(sources)
     assert in_database == stored_imports_checked_here(sources)
     assert not any(stored.is_edited for stored in in_database.values())

@@ -338,7 +338,7 @@ class Plan:
         """Earlier imports of these files by (file name, headline), each checked for edits
         made since: its story's stored state against the checksum the importer wrote."""
         sources = {import_key(briefing) for briefing in self.briefings}
-        if connection.vendor == "postgresql":
+        if database_hashes_as_python():
             return stored_imports_checked_in_database(sources)
         return stored_imports_checked_here(sources)
 
@@ -409,6 +409,16 @@ CROSS JOIN LATERAL (
 ) tags
 WHERE r.source = ANY(%s)
 """
+
+
+def database_hashes_as_python():
+    """Whether the database can make ``state_checksum`` itself: PostgreSQL storing text as
+    UTF-8 (``STORED_IMPORTS_SQL`` counts and hashes the text's bytes in that encoding). The
+    server reports its encoding when the connection opens; no query is needed."""
+    if connection.vendor != "postgresql":
+        return False
+    connection.ensure_connection()
+    return connection.connection.info.parameter_status("server_encoding") == "UTF8"
 
 
 def stored_imports_checked_in_database(sources):
