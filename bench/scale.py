@@ -196,6 +196,10 @@ def stories_logged(name):
     )
 
 
+def duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def wait_for(processes, label, total, analyze_url=None):
     """Wait for the import processes ``[(process, name)]``, logging stories imported so far,
     the rate and the time left every PROGRESS_SECONDS (runs report when they commit). One
@@ -220,7 +224,7 @@ def wait_for(processes, label, total, analyze_url=None):
         done, now = sum(stories_logged(name) for _, name in processes), time.perf_counter()
         rate = done / (now - started)
         recent = (done - last_done) / (now - last_time)
-        left = f"{(total - done) / rate / 60:.0f} min" if rate else "unknown"
+        left = duration((total - done) / rate) if rate else "unknown"
         log(
             f"{label}: {done:,} of {total:,} stories ({100 * done / total:.0f} %), "
             f"{recent:,.0f}/s lately, {rate:,.0f}/s so far, {(now - started) / 60:.1f} min "
@@ -327,6 +331,8 @@ def build(count, words, chunk, jobs, resume):
                 (f"{phase_name} (by the run of {result.get('built_at', 'before')})", *figures)
                 for phase_name, *figures in result.get("phases", [])
             )
+            if not result.get("tagged"):
+                tag(result, saved)
             return result
         log(f"{label}: --resume: {name} holds {found} stories, not {count:,}: building it")
     first_phase = len(PHASES)
@@ -353,7 +359,8 @@ def build(count, words, chunk, jobs, resume):
                 (start_import(url, runs[index:-1:jobs], names[index]), names[index])
                 for index in range(jobs)
             ]
-            figures = [f for done in wait_for(processes, label, count, url) for f in done]
+            building = count - runs[-1]["stories"]
+            figures = [f for done in wait_for(processes, label, building, url) for f in done]
             built = summed(figures)
             built["seconds"] = time.perf_counter() - started
             built["stories_per_second"] = built["stories"] / built["seconds"]
@@ -365,17 +372,16 @@ def build(count, words, chunk, jobs, resume):
         rows["unchanged re-import (last run)"] = summed(
             import_runs(url, runs[-1:], f"{label}-unchanged", label)
         )
-    unchanged = rows["unchanged re-import (last run)"]["counts"]["unchanged"]
+    unchanged = rows["unchanged re-import (last run)"]["counts"].get("unchanged", 0)
     if unchanged != runs[-1]["stories"]:
-        raise SystemExit(f"{label}: {unchanged} of {runs[-1]['stories']} stories unchanged")
+        # Said again under Targets; the build is still worth measuring.
+        log(f"{label}: WARNING: {unchanged:,} of {runs[-1]['stories']:,} stories unchanged")
     for row_name, row in rows.items():
         log(
             f"{label}: {row_name}: {row['stories']:,} stories, "
             f"{row['stories_per_second']:,.0f}/s, {row['cpu_ms_per_story']:.2f} CPU ms/story, "
             f"peak {row['peak_mb']:.0f} MB"
         )
-    with phase(f"{label}: topic tags, VACUUM ANALYZE"):
-        add_topic_tags(url, env)
     result = {
         "label": label,
         "url": url,
@@ -388,9 +394,20 @@ def build(count, words, chunk, jobs, resume):
         "rows": rows,
         "built_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "phases": PHASES[first_phase:],
+        "tagged": False,
     }
+    # Saved before the topic tags too: --resume picks up from there if they fail.
     saved.write_text(json.dumps(result, indent=2))
+    tag(result, saved)
     return result
+
+
+def tag(result, saved):
+    with phase(f"{result['label']}: topic tags, VACUUM ANALYZE"):
+        add_topic_tags(result["url"], bench.django_env(result["url"]))
+    result["tagged"] = True
+    result["phases"].append(PHASES[-1])
+    saved.write_text(json.dumps(result, indent=2))
 
 
 TOPIC_SCRIPT = """
@@ -569,6 +586,7 @@ def target_lines(results, measured):
     big_result = results[-1]
     new = big_result["rows"]["new (last run)"]
     again = big_result["rows"]["unchanged re-import (last run)"]
+    all_unchanged = again["counts"].get("unchanged", 0) == again["stories"]
     target(
         f"Importer, new stories ≥ {TARGETS['new']:,}/s",
         new["stories_per_second"] >= TARGETS["new"],
@@ -583,9 +601,15 @@ def target_lines(results, measured):
     )
     target(
         f"Importer, unchanged stories ≥ {TARGETS['unchanged']:,}/s",
-        again["stories_per_second"] >= TARGETS["unchanged"],
+        again["stories_per_second"] >= TARGETS["unchanged"] and all_unchanged,
         f"{again['stories_per_second']:,.0f}/s re-importing {again['stories']:,} stories "
-        f"into the {big_result['label']} archive, {again['cpu_ms_per_story']:.2f} CPU ms/story",
+        f"into the {big_result['label']} archive, {again['cpu_ms_per_story']:.2f} CPU ms/story"
+        + (
+            ""
+            if all_unchanged
+            else f"; but only {again['counts'].get('unchanged', 0):,} came out unchanged: "
+            + ", ".join(f"{key} {value:,}" for key, value in again["counts"].items())
+        ),
     )
     peaks = {
         f"{result['label']} {name}": row["peak_mb"]
