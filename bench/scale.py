@@ -849,7 +849,18 @@ def report(args, results, measured, started_at, seconds, loads):
                 + ".",
                 "",
             ]
-    lines += ["## Targets", "", *target_lines(results, measured), ""]
+    lines += ["## Targets", ""]
+    if small and big:
+        lines += [
+            "Wall-clock targets include the wait for a core: the measuring ran at load "
+            + ", ".join(
+                f"{m['load_at_start'].split()[0]}–{m['load_at_end'].split()[0]} ({m['label']})"
+                for m in (small, big)
+            )
+            + f" on {os.cpu_count()} cores.",
+            "",
+        ]
+    lines += [*target_lines(results, measured), ""]
     kept = kept_sections(args.output)
     return "\n".join(lines) + ("\n" + "\n\n".join(kept) + "\n" if kept else "")
 

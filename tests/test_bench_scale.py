@@ -52,6 +52,8 @@ def measured(label, *, slow=1.0, sitemap_mb=20.0, urls=10_000):
     return {
         "label": label,
         "pid": 1234,
+        "load_at_start": "1.00 0.90 0.80",
+        "load_at_end": "1.50 1.00 0.90",
         "database_settings": {"jit": "off", "server_version": "15.14"},
         "context": {"live stories": 10_000, "story sitemap children": 1},
         "reader": {
@@ -196,6 +198,7 @@ def test_report_keeps_the_sections_it_does_not_write(scale, args):
     assert "| soak | 95.6 % |" in text
     assert text.index("## Targets") < text.index("## Notes") < text.index("## The first reader")
     assert "JIT is **off**" in text
+    assert "the measuring ran at load 1.00–1.50 (10k), 1.00–1.50 (1m)" in text
     assert "| home | 10.0 / 11.0 | 20.0 / 40.0 | 7 | 10.0 / 11.0 |" in text
 
 
