@@ -103,7 +103,7 @@ def wsgi_get(application, url):
     body = b"".join(response)
     if hasattr(response, "close"):
         response.close()
-    return int(statuses[0].split()[0]), len(body)
+    return int(statuses[0].split()[0]), body
 
 
 def percentile(values, share):
@@ -119,17 +119,21 @@ def timed(get, url, requests, warmup=2):
     for _ in range(requests):
         with counting_queries() as counter:
             wall_start, cpu_start = time.perf_counter(), time.process_time()
-            status, size = get(url)
+            status, body = get(url)
             cpu.append((time.process_time() - cpu_start) * 1000)
             wall.append((time.perf_counter() - wall_start) * 1000)
         queries.append(counter.count)
         statuses.add(status)
-        sizes.add(size)
+        sizes.add(len(body))
     return {
         "url": url,
         "status": sorted(statuses),
         "bytes": max(sizes),
+        # A sitemap's addresses (the protocol allows 50,000 per file).
+        "urls": body.count(b"<loc>"),
         "requests": requests,
+        "cpu_samples": cpu,
+        "wall_samples": wall,
         "cpu_ms": statistics.mean(cpu),
         "cpu_ms_p50": statistics.median(cpu),
         "cpu_ms_p95": percentile(cpu, 0.95),
@@ -183,7 +187,9 @@ def reader_urls():
         ("healthz", "/healthz"),
         ("home", "/"),
         ("section p1", section.get_absolute_url()),
-        (f"section p{deep_page}", f"{section.get_absolute_url()}?page={deep_page}"),
+        # Named alike at every size (page 5,000 at 1M, the last page of a smaller archive),
+        # so bench/scale.py can set the two archives' rows side by side.
+        ("section deep page", f"{section.get_absolute_url()}?page={deep_page}"),
         ("tag", f"/tags/{tag.slug}/"),
         ("byline", byline.get_absolute_url()),
         ("story", middle.get_absolute_url()),
@@ -281,19 +287,30 @@ def main():
     options = parser.parse_args()
     configure(options.database_url)
 
-    from django.core.wsgi import get_wsgi_application
+    import django
 
-    application = get_wsgi_application()
+    django.setup()
     from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
     from django.db import connection
 
-    # The pages link their stylesheet through the static files' manifest.
+    # The pages link their stylesheet through the static files' manifest (collected before
+    # the application starts, so its static files middleware finds the folder).
     call_command("collectstatic", "--noinput", verbosity=0)
+    application = get_wsgi_application()
 
     def get(url):
         return wsgi_get(application, url)
 
-    results = {"label": options.label, "vendor": connection.vendor, "reader": {}, "desk": {}}
+    results = {
+        "label": options.label,
+        "vendor": connection.vendor,
+        "pid": os.getpid(),
+        "load_at_start": load_average(),
+        "database_settings": database_settings(connection),
+        "reader": {},
+        "desk": {},
+    }
     rows, context = reader_urls()
     child, child_pages = story_sitemap_child()
     context["story sitemap children"] = child_pages
@@ -307,6 +324,10 @@ def main():
     for name, url in rows:
         if wanted(name):
             requests = options.requests if "sitemap" not in name else few
+            if name == "healthz":
+                # A millisecond a request: many more of them, as the reference that the
+                # other rows' ratios are divided by.
+                requests = 5 * options.requests
             results["reader"][name] = timed(get, url, requests, options.warmup)
             log_row(name, results["reader"][name])
     if wanted("story sitemap child"):
@@ -320,8 +341,9 @@ def main():
         row = timed(get, f"/search/?q={query.replace(' ', '+')}", few, min(1, options.warmup))
         by_words.setdefault(len(query.split()), []).append(row)
     for words, measured in sorted(by_words.items()):
-        wall = [row["wall_ms_p50"] for row in measured]
-        cpu = [row["cpu_ms_p50"] for row in measured]
+        # Every request of every query of this many words: p95 over them all.
+        wall = [ms for row in measured for ms in row["wall_samples"]]
+        cpu = [ms for row in measured for ms in row["cpu_samples"]]
         name = f"search {words} word{'s' if words > 1 else ''}"
         results["reader"][name] = {
             "queries_searched": [row["url"] for row in measured],
@@ -331,8 +353,10 @@ def main():
             "wall_ms": statistics.mean(wall),
             "wall_ms_p50": statistics.median(wall),
             "wall_ms_p95": percentile(wall, 0.95),
-            "wall_ms_max": max(row["wall_ms_p95"] for row in measured),
+            "wall_ms_max": max(wall),
+            "requests": len(wall),
             "queries": max(row["queries"] for row in measured),
+            "status": sorted({status for row in measured for status in row["status"]}),
         }
         log_row(name, results["reader"][name])
 
@@ -340,14 +364,45 @@ def main():
 
     def admin_get(url):
         response = client.get(url)
-        return response.status_code, len(response.content)
+        return response.status_code, response.content
 
     for name, url in desk_urls():
         if wanted(name):
             results["desk"][name] = timed(admin_get, url, options.requests, options.warmup)
             log_row(name, results["desk"][name])
 
+    results["load_at_end"] = load_average()
+    for group in ("reader", "desk"):
+        for row in results[group].values():
+            row.pop("cpu_samples", None)
+            row.pop("wall_samples", None)
     Path(options.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def load_average():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def database_settings(connection):
+    """The server settings that move these figures, as this process's session sees them
+    (JIT compiles big plans: hundreds of ms on the desk's count queries when on)."""
+    names = (
+        "server_version",
+        "jit",
+        "work_mem",
+        "shared_buffers",
+        "random_page_cost",
+        "autovacuum",
+        "synchronous_commit",
+    )
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        found = {}
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            found[name] = cursor.fetchone()[0]
+    return found
 
 
 def log_row(name, row):
