@@ -13,6 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from taggit.models import Tag
 
+from stories.listings import fold as fold_listings
+from stories.listings import maintained_by_writer
 from stories.models import (
     Byline,
     ImportConflict,
@@ -57,7 +59,9 @@ class Writer:
                 bylines = self.get_or_create_bylines(changing)
                 tags = self.get_or_create_tags(changing)
                 # One index rebuild per story, not one per byline and tag row written.
-                with search_index_paused() as touched:
+                # The listings' latest changes (``stories.listings``) are counted here for
+                # the stories written, rather than worked out anew for every listing.
+                with search_index_paused() as touched, maintained_by_writer():
                     # A batch at a time, so only one batch's rows (and their copies of the
                     # bodies) are in memory at once.
                     for batch in chunks(changing, self.batch_size):
@@ -72,6 +76,7 @@ class Writer:
                         stories = self.update_stories(updated, section)
                         self.write_relations(updated, stories, bylines, tags)
                         touched.update(p.story_id for p in updated)
+                        fold_listings([p.story_id for p in batch])
             # The desk's panel is the editors' to-do list, which only editors clear: an
             # import by someone who may not publish neither adds to it nor settles it.
             if self.plan.may_publish:

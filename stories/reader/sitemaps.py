@@ -24,7 +24,6 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
-from django.db.models.functions import Greatest
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +32,8 @@ from taggit.models import Tag
 
 from stories.delivery import surrogates
 from stories.fasturls import url_formatter
-from stories.models import Byline, Section, SitePage, Story, address_date
+from stories.listings import last_changes
+from stories.models import Byline, ListingChange, Section, SitePage, Story, address_date
 
 NEWS_WINDOW = timedelta(days=2)
 NEWS_LIMIT = 1000
@@ -53,21 +53,6 @@ def latest_change(stories):
     ]
     times = [time for time in times if time is not None]
     return max(times) if times else None
-
-
-def last_changes(related_field, pks):
-    """``{pk: latest change}`` of the sections, tags or bylines ``pks`` that have a live
-    story, in one grouped query over the stories (``related_field`` leads from a story to
-    them)."""
-    rows = (
-        Story.objects.live()
-        .filter(**{f"{related_field}__in": pks})
-        .order_by()
-        .values(related_field)
-        .annotate(at=Greatest(Max("updated_at"), Max("published_at")))
-        .values_list(related_field, "at")
-    )
-    return dict(rows)
 
 
 def keyset_after(published_at, pk, inclusive=False):
@@ -155,6 +140,7 @@ class ListingSitemap(Sitemap):
     """Sections, tags or bylines with a live story, each with its stories' latest change."""
 
     model = None
+    kind = None  # its rows of ``ListingChange``
     related_field = ""  # from a story to the listing's model
     ordering = ()
 
@@ -169,7 +155,7 @@ class ListingSitemap(Sitemap):
         return ListingPaginator(self.items(), self.limit, self.with_last_change)
 
     def with_last_change(self, listings):
-        changes = last_changes(self.related_field, [listing.pk for listing in listings])
+        changes = last_changes(self.kind, [listing.pk for listing in listings])
         kept = [listing for listing in listings if listing.pk in changes]
         for listing in kept:
             listing.last_change = changes[listing.pk]
@@ -187,6 +173,7 @@ class SectionSitemap(ListingSitemap):
     """Only sections with a live story, as their pages (``live_sections()``)."""
 
     model = Section
+    kind = ListingChange.Kind.SECTION
     related_field = "section"
     ordering = ("position", "name")
 
@@ -195,6 +182,7 @@ class TagSitemap(ListingSitemap):
     """Only tags with a live story: a tag used only by drafts would give a draft away."""
 
     model = Tag
+    kind = ListingChange.Kind.TAG
     related_field = "tagged_items__tag"
     ordering = ("name",)
 
@@ -210,6 +198,7 @@ class BylineSitemap(ListingSitemap):
     """Only bylines with a live story."""
 
     model = Byline
+    kind = ListingChange.Kind.BYLINE
     related_field = "story_bylines__byline"
     ordering = ("name",)
 
