@@ -2,7 +2,7 @@
 write (``stories.listings``): every write path keeps them equal to what the stories say, a
 scheduled story counts from its hour, and the queries do not grow with the listings."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 from xml.etree import ElementTree
 
@@ -226,3 +226,25 @@ def test_write_paths_outside_a_test_transaction(client):
         assert "/tags/embargo/" in listed(client, "tags")
         assert listed(client, "tags")["/tags/embargo/"] == second(scheduled.published_at)
         assert_rows_agree()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/Sao_Paulo"])
+def test_story_child_addresses_and_lastmods_across_local_midnights(client, settings, zone):
+    """The story child works out a day's address once per local day: each address is the
+    story's own, around midnight and the change of clocks, and each lastmod its own."""
+    settings.TIME_ZONE = zone
+    base = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)  # Paris moves its clocks on the 29th
+    for hours in range(0, 72, 2):
+        StoryFactory(published=True, published_at=base + timedelta(hours=hours, minutes=59))
+    StoryFactory(published=True, slug="économie-en-été", published_at=base)
+    listed_stories = listed(client, "stories")
+    with timezone.override(zone):
+        expected_stories = {
+            story.get_absolute_url(): second(
+                max(story.published_at, story.updated_at).astimezone(
+                    timezone.get_current_timezone()
+                )
+            )
+            for story in Story.objects.live()
+        }
+    assert listed_stories == expected_stories
