@@ -1,44 +1,61 @@
 """Each section's, tag's and byline's latest change, kept on write (``ListingChange``).
 
 The sitemaps list every listing with a live story, with its stories' latest change (their
-newest save or publication). At a million stories that is a grouped read of 3,000,000 tag
-links and 1,000,000 byline links (5.7 s for the tags): no index can give the newest save of
-a tag's stories, as the save time is on the story and the tag on the link. So each listing
-keeps a row, and a sitemap reads the rows of its page of listings.
+newest save or publication). At a million stories that was a grouped read of 3,000,000 tag
+links (2.4-5.7 s), 1,000,000 byline links and every story for the sections: no index can
+give the newest save of a tag's stories, as the save time is on the story and the tag on the
+link. So each listing keeps a row, and a sitemap reads the rows of its page of listings.
 
-Why rows worked out from the stories, not counters moved by each write: a write that takes
-a story away (unpublished, untagged, deleted, moved to another section) cannot tell what
-the listing's latest change was before that story, so it marks the row ``stale`` and the
-row is worked out again from the listing's own stories (``refresh``: its stories only, read
-through the relation's index) when next read. A write that adds to a listing (a story saved
-live, tagged, imported) folds the story's times in (``fold``): a save moves ``updated_at``
-to now, so a listing's latest change only grows then.
+Writers only add notes (``ListingChangeNote``); the next reader of a listing sitemap applies
+them, one reader at a time. Why notes, not rows updated by each write: a row updated in the
+writer's transaction stays locked until it commits, and an import holds its transaction for
+minutes over every listing it touches, so an editor saving any story of the same section
+would wait for the import. Inserting a note locks nothing another writer needs.
 
-Time makes a change no write announces: a scheduled story goes live at its hour. Its
-listings note the earliest such hour (``next_live_at``), and a row whose hour has come is
-worked out again when read, like a stale one; until then the story counts for nothing, so
-neither a tag used only by a scheduled story nor its time leaks.
+- A write that adds to a listing (a story saved live, tagged, imported) notes the story's
+  times (``fold``): a save moves ``updated_at`` to now, so a listing's latest change only
+  grows then, and the reader folds the times in.
+- A write that takes a story away (unpublished, untagged, deleted, moved to another section)
+  cannot tell what the listing's latest change was before that story: it notes the listing
+  stale (``mark_stale``), and the reader works its row out again from the listing's own
+  stories (``refresh``: those stories only, through the relation's index).
+- Time makes a change no write announces: a scheduled story goes live at its hour. Its
+  listings note the earliest such hour (``next_live_at``), and a row whose hour has come is
+  worked out again when read; until then the story counts for nothing, so neither a tag
+  used only by a scheduled story nor its time leaks.
 
 Every write path reaches this module: model saves and deletes and taggit's ``m2m_changed``
-through Django's signals, bulk writes through ``stories.changes`` (rows named: their
-listings are marked stale; rows not named: every row is), and the importer, which writes
-with ``COPY`` and says itself which stories it wrote (``maintained_by_writer``), so that
-an import marks only its own listings. A read that finds rows to work out writes them back
-in a transaction that locks them, as every write here does, so a reader never stores what
-it read before a writer's commit.
+through Django's signals, bulk writes through ``stories.changes`` (rows named: their listings
+are noted stale; rows not named: every listing is, and the next reader works them all out),
+and the importer, which writes with ``COPY`` and notes the stories it wrote itself
+(``maintained_by_writer``), so that an import does not make every listing stale.
+
+A reader applies the notes it read and deletes exactly those, under a lock readers share
+(``serialized``), so a note committed meanwhile stays for the next reader and no reader
+stores what it read before another reader's newer result. The first reader after writes
+does work that grows with them (a note per listing a write touched); the reads after it
+read one row per listing.
 """
 
 from collections import defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from taggit.models import Tag
 
-from .models import Byline, ListingChange, Section, Story, StoryByline, TaggedStory
+from .models import (
+    Byline,
+    ListingChange,
+    ListingChangeNote,
+    Section,
+    Story,
+    StoryByline,
+    TaggedStory,
+)
 
 Kind = ListingChange.Kind
 # From a story to the listings of each kind.
@@ -49,6 +66,10 @@ RELATED = {
 }
 MODELS = {Kind.SECTION: Section, Kind.TAG: Tag, Kind.BYLINE: Byline}
 CHUNK = 500
+# A note that every listing is to be worked out again.
+ALL = "all"
+# The advisory lock readers take to apply notes (any number no other code uses).
+ADVISORY_LOCK = 160_507_226
 
 _writer_maintains = ContextVar("listings_writer_maintains", default=False)
 
@@ -110,16 +131,6 @@ def times(kind, stories, now):
     return {pk: (live, upcoming) for pk, live, upcoming in rows if pk is not None}
 
 
-def locked(kind, pks):
-    """The rows of ``pks`` (made if missing), locked until the transaction ends, in one
-    order so two writers never wait on each other."""
-    ListingChange.objects.bulk_create(
-        [ListingChange(kind=kind, listing_id=pk) for pk in pks], ignore_conflicts=True
-    )
-    rows = ListingChange.objects.select_for_update().filter(kind=kind, listing_id__in=pks)
-    return {row.listing_id: row for row in rows.order_by("listing_id")}
-
-
 def earliest(a, b):
     return b if a is None or (b is not None and b < a) else a
 
@@ -128,81 +139,145 @@ def latest(a, b):
     return b if a is None or (b is not None and b > a) else a
 
 
+def note(notes):
+    ListingChangeNote.objects.bulk_create(notes, batch_size=CHUNK)
+
+
 def fold(story_pks):
-    """Stories were written (saved, tagged, imported): count their times in their
-    listings as they are now. Never lowers a row: what a write took away is ``mark_stale``'s."""
+    """Stories were written (saved, tagged, imported): note their times for their listings
+    as they are now. Never lowers a row: what a write took away is ``mark_stale``'s."""
     now = timezone.now()
-    with transaction.atomic():
-        for kind in Kind:
-            found = {}
-            for chunk in chunks(story_pks):
-                written = times(kind, Story.objects.filter(pk__in=chunk), now)
-                for pk, (live, upcoming) in written.items():
-                    old = found.get(pk, (None, None))
-                    found[pk] = (latest(old[0], live), earliest(old[1], upcoming))
-            for chunk in chunks(sorted(found)):
-                rows = locked(kind, chunk)
-                for pk in chunk:
-                    row, (live, upcoming) = rows[pk], found[pk]
-                    row.changed_at = latest(row.changed_at, live)
-                    row.next_live_at = earliest(row.next_live_at, upcoming)
-                ListingChange.objects.bulk_update(rows.values(), ["changed_at", "next_live_at"])
+    for kind in Kind:
+        found = {}
+        for chunk in chunks(story_pks):
+            written = times(kind, Story.objects.filter(pk__in=chunk), now)
+            for pk, (live, upcoming) in written.items():
+                old = found.get(pk, (None, None))
+                found[pk] = (latest(old[0], live), earliest(old[1], upcoming))
+        note(
+            ListingChangeNote(kind=kind, listing_id=pk, changed_at=live, next_live_at=upcoming)
+            for pk, (live, upcoming) in found.items()
+            if live is not None or upcoming is not None
+        )
 
 
 def mark_stale(pairs):
-    """``(kind, listing pk)`` pairs whose stories a write changed: worked out again when
-    next read."""
-    for kind, pks in by_kind(pairs).items():
-        with transaction.atomic():
-            for chunk in chunks(sorted(pks)):
-                ListingChange.objects.bulk_create(
-                    [ListingChange(kind=kind, listing_id=pk, stale=True) for pk in chunk],
-                    update_conflicts=True,
-                    unique_fields=["kind", "listing_id"],
-                    update_fields=["stale"],
-                )
+    """``(kind, listing pk)`` pairs whose stories a write changed: worked out again from
+    their stories when next read."""
+    note(ListingChangeNote(kind=kind, listing_id=pk, stale=True) for kind, pk in set(pairs))
 
 
 def mark_all_stale():
     """A bulk write that did not say which rows it wrote: every listing is worked out again."""
-    mark_stale(
-        (kind, pk)
-        for kind, model in MODELS.items()
-        for pk in model.objects.order_by().values_list("pk", flat=True).iterator()
-    )
+    note([ListingChangeNote(kind=ALL, listing_id=0, stale=True)])
+
+
+def serialized():
+    """Only one reader at a time applies notes and works rows out (PostgreSQL: a lock held
+    until the transaction ends; SQLite writes one transaction at a time anyway), so a
+    reader never stores what it read before another reader's newer result."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
 def refresh(kind, pks):
-    """Work out the rows of ``pks`` from their listings' own stories, locked meanwhile."""
-    with transaction.atomic():
-        for chunk in chunks(sorted(pks)):
-            rows = locked(kind, chunk)
-            # After the lock: a writer holding it has committed, and is read.
-            now = timezone.now()
-            found = times(kind, Story.objects.filter(**{f"{RELATED[kind]}__in": chunk}), now)
-            for pk, row in rows.items():
-                row.changed_at, row.next_live_at = found.get(pk, (None, None))
-                row.stale = False
-            ListingChange.objects.bulk_update(
-                rows.values(), ["changed_at", "next_live_at", "stale"]
-            )
+    """Work out the rows of ``pks`` from their listings' own stories (call ``serialized()``
+    first, in the same transaction)."""
+    for chunk in chunks(sorted(pks)):
+        now = timezone.now()
+        found = times(kind, Story.objects.filter(**{f"{RELATED[kind]}__in": chunk}), now)
+        store(
+            ListingChange(kind=kind, listing_id=pk, changed_at=live, next_live_at=upcoming)
+            for pk, (live, upcoming) in ((pk, found.get(pk, (None, None))) for pk in chunk)
+        )
+
+
+def store(rows):
+    ListingChange.objects.bulk_create(
+        list(rows),
+        batch_size=CHUNK,
+        update_conflicts=True,
+        unique_fields=["kind", "listing_id"],
+        update_fields=["changed_at", "next_live_at"],
+    )
+
+
+def apply_notes():
+    """Fold the notes writers left into the rows, and work out again the rows of listings
+    noted stale. Notes are read, applied and deleted by id: a note committed meanwhile
+    stays for the next reader."""
+    notes = list(
+        ListingChangeNote.objects.values_list(
+            "pk", "kind", "listing_id", "changed_at", "next_live_at", "stale"
+        )
+    )
+    if not notes:
+        return
+    if any(kind == ALL for _, kind, *_ in notes):
+        for kind, model in MODELS.items():
+            refresh(kind, model.objects.order_by().values_list("pk", flat=True))
+    else:
+        stale, folded = defaultdict(set), {}
+        for _, kind, pk, live, upcoming, is_stale in notes:
+            if is_stale:
+                stale[kind].add(pk)
+            else:
+                old = folded.get((kind, pk), (None, None))
+                folded[kind, pk] = (latest(old[0], live), earliest(old[1], upcoming))
+        for kind, pks in stale.items():
+            refresh(kind, pks)
+        for kind in Kind:
+            pks = sorted(pk for k, pk in folded if k == kind and pk not in stale[kind])
+            for chunk in chunks(pks):
+                rows = ListingChange.objects.filter(kind=kind, listing_id__in=chunk)
+                stored = {
+                    pk: (live, upcoming)
+                    for pk, live, upcoming in rows.values_list(
+                        "listing_id", "changed_at", "next_live_at"
+                    )
+                }
+                rows = []
+                for pk in chunk:
+                    (live, upcoming), (old_live, old_upcoming) = (
+                        folded[kind, pk],
+                        stored.get(pk, (None, None)),
+                    )
+                    rows.append(
+                        ListingChange(
+                            kind=kind,
+                            listing_id=pk,
+                            changed_at=latest(old_live, live),
+                            next_live_at=earliest(old_upcoming, upcoming),
+                        )
+                    )
+                store(rows)
+    for chunk in chunks([pk for pk, *_ in notes]):
+        ListingChangeNote.objects.filter(pk__in=chunk).delete()
 
 
 def last_changes(kind, pks):
     """``{pk: latest change}`` of the listings ``pks`` that have a live story, from their
-    rows; rows stale or due (a scheduled story's hour came) are worked out first."""
+    rows; writers' notes are applied first, and rows due (a scheduled story's hour came)
+    worked out again."""
+    if ListingChangeNote.objects.exists():
+        with transaction.atomic():
+            serialized()
+            apply_notes()
     now = timezone.now()
     rows = ListingChange.objects.filter(kind=kind, listing_id__in=pks).values_list(
-        "listing_id", "changed_at", "next_live_at", "stale"
+        "listing_id", "changed_at", "next_live_at"
     )
     changes, due = {}, []
-    for pk, changed_at, next_live_at, stale in rows:
-        if stale or (next_live_at is not None and next_live_at <= now):
+    for pk, changed_at, next_live_at in rows:
+        if next_live_at is not None and next_live_at <= now:
             due.append(pk)
         elif changed_at is not None:
             changes[pk] = changed_at
     if due:
-        refresh(kind, due)
+        with transaction.atomic():
+            serialized()
+            refresh(kind, due)
         rows = ListingChange.objects.filter(kind=kind, listing_id__in=due, changed_at__isnull=False)
         changes.update(rows.values_list("listing_id", "changed_at"))
     return changes

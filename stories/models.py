@@ -842,14 +842,28 @@ class ListingChange(models.Model):
     next_live_at = models.DateTimeField(
         null=True, help_text="When its next scheduled story goes live: the row is due then."
     )
-    stale = models.BooleanField(
-        default=False, help_text="A write changed its stories: worked out again when read."
-    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["kind", "listing_id"], name="unique_listing_change")
         ]
+
+    def __str__(self):
+        return f"{self.kind} {self.listing_id}"
+
+
+class ListingChangeNote(models.Model):
+    """What a write did to a listing, left for the next reader of the sitemaps to apply to
+    its ``ListingChange`` (``stories.listings``): writers only add notes, so a long import
+    and an editor's save never wait on each other for a listing's row."""
+
+    kind = models.CharField(max_length=7)  # a ListingChange kind, or "all"
+    listing_id = models.BigIntegerField()
+    changed_at = models.DateTimeField(null=True)
+    next_live_at = models.DateTimeField(null=True)
+    stale = models.BooleanField(
+        default=False, help_text="The listing lost a story: work its row out again."
+    )
 
     def __str__(self):
         return f"{self.kind} {self.listing_id}"

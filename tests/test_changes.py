@@ -19,6 +19,7 @@ from stories.models import (
     ImportConflict,
     ImportRecord,
     ListingChange,
+    ListingChangeNote,
     PreviewLink,
     ReturnNote,
     Section,
@@ -81,6 +82,7 @@ OTHER_MODELS = [
     StoryNote,
     FrontPage,
     ListingChange,
+    ListingChangeNote,
 ]
 
 

@@ -72,13 +72,6 @@ class Migration(migrations.Migration):
                         null=True,
                     ),
                 ),
-                (
-                    "stale",
-                    models.BooleanField(
-                        default=False,
-                        help_text="A write changed its stories: worked out again when read.",
-                    ),
-                ),
             ],
             options={
                 "constraints": [
@@ -87,6 +80,28 @@ class Migration(migrations.Migration):
                     )
                 ],
             },
+        ),
+        migrations.CreateModel(
+            name="ListingChangeNote",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=7)),
+                ("listing_id", models.BigIntegerField()),
+                ("changed_at", models.DateTimeField(null=True)),
+                ("next_live_at", models.DateTimeField(null=True)),
+                (
+                    "stale",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The listing lost a story: work its row out again.",
+                    ),
+                ),
+            ],
         ),
         migrations.RunPython(fill, migrations.RunPython.noop, elidable=True),
     ]

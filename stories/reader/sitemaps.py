@@ -78,7 +78,9 @@ class UTCText(Func):
     template = "%(expressions)s"
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+        template = (
+            "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+        )
         return self.as_sql(compiler, connection, template=template, **extra_context)
 
 
