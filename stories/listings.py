@@ -186,11 +186,29 @@ def refresh(kind, pks):
     first, in the same transaction)."""
     for chunk in chunks(sorted(pks)):
         now = timezone.now()
-        found = times(kind, Story.objects.filter(**{f"{RELATED[kind]}__in": chunk}), now)
+        if kind == Kind.SECTION:
+            found = {pk: section_times(pk, now) for pk in chunk}
+        else:
+            found = times(kind, Story.objects.filter(**{f"{RELATED[kind]}__in": chunk}), now)
         store(
             ListingChange(kind=kind, listing_id=pk, changed_at=live, next_live_at=upcoming)
             for pk, (live, upcoming) in ((pk, found.get(pk, (None, None))) for pk in chunk)
         )
+
+
+def section_times(pk, now):
+    """``times()`` of one section, in three lookups of one index entry each: a section holds
+    an eighth of the archive (125,000 stories at a million), too many to group, and its
+    stories have indexes of their own (section and publication, last save)."""
+    published = Story.objects.filter(section=pk, status=Story.Status.PUBLISHED).order_by()
+    live = published.filter(published_at__lte=now)
+    times = [
+        live.order_by(f"-{field}").values_list(field, flat=True).first()
+        for field in ("published_at", "updated_at")
+    ]
+    times = [time for time in times if time is not None]
+    upcoming = published.filter(published_at__gt=now).order_by("published_at")
+    return (max(times) if times else None, upcoming.values_list("published_at", flat=True).first())
 
 
 def store(rows):
