@@ -274,14 +274,19 @@ def apply_notes():
         ListingChangeNote.objects.filter(pk__in=chunk).delete()
 
 
-def last_changes(kind, pks):
-    """``{pk: latest change}`` of the listings ``pks`` that have a live story, from their
-    rows; writers' notes are applied first, and rows due (a scheduled story's hour came)
-    worked out again."""
+def apply_pending():
+    """Apply the notes writers left, if any (one query when there are none)."""
     if ListingChangeNote.objects.exists():
         with transaction.atomic():
             serialized()
             apply_notes()
+
+
+def last_changes(kind, pks):
+    """``{pk: latest change}`` of the listings ``pks`` that have a live story, from their
+    rows; writers' notes are applied first, and rows due (a scheduled story's hour came)
+    worked out again."""
+    apply_pending()
     now = timezone.now()
     rows = ListingChange.objects.filter(kind=kind, listing_id__in=pks).values_list(
         "listing_id", "changed_at", "next_live_at"
