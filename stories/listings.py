@@ -107,13 +107,6 @@ def listings_of(story_pks):
     return found
 
 
-def by_kind(pairs):
-    grouped = defaultdict(set)
-    for kind, pk in pairs:
-        grouped[kind].add(pk)
-    return grouped
-
-
 def times(kind, stories, now):
     """``{listing pk: (latest change of its live stories, earliest go-live of its scheduled
     ones)}`` over ``stories`` (published ones count)."""
