@@ -197,6 +197,8 @@ def reader_urls():
         ("section feed", f"{section.get_absolute_url()}feed/"),
         ("sitemap index", "/sitemap.xml"),
         ("tags sitemap", "/sitemap-tags.xml"),
+        ("bylines sitemap", "/sitemap-bylines.xml"),
+        ("sections sitemap", "/sitemap-sections.xml"),
     ]
     context = {
         "live stories": total,

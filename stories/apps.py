@@ -14,6 +14,7 @@ class StoriesConfig(AppConfig):
         from .delivery.generation import connect_signals
         from .editorial.revisions import snapshot_on_save
         from .images import delete_library_files
+        from .listings import connect_signals as connect_listing_signals
         from .models import Image, Story
         from .roles import sync_roles_after_migrate
         from .webhooks.tasks import connect_signals as connect_webhook_signals
@@ -22,6 +23,7 @@ class StoriesConfig(AppConfig):
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         connect_signals()
         connect_webhook_signals()
+        connect_listing_signals()
         pre_create_historical_record.connect(
             snapshot_on_save, sender=Story.history.model, dispatch_uid="story-revision-relations"
         )

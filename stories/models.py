@@ -824,6 +824,51 @@ def live_bylines():
     )
 
 
+class ListingChange(models.Model):
+    """When a section's, tag's or byline's live stories last changed, kept up to date on
+    write (``stories.listings``), so a sitemap lists a million stories' listings without
+    reading their stories. ``changed_at`` is empty while the listing has no live story."""
+
+    class Kind(models.TextChoices):
+        SECTION = "section", "Section"
+        TAG = "tag", "Tag"
+        BYLINE = "byline", "Byline"
+
+    kind = models.CharField(max_length=7, choices=Kind)
+    listing_id = models.BigIntegerField()
+    changed_at = models.DateTimeField(
+        null=True, help_text="The latest save or publication among its live stories."
+    )
+    next_live_at = models.DateTimeField(
+        null=True, help_text="When its next scheduled story goes live: the row is due then."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "listing_id"], name="unique_listing_change")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.listing_id}"
+
+
+class ListingChangeNote(models.Model):
+    """What a write did to a listing, left for the next reader of the sitemaps to apply to
+    its ``ListingChange`` (``stories.listings``): writers only add notes, so a long import
+    and an editor's save never wait on each other for a listing's row."""
+
+    kind = models.CharField(max_length=7)  # a ListingChange kind, or "all"
+    listing_id = models.BigIntegerField()
+    changed_at = models.DateTimeField(null=True)
+    next_live_at = models.DateTimeField(null=True)
+    stale = models.BooleanField(
+        default=False, help_text="The listing lost a story: work its row out again."
+    )
+
+    def __str__(self):
+        return f"{self.kind} {self.listing_id}"
+
+
 class SitePage(models.Model):
     """A page about the site itself (About, Contact, the corrections policy), linked from
     every page's footer and written by editors in the desk. Its body is HTML from the same

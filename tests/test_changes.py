@@ -18,6 +18,8 @@ from stories.models import (
     Image,
     ImportConflict,
     ImportRecord,
+    ListingChange,
+    ListingChangeNote,
     PreviewLink,
     ReturnNote,
     Section,
@@ -59,7 +61,8 @@ CONTENT_MODELS = [
 # and import conflicts (staff only), working copies and presence (the editor's, never
 # shown to readers), API keys, webhooks (the worker's), editorial notes (staff only:
 # adding one must not empty the reader caches), the front page's row (the desk's screen;
-# readers' pages read its pins, which are content).
+# readers' pages read its pins, which are content), the listings' latest changes (worked
+# out from content on write: stories.listings).
 OTHER_MODELS = [
     ImportRecord,
     StorySlugRedirect,
@@ -78,6 +81,8 @@ OTHER_MODELS = [
     WebhookWorker,
     StoryNote,
     FrontPage,
+    ListingChange,
+    ListingChangeNote,
 ]
 
 

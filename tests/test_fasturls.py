@@ -13,7 +13,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stories.fasturls import fast_reverse, url_formatter
+from stories.fasturls import fast_reverse, last_argument_formatter, url_formatter
 from stories.models import Story
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -77,6 +77,8 @@ def test_fast_urls_equal_reverse(call, prefix):
         expected = outcome(lambda: reverse(name, args=args))
         assert outcome(lambda: fast_reverse(name, *args)) == expected
         assert outcome(lambda: url_formatter(name, len(args))(*args)) == expected
+        if args:
+            assert outcome(lambda: last_argument_formatter(name, *args[:-1])(args[-1])) == expected
 
 
 @pytest.mark.parametrize(
@@ -97,6 +99,9 @@ def test_fast_urls_refuse_what_reverse_refuses(name, args):
         fast_reverse(name, *args)
     with pytest.raises(NoReverseMatch):
         url_formatter(name, len(args))(*args)
+    if args:
+        with pytest.raises(NoReverseMatch):
+            last_argument_formatter(name, *args[:-1])(args[-1])
 
 
 def test_fast_urls_quote_as_reverse_does():

@@ -13,6 +13,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from taggit.models import Tag
 
+from stories.listings import apply_pending as apply_listing_notes
+from stories.listings import fold as fold_listings
+from stories.listings import maintained_by_writer
 from stories.models import (
     Byline,
     ImportConflict,
@@ -57,7 +60,9 @@ class Writer:
                 bylines = self.get_or_create_bylines(changing)
                 tags = self.get_or_create_tags(changing)
                 # One index rebuild per story, not one per byline and tag row written.
-                with search_index_paused() as touched:
+                # The listings' latest changes (``stories.listings``) are counted here for
+                # the stories written, rather than worked out anew for every listing.
+                with search_index_paused() as touched, maintained_by_writer():
                     # A batch at a time, so only one batch's rows (and their copies of the
                     # bodies) are in memory at once.
                     for batch in chunks(changing, self.batch_size):
@@ -72,10 +77,14 @@ class Writer:
                         stories = self.update_stories(updated, section)
                         self.write_relations(updated, stories, bylines, tags)
                         touched.update(p.story_id for p in updated)
+                    # Once for the whole run: a note per listing, not per listing and batch.
+                    fold_listings([p.story_id for p in changing])
             # The desk's panel is the editors' to-do list, which only editors clear: an
             # import by someone who may not publish neither adds to it nor settles it.
             if self.plan.may_publish:
                 self.remember_conflicts()
+        # The run's notes are applied now, so the next reader of the sitemaps need not.
+        apply_listing_notes()
         return Story.absolute_urls(self.plan.planned)
 
     @cached_property

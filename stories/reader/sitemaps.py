@@ -11,11 +11,16 @@ What the index asks of each sitemap is cheap whatever the size of the archive: i
 change is two index lookups (``latest_change``), its number of children one count. A story
 child is read in keyset batches of plain values (``STORY_BATCH`` rows each, never a list of
 models) and written as compact XML without a template, so it takes the same time and memory
-at a million stories as at ten thousand. The section, tag and byline sitemaps read each
-listing's latest change in one grouped query, not a subquery per section, tag or byline.
+at a million stories as at ten thousand. Per row it does only what differs between rows
+(its times are read as text, the day in its address worked out once per day): 0.2 s of CPU
+for 50,000 addresses, where it was 0.65 s.
+
+The section, tag and byline sitemaps read each listing's latest change from a row kept for
+it on write (``stories.listings``), not from its stories: at a million stories, grouping
+3,000,000 tag links took seconds, and one row per tag takes milliseconds.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -23,17 +28,17 @@ from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.paginator import Paginator
-from django.db.models import Max, Q
+from django.db.models import CharField, Func, Max, Q
 from django.db.models.functions import Greatest
 from django.http import Http404, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date
 from taggit.models import Tag
 
 from stories.delivery import surrogates
-from stories.fasturls import url_formatter
-from stories.models import Byline, Section, SitePage, Story, address_date
+from stories.fasturls import fast_reverse, last_argument_formatter
+from stories.listings import last_changes
+from stories.models import Byline, ListingChange, Section, SitePage, Story
 
 NEWS_WINDOW = timedelta(days=2)
 NEWS_LIMIT = 1000
@@ -55,21 +60,6 @@ def latest_change(stories):
     return max(times) if times else None
 
 
-def last_changes(related_field, pks):
-    """``{pk: latest change}`` of the sections, tags or bylines ``pks`` that have a live
-    story, in one grouped query over the stories (``related_field`` leads from a story to
-    them)."""
-    rows = (
-        Story.objects.live()
-        .filter(**{f"{related_field}__in": pks})
-        .order_by()
-        .values(related_field)
-        .annotate(at=Greatest(Max("updated_at"), Max("published_at")))
-        .values_list(related_field, "at")
-    )
-    return dict(rows)
-
-
 def keyset_after(published_at, pk, inclusive=False):
     """Stories after (or from) the one published at ``published_at`` with key ``pk``, oldest
     first. The redundant ``published_at >= ...`` is what the index can seek to: the ``OR``
@@ -81,6 +71,29 @@ def keyset_after(published_at, pk, inclusive=False):
         else Q(published_at=published_at, pk__gt=pk)
     )
     return Q(published_at__gte=published_at) & (same_time | Q(published_at__gt=published_at))
+
+
+class UTCText(Func):
+    """A time as ISO 8601 text in UTC. Python reads it back (``read_utc``) thirty times
+    faster than psycopg's loader, with Django's time zone on top, makes a datetime of a
+    ``timestamptz`` (10 µs a value: 100,000 values were half a story child's CPU). SQLite
+    stores times as this text already."""
+
+    output_field = CharField()
+    template = "%(expressions)s"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = (
+            "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra_context)
+
+
+def read_utc(value):
+    """A time ``UTCText`` gave, as an aware datetime (a datetime as it is, where the
+    database gave one)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class StorySitemap(Sitemap):
@@ -107,10 +120,19 @@ class StorySitemap(Sitemap):
                 raise Http404(f"No sitemap page {page}")
             return
         after = keyset_after(*start, inclusive=True)
-        fields = ("published_at", "pk", "slug", "updated_at", "created_at")
+        # Times as text (``UTCText``), the lastmod worked out by the database.
+        stories = self.items().annotate(
+            published=UTCText("published_at"),
+            changed=UTCText(Greatest("published_at", "updated_at")),
+        )
+        fields = ("published", "pk", "slug", "changed")
         left = self.limit
         while left > 0:
-            batch = list(self.items().filter(after).values_list(*fields)[: min(left, STORY_BATCH)])
+            batch = stories.filter(after).values_list(*fields)[: min(left, STORY_BATCH)]
+            batch = [
+                (read_utc(published), pk, slug, read_utc(changed))
+                for published, pk, slug, changed in batch
+            ]
             yield from batch
             if len(batch) < min(left, STORY_BATCH):
                 return
@@ -155,6 +177,7 @@ class ListingSitemap(Sitemap):
     """Sections, tags or bylines with a live story, each with its stories' latest change."""
 
     model = None
+    kind = None  # its rows of ``ListingChange``
     related_field = ""  # from a story to the listing's model
     ordering = ()
 
@@ -169,7 +192,7 @@ class ListingSitemap(Sitemap):
         return ListingPaginator(self.items(), self.limit, self.with_last_change)
 
     def with_last_change(self, listings):
-        changes = last_changes(self.related_field, [listing.pk for listing in listings])
+        changes = last_changes(self.kind, [listing.pk for listing in listings])
         kept = [listing for listing in listings if listing.pk in changes]
         for listing in kept:
             listing.last_change = changes[listing.pk]
@@ -187,6 +210,7 @@ class SectionSitemap(ListingSitemap):
     """Only sections with a live story, as their pages (``live_sections()``)."""
 
     model = Section
+    kind = ListingChange.Kind.SECTION
     related_field = "section"
     ordering = ("position", "name")
 
@@ -195,6 +219,7 @@ class TagSitemap(ListingSitemap):
     """Only tags with a live story: a tag used only by drafts would give a draft away."""
 
     model = Tag
+    kind = ListingChange.Kind.TAG
     related_field = "tagged_items__tag"
     ordering = ("name",)
 
@@ -203,13 +228,14 @@ class TagSitemap(ListingSitemap):
         return super().items().exclude(slug="")
 
     def location(self, tag):
-        return reverse("stories:tag", args=[tag.slug])
+        return fast_reverse("stories:tag", tag.slug)
 
 
 class BylineSitemap(ListingSitemap):
     """Only bylines with a live story."""
 
     model = Byline
+    kind = ListingChange.Kind.BYLINE
     related_field = "story_bylines__byline"
     ordering = ("name",)
 
@@ -256,6 +282,14 @@ def sitemap_time(value, zone):
     return value.astimezone(zone).isoformat(timespec="seconds")
 
 
+def local_day(moment, zone):
+    """The start and end of ``moment``'s day in ``zone``, as aware datetimes."""
+    day = timezone.localdate(moment, zone)
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()), zone)
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()), zone)
+    return start, end
+
+
 def story_sitemap(request):
     """A child of the story sitemap (``?p=``, 1 by default), written line by line from
     plain values: the same text ``stories/sitemap.xml`` makes of Django's list of URL
@@ -266,23 +300,32 @@ def story_sitemap(request):
         raise Http404("No such sitemap page") from None
     if page < 1:
         raise Http404("No such sitemap page")
-    root = f"{request.scheme}://{get_current_site(request).domain}"
-    url = url_formatter("stories:detail", 4)
+    root = escape(f"{request.scheme}://{get_current_site(request).domain}")
     zone = timezone.get_current_timezone()
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
     ]
     latest = None
-    # Per row only what differs: 50,000 rows make a child's time.
-    for published_at, _pk, slug, updated_at, created_at in StorySitemap().child_rows(page):
-        day = address_date(published_at, created_at, zone)
-        changed = published_at if published_at > updated_at else updated_at
-        if latest is None or changed > latest:
-            latest = changed
-        location = escape(root + url(day.year, f"{day.month:02}", f"{day.day:02}", slug))
-        lastmod = sitemap_time(changed, zone)
-        lines.append(f"<url><loc>{location}</loc><lastmod>{lastmod}</lastmod></url>\n")
+    day_start = day_end = link = None
+    lastmod = last_changed = None
+    # Per row only what differs (50,000 rows make a child's time): stories come in order of
+    # publication, so the day in their address is worked out once per day, and a lastmod
+    # once per distinct time (an import saves its stories at one time).
+    for published_at, _pk, slug, changed in StorySitemap().child_rows(page):
+        if day_start is None or not day_start <= published_at < day_end:
+            day_start, day_end = local_day(published_at, zone)
+            day = timezone.localdate(published_at, zone)
+            link = last_argument_formatter(
+                "stories:detail", day.year, f"{day.month:02}", f"{day.day:02}"
+            )
+        if changed != last_changed:
+            last_changed, lastmod = changed, sitemap_time(changed, zone)
+            if latest is None or changed > latest:
+                latest = changed
+        lines.append(
+            f"<url><loc>{root}{escape(link(slug))}</loc><lastmod>{lastmod}</lastmod></url>\n"
+        )
     lines.append("</urlset>\n")
     response = HttpResponse("".join(lines), content_type="application/xml")
     if latest is not None:
