@@ -25,6 +25,7 @@ from stories.models import (
     Correction,
     ImportConflict,
     ImportRecord,
+    ListingChangeNote,
     Section,
     Story,
     StoryNote,
@@ -48,9 +49,10 @@ REFUSED_EVERYWHERE = [c for c in CONTROL if c not in LINE_BREAKS]
 # characters itself), old slugs by Story.save(), merged tags' slugs by merge_tags(), import
 # conflicts by the importer's writer, working copies by autosave (a JSON copy of the form,
 # checked again by the form when restored and saved; the draft key is matched to a pattern),
-# webhook states by the worker.
+# webhook states by the worker, listing change notes by every write (stories.listings).
 NOT_TYPED = {
     ImportRecord,
+    ListingChangeNote,
     ImportConflict,
     StorySlugRedirect,
     TagSlugRedirect,
