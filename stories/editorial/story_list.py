@@ -21,6 +21,7 @@ import json
 from datetime import datetime
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections
@@ -72,6 +73,27 @@ class EstimatedCountPaginator(Paginator):
             if self.count >= ESTIMATE_FROM:
                 return int(number)
             raise
+
+
+class ListedColumnsChangeList(ChangeList):
+    """A changelist whose page reads its rows without the model admin's ``list_deferred``
+    columns (``ListedColumnsMixin``)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = self.result_list.defer(*self.model_admin.list_deferred)
+
+
+class ListedColumnsMixin:
+    """For the story admin: the list's page reads a story's row without its body and plain
+    body (``list_deferred``), which no column of the list shows: at a hundred stories a page
+    they were most of what it read. Only the page: list actions and the change form read
+    whole stories, as before."""
+
+    list_deferred = ("body", "body_plain")
+
+    def get_changelist(self, request, **kwargs):
+        return ListedColumnsChangeList
 
 
 class PublishedFilter(admin.SimpleListFilter):
@@ -129,7 +151,10 @@ class PublishedFilter(admin.SimpleListFilter):
 class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """Django's ``RelatedOnlyFieldListFilter`` for a many-to-many field with a through model
     (tags, bylines): the choices some story has, each found by an ``EXISTS`` on the link
-    table's index rather than from a ``DISTINCT`` of every story's links."""
+    table's index rather than from a ``DISTINCT`` of every story's links. Its template writes
+    the same list as Django's in one call, not a template loop per choice (2,000 tags)."""
+
+    template = "admin/stories/long_filter.html"
 
     def field_choices(self, field, request, model_admin):
         through = field.remote_field.through
