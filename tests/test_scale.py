@@ -308,7 +308,11 @@ def test_story_list_page_reads_no_bodies_and_actions_still_save_whole_stories(ed
     listed = response.context["cl"].result_list
     assert [row.headline for row in listed] == ["Draft"]
     assert listed[0].get_deferred_fields() == {"body", "body_plain"}
-    page_queries = [q["sql"] for q in queries if '"stories_story"."headline"' in q["sql"]]
+    page_queries = [
+        q["sql"]
+        for q in queries
+        if '"stories_story"."headline"' in q["sql"] and not q["sql"].startswith("EXPLAIN")
+    ]
     assert page_queries
     assert not any('"stories_story"."body' in sql for sql in page_queries)
     # A list action reads whole stories: publishing one keeps its body as it was.

@@ -359,14 +359,14 @@ def test_search_page_comments_stay_out_of_the_page(client):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's weighted queries")
 @pytest.mark.parametrize(
     "words",
-    ["volcano", "red moon", "the volcano of Etna", "Nowak's election", "2024 vote", "zzz"],
+    ["volcano", "red moon", "the red moon of Etna", "Nowak's election", "2024 vote", "zzz"],
 )
 def test_weighted_queries_rank_as_the_filtered_vectors_did(words):
     """Each tier's query with weights (``weighted_query``) says what ``ts_filter`` of the
     vector said, for stories with the words in every field and in none."""
     StoryFactory(headline="Red moon over the volcano", deck="Etna votes", published=True)
-    StoryFactory(headline="Elsewhere", deck="Red moon in 2024", published=True)
-    StoryFactory(headline="Tagged", tags=["Volcano", "Nowak"], published=True)
+    StoryFactory(headline="Elsewhere", deck="Red moon over Etna: the 2024 vote", published=True)
+    StoryFactory(headline="Tagged", tags=["Volcano", "Nowak", "Elections"], published=True)
     StoryFactory(
         headline="Body",
         body="<p>The volcano of Etna and a red moon, Nowak's election, the 2024 vote.</p>",
