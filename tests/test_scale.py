@@ -359,3 +359,13 @@ def test_the_sites_postgresql_connections_run_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_story_list_checkboxes_are_djangos_markup():
+    from django.contrib import admin
+
+    story = StoryFactory(headline='Tom & "Jerry" <script>')
+    model_admin = admin.site._registry[Story]
+    ours = model_admin.action_checkbox(story)
+    assert ours == admin.ModelAdmin.action_checkbox(model_admin, story)
+    assert "&lt;script&gt;" in ours and "<script>" not in ours

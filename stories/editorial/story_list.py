@@ -21,6 +21,7 @@ import json
 from datetime import datetime
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
@@ -29,6 +30,8 @@ from django.db.models import BooleanField, Exists, Max, Min, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from stories.reader.search import search_terms
 from stories.search_index import POSTGRES_CONFIG
@@ -94,6 +97,18 @@ class ListedColumnsMixin:
 
     def get_changelist(self, request, **kwargs):
         return ListedColumnsChangeList
+
+    def action_checkbox(self, obj):
+        """Each row's checkbox for the list actions, written as Django's checkbox widget
+        writes it (``ModelAdmin.action_checkbox``) without rendering the widget's templates
+        for each of the hundred rows: that was a third of the rows' rendering time."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
 
 class PublishedFilter(admin.SimpleListFilter):
