@@ -5,8 +5,9 @@
 
 A development tool, not a benchmark: **the official figures come from ``make bench-scale``**
 (``bench/scale.py``), which builds its archives through the importer, as a newsroom would.
-That takes 25 minutes and more on an idle two-core machine; this takes a few, so that the
-plans of reader pages, search and the desk can be studied at 1,000,000 stories.
+That takes 25 minutes and more on an idle two-core machine; this takes about ten on a loaded
+one (load 5-10), so that the plans of reader pages, search and the desk can be studied at
+1,000,000 stories.
 
 The database is dropped, created and migrated (``manage.py migrate``), then filled with:
 8 sections in ``bench/fakenews.py``'s ``SECTIONS`` shares, 500 bylines, 2,000 tags (country
