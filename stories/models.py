@@ -405,6 +405,15 @@ class Story(models.Model):
             models.Index(fields=["-published_at", "-id"], name="story_published_idx"),
             # The latest save: sitemaps' lastmod, in one index lookup.
             models.Index(fields=["updated_at"], name="story_updated_idx"),
+            # The desk's piles of drafts and stories in review (a few in a hundred of the
+            # archive, scattered through it): counted and listed by their last save from
+            # this small index alone, not from a table page per story (migration 0027).
+            models.Index(
+                fields=["status", "updated_at", "id"],
+                name="story_desk_idx",
+                include=["created_by"],
+                condition=Q(status__in=["draft", "review"]),
+            ),
         ]
 
     def __str__(self):

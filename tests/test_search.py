@@ -3,13 +3,15 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from taggit.models import Tag
 
 from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
 from stories.models import Story
-from stories.reader.search import MAX_TERMS, search_stories, search_terms
+from stories.reader.search import MAX_TERMS, search_stories, search_terms, weighted_query
+from stories.search_index import POSTGRES_CONFIG
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -352,3 +354,38 @@ def test_search_page_comments_stay_out_of_the_page(client):
     for query in ("volcano", "zzzz"):
         content = client.get("/search/", {"q": query}).content.decode()
         assert "{#" not in content and "#}" not in content and "{% comment" not in content
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's weighted queries")
+@pytest.mark.parametrize(
+    "words",
+    ["volcano", "red moon", "the red moon of Etna", "Nowak's election", "2024 vote", "zzz"],
+)
+def test_weighted_queries_rank_as_the_filtered_vectors_did(words):
+    """Each tier's query with weights (``weighted_query``) says what ``ts_filter`` of the
+    vector said, for stories with the words in every field and in none."""
+    StoryFactory(headline="Red moon over the volcano", deck="Etna votes", published=True)
+    StoryFactory(headline="Elsewhere", deck="Red moon over Etna: the 2024 vote", published=True)
+    StoryFactory(headline="Tagged", tags=["Volcano", "Nowak", "Elections"], published=True)
+    StoryFactory(
+        headline="Body",
+        body="<p>The volcano of Etna and a red moon, Nowak's election, the 2024 vote.</p>",
+        published=True,
+        bylines=[BylineFactory(name="Ana Nowak")],
+    )
+    query = " ".join(search_terms(words))
+    compared = []
+    for weight in "ABC":
+        sql = (
+            f"SELECT s.id, s.search_vector @@ {weighted_query(weight)},"
+            " ts_filter(s.search_vector, %s) @@ plainto_tsquery(%s::regconfig, %s)"
+            " FROM stories_story s ORDER BY s.id"
+        )
+        params = [POSTGRES_CONFIG, query, "{" + weight.lower() + "}", POSTGRES_CONFIG, query]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            compared += cursor.fetchall()
+    assert len(compared) == 12
+    if words != "zzz":  # a word no story has
+        assert any(filtered for *_, filtered in compared)
+    assert [weighted for _id, weighted, _ in compared] == [filtered for *_, filtered in compared]

@@ -16,6 +16,7 @@ print(json.dumps({
     "DEBUG": settings.DEBUG,
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "DATABASE": {k: settings.DATABASES["default"][k] for k in ("ENGINE", "NAME", "HOST", "PORT")},
+    "DATABASE_OPTIONS": settings.DATABASES["default"].get("OPTIONS", {}),
     "CACHE": settings.CACHES["default"]["BACKEND"],
     "CACHE_LOCATION": settings.CACHES["default"].get("LOCATION"),
     "CACHE_MAX_ENTRIES": settings.CACHES["default"].get("OPTIONS", {}).get("MAX_ENTRIES"),
@@ -97,6 +98,21 @@ def test_database_url_and_redis_url_are_read(tmp_path):
     assert settings["CACHE"] == "django.core.cache.backends.redis.RedisCache"
     assert settings["CACHE_LOCATION"] == "redis://cache.example:6380/2"
     assert settings["ALLOWED_HOSTS"] == ["news.example", "www.news.example"]
+
+
+def test_postgresql_connections_turn_jit_off_unless_told_otherwise(tmp_path):
+    url = "postgres://newsroom:pw@db.example:6543/news"
+    default = json.loads(load_settings(tmp_path, DEBUG="1", DATABASE_URL=url).stdout)
+    assert default["DATABASE_OPTIONS"] == {"options": "-c jit=off"}
+    on = json.loads(load_settings(tmp_path, DEBUG="1", DATABASE_URL=url, POSTGRES_JIT="on").stdout)
+    assert on["DATABASE_OPTIONS"] == {"options": "-c jit=on"}
+    server = load_settings(tmp_path, DEBUG="1", DATABASE_URL=url, POSTGRES_JIT="server")
+    assert "options" not in json.loads(server.stdout)["DATABASE_OPTIONS"]
+    wrong = load_settings(tmp_path, DEBUG="1", DATABASE_URL=url, POSTGRES_JIT="maybe")
+    assert wrong.returncode != 0
+    assert "POSTGRES_JIT must be off, on or server" in wrong.stderr
+    sqlite = json.loads(load_settings(tmp_path, DEBUG="1").stdout)
+    assert "options" not in sqlite["DATABASE_OPTIONS"]
 
 
 def test_local_caches_hold_thousands_of_cached_pieces(tmp_path):

@@ -45,6 +45,7 @@ from .saving import save_byline, save_story
 from .story_list import (
     EstimatedCountPaginator,
     IndexedStorySearchMixin,
+    ListedColumnsMixin,
     PublishedFilter,
     UsedRelatedFieldListFilter,
 )
@@ -274,6 +275,7 @@ class StoryAdmin(
     LabelledWidgetsMixin,
     PrimaryActionsMixin,
     IndexedStorySearchMixin,
+    ListedColumnsMixin,
     RichTextAdminMixin,
     LibraryImagePickerMixin,
     CleanTextAdminMixin,

@@ -2,8 +2,9 @@
 
 Each panel is a condition on stories (``panel_condition``), so the desk's counts, its top
 stories and the story list's "On my desk" filter (``DeskFilter``) always agree. The page
-reads every count in one query (and the import conflicts' in one more) and each panel's
-top stories in one more, whatever the number of stories.
+reads its counts in two queries (drafts and stories in review; the published), the import
+conflicts' in one more, and each panel's top stories in one more, whatever the number of
+stories.
 
 Role-aware: editors (``stories.publish_story``) also see "Awaiting review" and "Import
 conflicts"; reporters instead see their own stories they sent for review ("Sent for review"),
@@ -114,14 +115,22 @@ def panels_for(user):
 
 
 def owned_by(user):
-    """Stories that are ``user``'s own: they made it, or it carries their byline."""
+    """Stories that are ``user``'s own: they made it, or it carries their byline.
+
+    The byline's stories as one list (``IN``), which PostgreSQL reads once and hashes, where a
+    correlated ``EXISTS`` probed the links once per draft (10,000 probes at 1M stories)."""
     return Q(created_by=user) | Q(
-        Exists(StoryByline.objects.filter(story=OuterRef("pk"), byline__user=user))
+        pk__in=StoryByline.objects.filter(byline__user=user).values("story_id")
     )
 
 
 def open_return_notes():
     return ReturnNote.objects.filter(story=OuterRef("pk"), resolved_at__isnull=True)
+
+
+def returned_stories():
+    """The stories with an open return note, as one list (see ``owned_by``)."""
+    return ReturnNote.objects.filter(resolved_at__isnull=True).values("story_id")
 
 
 def panel_condition(key, user, now):
@@ -131,9 +140,9 @@ def panel_condition(key, user, now):
     if key == "scheduled":
         return Q(status=Story.Status.PUBLISHED, published_at__gt=now)
     if key == "drafts":  # returned ones are under "returned" only
-        return Q(status=Story.Status.DRAFT) & owned_by(user) & ~Q(Exists(open_return_notes()))
+        return Q(status=Story.Status.DRAFT) & owned_by(user) & ~Q(pk__in=returned_stories())
     if key == "returned":
-        return Q(status=Story.Status.DRAFT) & owned_by(user) & Q(Exists(open_return_notes()))
+        return Q(status=Story.Status.DRAFT) & owned_by(user) & Q(pk__in=returned_stories())
     if key == "sent":
         return Q(status=Story.Status.REVIEW) & owned_by(user)
     if key == "published":
@@ -141,6 +150,20 @@ def panel_condition(key, user, now):
     if key == "conflicts":
         return Q(Exists(ImportConflict.objects.filter(story=OuterRef("pk"))))
     raise ValueError(f"no desk panel called {key!r}")
+
+
+# The panels counted together, by the stories they are drawn from (``group_condition``).
+PANEL_GROUPS = {
+    "in the works": {"review", "drafts", "returned", "sent"},
+    "published": {"scheduled", "published"},
+}
+
+
+def group_condition(group, now):
+    """The stories every panel of ``group`` is drawn from: a condition an index answers."""
+    if group == "in the works":
+        return Q(status__in=[Story.Status.DRAFT, Story.Status.REVIEW])
+    return Q(status=Story.Status.PUBLISHED, published_at__gte=now - timedelta(days=RECENT_DAYS))
 
 
 @dataclass
@@ -182,24 +205,23 @@ def desk_panels(user, now=None):
     """The user's panels, each with its count and its first ``PANEL_SIZE`` stories."""
     now = now or timezone.now()
     kinds = panels_for(user)
-    counted = [kind for kind in kinds if kind.key != "conflicts"]
-    # Every panel but the conflicts holds drafts, stories in review or stories published in
-    # the last week or later: the indexes on status and on the date find those, where the
-    # counts' conditions alone made the database read every story of the archive.
-    counts = (
-        Story.objects.filter(
-            Q(status__in=[Story.Status.DRAFT, Story.Status.REVIEW])
-            | Q(published_at__gte=now - timedelta(days=RECENT_DAYS))
-        )
-        .order_by()
-        .aggregate(
-            **{
-                kind.key: Count("pk", filter=panel_condition(kind.key, user, now))
-                for kind in counted
-            }
-        )
-    )
-    if len(counted) < len(kinds):
+    counts = {}
+    # Every panel but the conflicts holds drafts or stories in review, or stories published
+    # in the last week or later. Each group is counted from an index that holds all the
+    # counts ask of it, without the table: drafts and stories in review from their own
+    # (story_desk_idx), the published from that of live stories by date. One count over
+    # both groups had to read a table page per draft (20,000 at 1M stories).
+    for group, keys in PANEL_GROUPS.items():
+        wanted = [kind.key for kind in kinds if kind.key in keys]
+        if wanted:
+            counts.update(
+                Story.objects.filter(group_condition(group, now))
+                .order_by()
+                .aggregate(
+                    **{key: Count("pk", filter=panel_condition(key, user, now)) for key in wanted}
+                )
+            )
+    if any(kind.key == "conflicts" for kind in kinds):
         # Conflicts are counted from their own table: at most one row per story.
         counts["conflicts"] = ImportConflict.objects.count()
     return [

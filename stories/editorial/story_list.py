@@ -21,13 +21,17 @@ import json
 from datetime import datetime
 
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections
-from django.db.models import BooleanField, Exists, Max, Min, OuterRef, Q
+from django.db.models import BooleanField, Exists, Max, Min, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from stories.reader.search import search_terms
 from stories.search_index import POSTGRES_CONFIG
@@ -72,6 +76,39 @@ class EstimatedCountPaginator(Paginator):
             if self.count >= ESTIMATE_FROM:
                 return int(number)
             raise
+
+
+class ListedColumnsChangeList(ChangeList):
+    """A changelist whose page reads its rows without the model admin's ``list_deferred``
+    columns (``ListedColumnsMixin``)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = self.result_list.defer(*self.model_admin.list_deferred)
+
+
+class ListedColumnsMixin:
+    """For the story admin: the list's page reads a story's row without its body and plain
+    body (``list_deferred``), which no column of the list shows: at a hundred stories a page
+    they were most of what it read. Only the page: list actions and the change form read
+    whole stories, as before."""
+
+    list_deferred = ("body", "body_plain")
+
+    def get_changelist(self, request, **kwargs):
+        return ListedColumnsChangeList
+
+    def action_checkbox(self, obj):
+        """Each row's checkbox for the list actions, written as Django's checkbox widget
+        writes it (``ModelAdmin.action_checkbox``) without rendering the widget's templates
+        for each of the hundred rows: that was a third of the rows' rendering time."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
 
 class PublishedFilter(admin.SimpleListFilter):
@@ -129,7 +166,9 @@ class PublishedFilter(admin.SimpleListFilter):
 class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """Django's ``RelatedOnlyFieldListFilter`` for a many-to-many field with a through model
     (tags, bylines): the choices some story has, each found by an ``EXISTS`` on the link
-    table's index rather than from a ``DISTINCT`` of every story's links."""
+    table's index rather than from a ``DISTINCT`` of every story's links. The choices are
+    read as (key, name) pairs: a model per tag was a fifth of the story list's time with
+    2,000 tags. So the related model's rows must show as their ``name`` (tags, bylines)."""
 
     def field_choices(self, field, request, model_admin):
         through = field.remote_field.through
@@ -140,9 +179,10 @@ class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         )
         used = through.objects.filter(**{link.name: OuterRef("pk")})
         ordering = self.field_admin_ordering(field, request, model_admin)
-        return field.get_choices(
-            include_blank=False, limit_choices_to=Q(Exists(used)), ordering=ordering
-        )
+        choices = field.related_model._default_manager.filter(Exists(used))
+        if ordering:
+            choices = choices.order_by(*ordering)
+        return list(choices.values_list("pk", "name"))
 
 
 def search_stories_index(queryset, text):
