@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stories", "0025_search_document_lookups"),
+        ("stories", "0026_listing_changes"),
     ]
 
     operations = [
