@@ -406,3 +406,16 @@ def test_staged_uploads_are_bounded_in_total_size(editor_user, make_staff, stagi
     assert len(staged(staging)) == 2
     assert sum(path.stat().st_size for path in staged(staging)) <= 2 * size
     assert not Story.objects.exists()
+
+
+def test_a_staged_name_without_confirmation_or_file_is_a_form_error(reporter_user):
+    """A forged POST naming a staged upload but not confirming it has no file to preview:
+    the form says so instead of failing."""
+    client = login(reporter_user)
+    response = client.post(
+        reverse("admin:stories_story_import"),
+        {"staged": "x", "section": SectionFactory(slug="arts").pk, "status": "draft"},
+    )
+    assert response.status_code == 200
+    assert "Choose a briefing file to import." in response.content.decode()
+    assert not Story.objects.exists()

@@ -284,6 +284,10 @@ def test_published_filter_narrows_by_year_and_month(editor_user):
     ]
     assert choices[:4] == ["All", "2024", "January 2024", "February 2024"]
     assert "2023" in choices and "March 2023" not in choices
+    # A year no story has (a kept link, a typed address) lists nothing and offers no months.
+    for value in ("1999", "2030", "2030-05", "0001", "+026", "\u0662\u0660\u0662\u0666"):
+        stories, response = listed(value)
+        assert stories == set(), value
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's estimate")

@@ -177,3 +177,8 @@ def test_pages_sitemap_lists_the_site_pages(client):
         "http://testserver/pages/contact/",
         "http://testserver/pages/corrections-policy/",
     ]
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1e3", "200000000000000", "9" * 20])
+def test_story_sitemap_child_past_any_archive_is_not_found(client, page):
+    assert client.get("/sitemap-stories.xml", {"p": page}).status_code == 404

@@ -260,7 +260,8 @@ class ImportBriefingForm(CleanTextFormMixin, forms.Form):
     def clean_briefing(self):
         upload = self.cleaned_data["briefing"]
         if upload is None:
-            if not self.data.get("staged"):
+            # Only the confirmation step imports the upload kept since the preview.
+            if not (self.data.get("staged") and "confirm" in self.data):
                 raise forms.ValidationError("Choose a briefing file to import.")
             return None
         try:

@@ -135,8 +135,12 @@ class PublishedFilter(admin.SimpleListFilter):
                 (f"{year}-{month:02}", datetime(int(year), month, 1).strftime(f"%B {year}"))
                 for month in range(1, 13)
             ]
-            position = next(i for i, (value, _) in enumerate(choices) if value == year) + 1
-            choices[position:position] = months
+            # A year no story has now (a link kept from before, a typed address) lists
+            # nothing, and offers no months.
+            years = [value for value, _ in choices]
+            if year in years:
+                position = years.index(year) + 1
+                choices[position:position] = months
         return choices
 
     @staticmethod

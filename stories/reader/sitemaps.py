@@ -45,6 +45,7 @@ NEWS_LIMIT = 1000
 # Rows read per query while writing a story child: the memory a child needs is this many
 # rows' values, plus its XML text.
 STORY_BATCH = 5000
+MAX_CHILD_PAGE = 100_000
 
 
 def latest_change(stories):
@@ -298,7 +299,9 @@ def story_sitemap(request):
         page = int(request.GET.get("p", 1))
     except ValueError:
         raise Http404("No such sitemap page") from None
-    if page < 1:
+    # Past the number of children a billion stories make: no such child (and an offset
+    # beyond 64 bits is a database error, not a 404).
+    if not 1 <= page <= MAX_CHILD_PAGE:
         raise Http404("No such sitemap page")
     root = escape(f"{request.scheme}://{get_current_site(request).domain}")
     zone = timezone.get_current_timezone()
