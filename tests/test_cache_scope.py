@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import OperationalError, connection
@@ -587,3 +588,43 @@ def test_validators_are_honoured_cached_or_not(client, discovery_newsroom, setti
     # If-None-Match decides when both are sent (RFC 9110 13.2.2), cached or not.
     both = client.get(url, headers={"if-none-match": '"other"', "if-modified-since": later})
     assert both.status_code == 200
+
+
+@pytest.mark.parametrize("cached", [False, True])
+@pytest.mark.parametrize(
+    ("url", "change"),
+    [
+        ("/sitemap-tags.xml", "untag"),
+        ("/sitemap-stories.xml", "unpublish"),
+        ("/tags/china/feed/", "edit deck"),
+        ("/feed/atom/", "unpublish"),
+    ],
+)
+def test_a_removal_or_an_edit_is_not_answered_not_modified(
+    client, discovery_newsroom, settings, url, change, cached
+):
+    """Last-Modified follows removals and edits too, not only the newest date the page
+    shows: a crawler asking If-Modified-Since after a story left gets the page again."""
+    settings.PAGE_CACHE_SECONDS = 300 if cached else 0
+    live = discovery_newsroom["live"]
+    other = StoryFactory(published=True, section=live.section, tags=["China"])
+    first = client.get(url)
+    assert first.status_code == 200
+    since = first["Last-Modified"]
+    assert client.get(url, headers={"if-modified-since": since}).status_code == 304
+    story = Story.objects.get(pk=other.pk)
+    # The change comes a few seconds later, as a real one does (HTTP dates are to the second).
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=5), tick=True):
+        if change == "untag":
+            story.tags.remove("China")
+            live.tags.remove("China")
+        elif change == "unpublish":
+            story.status = Story.Status.DRAFT
+            story.save()
+        else:
+            live.refresh_from_db()
+            live.deck = "A new deck."
+            live.save()
+        again = client.get(url, headers={"if-modified-since": since})
+    assert again.status_code == 200
+    assert again.content != first.content

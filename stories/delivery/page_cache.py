@@ -26,6 +26,7 @@ uncached page does.
 """
 
 import hashlib
+import math
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -37,7 +38,7 @@ from django.utils.cache import (
     patch_cache_control,
     set_response_etag,
 )
-from django.utils.http import parse_http_date_safe
+from django.utils.http import http_date, parse_http_date_safe
 
 from . import surrogates
 from .generation import is_canonical_host, site_scope
@@ -212,6 +213,23 @@ def add_surrogate_headers(response, keys):
     response["Surrogate-Key"] = value
 
 
+def include_invalidations(response, keys):
+    """Raise ``Last-Modified`` to when the page's surrogate keys were last invalidated.
+
+    A view dates its page by what it shows (the newest story's save or publication): a
+    removal (a story unpublished or deleted, a tag taken off) leaves no date behind, so a
+    crawler's If-Modified-Since would get a 304 for a page that lost an entry. Every change
+    invalidates the keys of the pages it touches, removals included, so the later of the two
+    is when the page last changed (a key whose entry the cache no longer holds is not
+    counted). With every cache turned off (both lifetimes 0) nothing is looked up."""
+    stated = parse_http_date_safe(response.get("Last-Modified") or "")
+    if stated is None or not (settings.PAGE_CACHE_SECONDS or settings.FRAGMENT_CACHE_SECONDS):
+        return
+    invalidated = max(surrogates.invalidated_at(keys).values(), default=None)
+    if invalidated is not None and invalidated > stated:
+        response["Last-Modified"] = http_date(math.floor(invalidated))
+
+
 def renew_shared_lifetime(response):
     """A stored page's ``s-maxage`` said how long until the next go-live when it was stored;
     a page served later says how long now."""
@@ -341,6 +359,7 @@ class ReaderPageCacheMiddleware:
         if getattr(response, "from_reader_page_cache", False):
             return response
         keys = response_keys(request, response)
+        include_invalidations(response, keys)
         if anonymous and shared and "public" in response.get("Cache-Control", ""):
             add_surrogate_headers(response, keys)
         key = getattr(request, "reader_page_key", None)
