@@ -84,8 +84,8 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(MAKE) --no-print-directory soak
 
-# At a national newsroom's scale (not part of `make test` or CI, 30-40 minutes on two quiet
-# cores): 10,000 and 1,000,000 stories built through the importer in PostgreSQL databases
+# At a national newsroom's scale (not part of `make test` or CI, about ten minutes on two
+# quiet cores): 10,000 and 1,000,000 stories built through the importer in PostgreSQL databases
 # of their own (<name>_scale_10k, <name>_scale_1m, named after DATABASE_URL's database,
 # default postgres://postgres@127.0.0.1:5432/newsroom); writes bench/SCALE.md from that one
 # run. Its log (progress and time left every 30 s) also goes to bench/work/scale/run.log:
