@@ -55,6 +55,22 @@ PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
 PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
 
+def url_text(check, arg, viewname, args):
+    """``arg`` as its URL converter writes it, quoted as ``reverse()`` quotes it;
+    ``NoReverseMatch`` as ``reverse()`` raises it for a value the converter refuses."""
+    to_url, fullmatch = check
+    try:
+        text = str(to_url(arg))
+    except ValueError:
+        text = None
+    if text is None or fullmatch(text) is None:
+        raise NoReverseMatch(
+            f"Reverse for '{viewname}' with arguments '{tuple(args)}' not found: "
+            f"{arg!r} is not a valid value for its URL converter."
+        )
+    return text if PLAIN.fullmatch(text) else quote(text, safe=SAFE)
+
+
 class _Pattern:
     """One URL pattern as a ``str.format`` template and a check per argument."""
 
@@ -68,18 +84,10 @@ class _Pattern:
     def format(self, args):
         if len(args) != len(self.checks):
             return reverse(self.viewname, args=args)  # which refuses, as it should
-        texts = []
-        for arg, (to_url, fullmatch) in zip(args, self.checks, strict=True):
-            try:
-                text = str(to_url(arg))
-            except ValueError:
-                text = None
-            if text is None or fullmatch(text) is None:
-                raise NoReverseMatch(
-                    f"Reverse for '{self.viewname}' with arguments '{tuple(args)}' not found: "
-                    f"{arg!r} is not a valid value for its URL converter."
-                )
-            texts.append(text if PLAIN.fullmatch(text) else quote(text, safe=SAFE))
+        texts = [
+            url_text(check, arg, self.viewname, args)
+            for arg, check in zip(args, self.checks, strict=True)
+        ]
         return self.template.format(*texts)
 
 
@@ -152,18 +160,9 @@ def last_argument_formatter(viewname, *leading):
     if len(parts) != 2:
         return lambda last: pattern.format([*leading, last])
     before, after = parts
-    to_url, fullmatch = pattern.checks[-1]
+    check = pattern.checks[-1]
 
     def format_last(last):
-        try:
-            text = str(to_url(last))
-        except ValueError:
-            text = None
-        if text is None or fullmatch(text) is None:
-            raise NoReverseMatch(
-                f"Reverse for '{viewname}' with arguments '{(*leading, last)}' not found: "
-                f"{last!r} is not a valid value for its URL converter."
-            )
-        return before + (text if PLAIN.fullmatch(text) else quote(text, safe=SAFE)) + after
+        return before + url_text(check, last, viewname, (*leading, last)) + after
 
     return format_last
