@@ -9,6 +9,7 @@ Never ``playwright install``: we use the distribution's browser, not a downloade
 
 import os
 import shutil
+import sqlite3
 import time
 from io import StringIO
 from pathlib import Path
@@ -132,6 +133,37 @@ def flush_waits_for_the_live_server():
     flush.Command.handle = handle
     yield
     flush.Command.handle = original
+
+
+@pytest.fixture(autouse=True, scope="session")
+def statements_wait_for_a_locked_table():
+    """A statement refused because another thread holds the table (SQLite's shared
+    in-memory database answers "database table is locked" at once instead of waiting for
+    the busy timeout) is tried again for a while: the test's thread polls the database while
+    the live server's thread writes to it (seen on a loaded CI machine: an autosave test's
+    poll of the editing presence). The refused statement did nothing, so trying it again is
+    safe. For the session, like the flush above."""
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    originals = {name: getattr(SQLiteCursorWrapper, name) for name in ("execute", "executemany")}
+
+    def patient(original):
+        def run(self, *args, **kwargs):
+            for attempt in range(200):
+                try:
+                    return original(self, *args, **kwargs)
+                except sqlite3.OperationalError as error:
+                    if "is locked" not in str(error) or attempt == 199:
+                        raise
+                    time.sleep(0.05)
+
+        return run
+
+    for name, original in originals.items():
+        setattr(SQLiteCursorWrapper, name, patient(original))
+    yield
+    for name, original in originals.items():
+        setattr(SQLiteCursorWrapper, name, original)
 
 
 @pytest.fixture
