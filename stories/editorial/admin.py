@@ -405,6 +405,13 @@ class StoryAdmin(
         return story.get_absolute_url() if story.is_live() else None
 
     def save_model(self, request, obj, form, change):
+        if change and not form.has_changed() and not getattr(request, "restoring_revision", False):
+            # Perhaps nothing to save: save_related decides once it has seen the inlines.
+            # (Restoring posts the revision's own values, so its form is never "changed".)
+            return
+        self.write_story(request, obj, form, change)
+
+    def write_story(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         if change and not request.user.has_perm(PUBLISH_PERMISSION):
@@ -436,6 +443,13 @@ class StoryAdmin(
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        if change and not form.has_changed():
+            if not any(formset.has_changed() for formset in formsets):
+                # Saved without a change: no revision, the same version and updated_at (so
+                # sitemaps, caches and the importer's edit check see nothing), no step.
+                return
+            # Only an inline changed (a byline, a correction): the story's revision records it.
+            self.write_story(request, form.instance, form, change)
         # The revision was made when the story row was saved, before its bylines and tags.
         record_relations(form.instance)
         # After the bylines: they say whom the step's e-mail goes to.
@@ -469,6 +483,7 @@ class StoryAdmin(
             if current is None or not self.has_change_permission(request, current):
                 raise PermissionDenied
         extra_context = {**(extra_context or {}), "revision_relations": describe(revision)}
+        request.restoring_revision = True  # a save even when the revision equals the story
         response = super().history_form_view(request, object_id, version_id, extra_context)
         if request.method == "POST" and response.status_code == 302:
             restore_relations(self.get_object(request, unquote(object_id)), revision)

@@ -6,6 +6,7 @@ from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelectMult
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from taggit.models import Tag
 from taggit.utils import parse_tags
@@ -15,7 +16,7 @@ from stories.importer.sources import refuse_oversized
 from stories.models import Section, Story
 from stories.text import CleanTextFormMixin, single_line_text
 
-from .writing import WRITING_WIDGETS, warn_about_live_slug
+from .writing import WRITING_WIDGETS, BodyField, warn_about_live_slug
 
 REPORTER_STATUSES = (Story.Status.DRAFT, Story.Status.REVIEW)
 
@@ -73,6 +74,7 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
         ]
         # The body's rich-text editor, character counts, the live slug's warning.
         widgets = WRITING_WIDGETS
+        field_classes = {"body": BodyField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,6 +92,12 @@ class StoryAdminForm(CleanTextFormMixin, forms.ModelForm):
     @property
     def may_publish(self):
         return self.user is not None and self.user.has_perm("stories.publish_story")
+
+    @cached_property
+    def changed_data(self):
+        changed = super().changed_data
+        # The lock says which version the edit was made on; it is not an edit.
+        return [name for name in changed if name != "loaded_version"]
 
     def clean_status(self):
         status = self.cleaned_data["status"]

@@ -68,6 +68,25 @@ class BodyEditorWidget(AdminProseEditorWidget):
         )
 
 
+class BodyField(forms.CharField):
+    """The body as the editor posts it, compared with the stored one as HTML, not as bytes.
+
+    A browser sends a textarea's line breaks as CRLF, so an untouched body with a newline
+    between its blocks would come back different; and the editor was given the sanitized
+    body (``BodyEditorWidget.format_value``), which an old or imported body may not be
+    byte for byte. Neither is an edit: an untouched body neither counts as changed nor is
+    rewritten."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if value else value
+
+    def has_changed(self, initial, data):
+        if self.disabled:
+            return False
+        return sanitize_body(self.to_python(data) or "") != sanitize_body(initial or "")
+
+
 class CountedTextInput(forms.TextInput):
     """A full-width text input with a live count of its characters against its
     ``maxlength`` (set by the form field from the model's ``max_length``)."""
