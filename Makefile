@@ -157,6 +157,7 @@ backup: $(STAMP)
 	umask 077 && $(PY) manage.py dumpdata --natural-foreign --natural-primary --exclude=contenttypes \
 		--exclude=auth.permission --exclude=sessions --exclude=axes --exclude=admin.logentry \
 		--exclude=stories.databaseidentity --exclude=django_tasks_database \
+		--exclude=stories.listingchange --exclude=stories.listingchangenote \
 		--output $(BACKUP)
 	@echo "Backed up to $(BACKUP)"
 

@@ -43,6 +43,9 @@ DUMP_ARGS = [
     "--exclude=stories.databaseidentity",
     # The worker's task queue is work in flight, not content (webhook state is kept).
     "--exclude=django_tasks_database",
+    # The listings' latest changes are worked out from the stories (stories.listings).
+    "--exclude=stories.listingchange",
+    "--exclude=stories.listingchangenote",
 ]
 BRIEFING = (
     "Port of Odesa reopens\n"
