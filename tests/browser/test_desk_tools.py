@@ -7,7 +7,8 @@ from stories.editorial.revisions import record_relations
 from stories.models import StoryNote
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
-from .test_editorial import log_in, staff_user
+from .conftest import staff_user
+from .test_editorial import log_in
 
 pytestmark = [pytest.mark.browser]
 

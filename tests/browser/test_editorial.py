@@ -10,35 +10,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from stories.models import ImportRecord, Story
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
+from .conftest import PASSWORD, staff_user
 
 pytestmark = [pytest.mark.browser]
-
-PASSWORD = "browser-tests-only-9f3k"
-
-
-def staff_user(username, group_name, permissions):
-    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
-    group = Group.objects.filter(name=group_name).first()
-    if group is not None:
-        user.groups.add(group)  # the real role, when issue 3's migration made it
-    else:
-        user.user_permissions.set(permissions)
-    return user
-
-
-@pytest.fixture
-def editor(transactional_db):
-    return staff_user(
-        "desk-editor",
-        "Editor",
-        Permission.objects.filter(content_type__app_label__in=["stories", "taggit"]),
-    )
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from taggit.models import Tag
 from stories.models import EditingPresence, Story, WorkingCopy
 
 from ..factories import BylineFactory, SectionFactory, StoryFactory
-from .test_editorial import PASSWORD, log_in, staff_user
+from .conftest import PASSWORD, staff_user
+from .test_editorial import log_in
 
 pytestmark = [pytest.mark.browser]
 

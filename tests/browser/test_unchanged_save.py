@@ -5,7 +5,6 @@ A real edit still records one."""
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -13,18 +12,9 @@ from stories.models import Story
 
 from ..factories import BylineFactory, StoryFactory
 from .conftest import SEED
-from .test_editorial import log_in, save, staff_user
+from .test_editorial import log_in, save
 
 pytestmark = [pytest.mark.browser]
-
-
-@pytest.fixture
-def editor(transactional_db):
-    return staff_user(
-        "unchanged-editor",
-        "Editor",
-        Permission.objects.filter(content_type__app_label__in=["stories", "taggit"]),
-    )
 
 
 def open_change_form(page, story):
