@@ -244,6 +244,11 @@ class StoryQuerySet(ContentQuerySet):
         which was half a feed's server time."""
         return self.select_related("section").prefetch_related(*story_relations_prefetch())
 
+    def for_api(self):
+        """``for_feed()`` and the lead image the API describes, joined in the same query:
+        read on its own, each story's image cost a query (20 more per page)."""
+        return self.for_feed().select_related("lead_image")
+
     def in_section(self, section):
         return self.filter(section=section)
 

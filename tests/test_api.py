@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from stories.api.pagination import encode_cursor
 from stories.api.views import NEWEST_FIRST
-from stories.models import ApiKey, Correction, Story, StorySlugRedirect
+from stories.models import ApiKey, Correction, Image, Story, StorySlugRedirect
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -437,6 +437,14 @@ def make_many(count):
         for n in range(count)
     ]
     Story.objects.bulk_create(stories, batch_size=1000)
+    # The newest stories carry lead images, each its own, as a real front page does.
+    images = Image.objects.bulk_create(
+        Image(file=f"images/lead-{n}.jpg", alt=f"Lead {n}") for n in range(min(count, 120))
+    )
+    newest = list(Story.objects.order_by("-published_at")[: len(images)])
+    for story, image in zip(newest, images, strict=True):
+        story.lead_image = image
+    Story.objects.bulk_update(newest, ["lead_image"])
     from taggit.models import Tag
 
     from stories.models import StoryByline, TaggedStory

@@ -1,7 +1,7 @@
 """A story as IPTC ninjs 2.x (News in JSON): what the API, and webhooks, send partners.
 
 ``story_ninjs(story, request=None)`` is the one representation. It reads only what
-``StoryQuerySet.for_feed()`` prefetches (section, bylines in printed order, tags,
+``StoryQuerySet.for_api()`` prefetches (section, bylines in printed order, tags,
 corrections), so a page of stories costs the same few queries however long it is. Without a
 request (a webhook sent by a worker) links are built on the site's published address
 (``SITE_DOMAIN``, https when ``HTTPS`` is on).
@@ -123,7 +123,7 @@ def byline_text(bylines):
 def story_ninjs(story, request=None):
     """``story`` as a ninjs 2.x dict, ready for JSON. Stable: the webhooks send it too.
 
-    Expects the relations ``Story.objects.for_feed()`` prefetches; without them it still
+    Expects the relations ``Story.objects.for_api()`` prefetches; without them it still
     works, one query per relation.
     """
     path = story.get_absolute_url()

@@ -94,7 +94,7 @@ class StoryList(GenerationETagMixin, ParametersMixin, generics.ListAPIView):
             stories = stories_updated_since(stories, parameters["updated_since"])
         if parameters.get("q"):
             stories = search_stories(parameters["q"], stories)
-        return stories.for_feed()
+        return stories.for_api()
 
     @extend_schema(
         parameters=[serializers.StoryListParameters],
@@ -108,7 +108,7 @@ class StoryDetail(GenerationETagMixin, generics.RetrieveAPIView):
     serializer_class = serializers.StorySerializer
 
     def get_queryset(self):
-        return visible_stories(self.request).for_feed()
+        return visible_stories(self.request).for_api()
 
     @extend_schema(responses=documented(serializers.StorySerializer, 404))
     def get(self, request, *args, **kwargs):
@@ -141,7 +141,7 @@ class StoryByPath(GenerationETagMixin, generics.RetrieveAPIView):
         slug = slug_in_story_path(checked.validated_data["path"])
         if slug is None:
             raise Http404("No story has this address.")
-        stories = visible_stories(self.request).for_feed()
+        stories = visible_stories(self.request).for_api()
         story = stories.filter(slug=slug).first()
         if story is None:
             moved = StorySlugRedirect.objects.filter(slug=slug).values("story")
