@@ -455,13 +455,14 @@ class Story(models.Model):
         template and the time zone looked up once rather than per story.
 
         Anything with a story's ``slug``, ``published_at`` and ``created_at`` will do: the
-        importer reports stories it read as plain values, not models.
+        importer reports stories it read as plain values, not models. One with no slug has
+        no address (a story the import leaves out because it was deleted): ``""``.
         """
         url = url_formatter("stories:detail", 4)
         zone = timezone.get_current_timezone()
         days = (address_date(story.published_at, story.created_at, zone) for story in stories)
         return [
-            url(day.year, f"{day.month:02}", f"{day.day:02}", story.slug)
+            url(day.year, f"{day.month:02}", f"{day.day:02}", story.slug) if story.slug else ""
             for story, day in zip(stories, days, strict=True)
         ]
 
@@ -679,16 +680,38 @@ class TaggedStory(TaggedItemBase):
         indexes = [models.Index(fields=["tag", "-content_object"], name="tagged_story_recent_idx")]
 
 
+def keep_as_tombstone(collector, field, sub_objs, using):
+    """``on_delete`` of an import record's story: the record outlives the story, with no
+    story and the time it was deleted, so a re-import of its briefing does not bring back
+    a story the newsroom deleted (``stories.importer.plan``). Runs on every ORM delete:
+    the admin's delete page and bulk action, ``QuerySet.delete()``, a section's stories."""
+    # ``sub_objs`` has been read (no ``lazy_sub_objs``): both updates go by primary key,
+    # so the second still finds the records after the first has cleared their story.
+    collector.add_field_update(field.model._meta.get_field("deleted_at"), timezone.now(), sub_objs)
+    collector.add_field_update(field, None, sub_objs)
+
+
 class ImportRecord(models.Model):
     """What the briefing importer last wrote to a story, so a re-import can tell
-    "unchanged" from "corrected" from "edited by someone since" (a conflict)."""
+    "unchanged" from "corrected" from "edited by someone since" (a conflict).
 
-    story = models.OneToOneField(Story, models.CASCADE, related_name="import_record")
+    Once its story is deleted, a tombstone: ``story`` is empty and ``deleted_at`` says
+    when, and re-importing the briefing leaves that story out (``import_briefing
+    --restore-deleted`` brings it back)."""
+
+    story = models.OneToOneField(
+        Story, keep_as_tombstone, null=True, blank=True, related_name="import_record"
+    )
     source = models.CharField(max_length=255, help_text="The briefing's file name.")
     headline = models.CharField(max_length=200, help_text="The headline as the briefing has it.")
     input_checksum = models.CharField(max_length=64)
     state_checksum = models.CharField(max_length=64)
     written_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the story was deleted in the newsroom: re-imports leave it out.",
+    )
 
     class Meta:
         constraints = [

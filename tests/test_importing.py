@@ -50,6 +50,7 @@ def test_seed_imports_exactly_four_live_stories(seed_path):
         "unchanged": 0,
         "conflicts": 0,
         "missing": 0,
+        "deleted": 0,
     }
     stories = list(Story.objects.live().for_listing().order_by("pk"))
     assert [story.headline for story in stories] == SEED_HEADLINES

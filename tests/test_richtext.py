@@ -462,6 +462,7 @@ def test_seed_briefing_imports_every_paragraph_exactly_and_reimports_unchanged(s
         "unchanged": 4,
         "conflicts": 0,
         "missing": 0,
+        "deleted": 0,
     }
 
 

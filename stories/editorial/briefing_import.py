@@ -193,10 +193,17 @@ class ImportBriefingMixin:
     def report_import(self, request, result):
         counts = result.counts
         summary = ", ".join(f"{number} {name}" for name, number in counts.items() if number)
-        level = messages.WARNING if counts[Action.CONFLICT.count_name] else messages.SUCCESS
+        left_alone = {Action.CONFLICT: "Conflict", Action.DELETED: "Not imported"}
+        level = (
+            messages.WARNING
+            if any(counts[action.count_name] for action in left_alone)
+            else messages.SUCCESS
+        )
         self.message_user(request, f"Imported: {summary or 'nothing to do'}.", level)
         for outcome in result.outcomes:
-            if outcome.action == Action.CONFLICT:
+            if outcome.action in left_alone:
                 self.message_user(
-                    request, f"Conflict: “{outcome.headline}” {outcome.reason}.", level
+                    request,
+                    f"{left_alone[outcome.action]}: “{outcome.headline}” {outcome.reason}.",
+                    level,
                 )

@@ -177,6 +177,7 @@ class Plan:
         status=Story.Status.PUBLISHED,
         user=None,
         now=None,
+        restore_deleted=False,
     ):
         self.briefings = list(briefings)
         self.section_slug = section
@@ -186,6 +187,8 @@ class Plan:
         self.now = now or timezone.now()
         self.planned = []
         self.missing = []
+        self.restore_deleted = restore_deleted
+        self.restored_records = []  # tombstones (ids) of deleted stories imported again
         self.section = None  # the existing section, once planned; None if it is to be made
         self.tags_within_limits = set()
         # Someone who may not publish (a Reporter) imports undated drafts: a date from the
@@ -295,11 +298,15 @@ class Plan:
                     )
                 )
         stored_imports = self.stored_imports()
+        deleted = self.deleted_imports()
         for planned in self.planned:
             stored = stored_imports.pop((planned.source, planned.parsed.headline), None)
             planned.stored = stored
             if stored is None:
                 planned.action = Action.CREATED
+                tombstone = deleted.get((planned.source, planned.parsed.headline))
+                if tombstone is not None:
+                    self.plan_deleted(planned, *tombstone)
             else:
                 planned.story_id, planned.slug = stored.story_id, stored.slug
                 planned.created_at = stored.created_at
@@ -325,6 +332,8 @@ class Plan:
                     planned.action = Action.UPDATED
             if planned.action in (Action.UNCHANGED, Action.CONFLICT):
                 planned.published_at = stored.published_at
+            elif planned.action == Action.DELETED:
+                planned.published_at = None
             else:
                 planned.published_at = self.published_at_for(planned)
             if planned.tags is None:
@@ -342,6 +351,33 @@ class Plan:
             return stored_imports_checked_in_database(sources)
         return stored_imports_checked_here(sources)
 
+    def deleted_imports(self):
+        """Tombstones of these files' stories deleted in the newsroom (``ImportRecord``
+        with no story), as ``(record id, deleted_at)`` by (file name, headline)."""
+        sources = {import_key(briefing) for briefing in self.briefings}
+        records = ImportRecord.objects.filter(source__in=sources, story__isnull=True)
+        return {
+            (source, headline): (pk, deleted_at)
+            for pk, source, headline, deleted_at in records.values_list(
+                "pk", "source", "headline", "deleted_at"
+            )
+        }
+
+    def plan_deleted(self, planned, record_id, deleted_at):
+        """A story the newsroom deleted is not brought back by re-importing its file, as
+        an edit is not overwritten; only on the operator's word (``--restore-deleted``)."""
+        when = f"on {timezone.localdate(deleted_at):%Y-%m-%d}" if deleted_at else "earlier"
+        if self.restore_deleted:
+            self.restored_records.append(record_id)
+            planned.reason = f"deleted in the newsroom {when}; imported again (restored)"
+        else:
+            planned.action = Action.DELETED
+            planned.tags = []  # not tagged: it is not written
+            planned.reason = (
+                f"deleted in the newsroom {when}; not imported again "
+                "(manage.py import_briefing --restore-deleted brings it back)"
+            )
+
     def published_at_for(self, planned):
         if not self.may_publish:
             return None
@@ -351,7 +387,7 @@ class Plan:
 
     def allocate_new_slugs(self):
         """The slugs the new stories get (reads only: a dry run reports them too)."""
-        new = [planned for planned in self.planned if planned.stored is None]
+        new = [planned for planned in self.planned if planned.action == Action.CREATED]
         slugs = allocate_slugs(
             Story, [p.parsed.headline for p in new], max_length=max_length(Story, "slug")
         )

@@ -20,6 +20,7 @@ class Action(StrEnum):
     UNCHANGED = "unchanged", "Unchanged", "unchanged", "unchanged"
     CONFLICT = "conflict", "Conflict: left alone", "CONFLICT", "conflicts"
     MISSING = "missing", "Missing from file: kept", "missing", "missing"
+    DELETED = "deleted", "Deleted in the newsroom: not imported", "DELETED", "deleted"
 
     def __new__(cls, value, preview_label, result_label, count_name):
         action = str.__new__(cls, value)

@@ -29,11 +29,13 @@ def import_briefings(
     user=None,
     dry_run=False,
     now=None,
+    restore_deleted=False,
 ):
     """Import parsed briefings as one unit: all of them are written, or none.
 
     Raises ``BriefingError`` for bad options; returns an ``ImportResult`` in which
-    conflicts and missing stories are reported, not raised.
+    conflicts and missing stories are reported, not raised. Stories deleted in the
+    newsroom since an earlier import are left out and reported, unless ``restore_deleted``.
 
     Safe to run twice at once: the database's unique constraints (story slug, one import
     record per file and headline, byline slug, tag name) stop the second run from creating
@@ -42,7 +44,15 @@ def import_briefings(
     briefings = list(briefings)
     now = now or timezone.now()
     for attempt in range(1, IMPORT_ATTEMPTS + 1):
-        plan = Plan(briefings, section=section, day=day, status=status, user=user, now=now)
+        plan = Plan(
+            briefings,
+            section=section,
+            day=day,
+            status=status,
+            user=user,
+            now=now,
+            restore_deleted=restore_deleted,
+        )
         try:
             with transaction.atomic():
                 plan.make()

@@ -55,6 +55,9 @@ class Writer:
                 p for p in self.plan.planned if p.action in (Action.CREATED, Action.UPDATED)
             ]
             if changing:
+                if self.plan.restored_records:
+                    # A deleted story imported again gets a new record; its tombstone goes.
+                    ImportRecord.objects.filter(pk__in=self.plan.restored_records).delete()
                 self.plan.allocate_new_slugs()
                 section = self.get_or_create_section()
                 bylines = self.get_or_create_bylines(changing)

@@ -42,17 +42,30 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Show what would happen; write nothing."
         )
         parser.add_argument(
+            "--restore-deleted",
+            action="store_true",
+            help="Import again the stories of these files that were deleted in the newsroom "
+            "(by default they are left out and reported as deleted).",
+        )
+        parser.add_argument(
             "--json",
             action="store_true",
             dest="as_json",
             help="Print only JSON on standard output.",
         )
 
-    def handle(self, *args, paths, section, date, status, dry_run, as_json, **options):
+    def handle(
+        self, *args, paths, section, date, status, dry_run, restore_deleted, as_json, **options
+    ):
         try:
             briefings = [read_briefing_file(path) for path in paths]
             result = import_briefings(
-                briefings, section=section, day=date, status=status, dry_run=dry_run
+                briefings,
+                section=section,
+                day=date,
+                status=status,
+                dry_run=dry_run,
+                restore_deleted=restore_deleted,
             )
         except BriefingError as error:
             raise CommandError(str(error)) from None
@@ -76,7 +89,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'':>12}{outcome.reason}")
         counts = result.counts
         summary = ", ".join(f"{number} {name}" for name, number in counts.items())
-        style = self.style.WARNING if counts[Action.CONFLICT.count_name] else self.style.SUCCESS
+        left_alone = counts[Action.CONFLICT.count_name] or counts[Action.DELETED.count_name]
+        style = self.style.WARNING if left_alone else self.style.SUCCESS
         where = f"section {result.section}, {result.publication_status}"
         self.stdout.write(style(f"{summary} ({where}{', dry run' if result.dry_run else ''})"))
 
