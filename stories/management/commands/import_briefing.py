@@ -82,7 +82,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING("Dry run: nothing was written."))
         for outcome in result.outcomes:
             label = outcome.action.result_label
-            self.stdout.write(f"{label:>10}  {outcome.headline}  {outcome.url}")
+            self.stdout.write(f"{label:>10}  {outcome.headline}  {outcome.url}".rstrip())
             if result.dry_run and outcome.parsed is not None:
                 self.write_parse(outcome)
             if outcome.reason:
