@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -691,6 +692,18 @@ def keep_as_tombstone(collector, field, sub_objs, using):
     collector.add_field_update(field, None, sub_objs)
 
 
+@contextmanager
+def deleting_stories(stories, user):
+    """Deletes of ``stories`` (a queryset) in this block leave tombstones naming ``user``
+    (``ImportRecord.deleted_by``), for the import's report; the admin's delete paths use it.
+    ``keep_as_tombstone`` cannot: a delete does not know who asked for it."""
+    with transaction.atomic():
+        records = list(ImportRecord.objects.filter(story__in=stories).values_list("pk", flat=True))
+        yield
+        if records:
+            ImportRecord.objects.filter(pk__in=records, story=None).update(deleted_by=user)
+
+
 class ImportRecord(models.Model):
     """What the briefing importer last wrote to a story, so a re-import can tell
     "unchanged" from "corrected" from "edited by someone since" (a conflict).
@@ -711,6 +724,15 @@ class ImportRecord(models.Model):
         null=True,
         blank=True,
         help_text="When the story was deleted in the newsroom: re-imports leave it out.",
+    )
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="Who deleted the story in the admin (empty when code deleted it).",
     )
 
     class Meta:

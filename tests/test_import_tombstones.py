@@ -166,7 +166,8 @@ def test_editor_bulk_delete_in_the_admin_then_admin_reimport_leaves_them_out(edi
     )
     assert response.status_code == 302
     assert not Story.objects.exists()
-    assert ImportRecord.objects.filter(story=None, deleted_at__isnull=False).count() == 2
+    tombstones = ImportRecord.objects.filter(story=None, deleted_at__isnull=False)
+    assert [record.deleted_by for record in tombstones] == [editor_user, editor_user]
 
     response = preview(client)
     assert rows(response) == [
@@ -178,7 +179,11 @@ def test_editor_bulk_delete_in_the_admin_then_admin_reimport_leaves_them_out(edi
     assert done.status_code == 302
     assert not Story.objects.exists()
     page = client.get(done.url).content.decode()
-    assert "Not imported: “Port of Odesa reopens” deleted in the newsroom on" in page
+    day = timezone.localdate()
+    assert (
+        f"Not imported: “Port of Odesa reopens” deleted in the newsroom on {day:%Y-%m-%d} "
+        "by ed; not imported again" in page
+    )
 
 
 def test_editor_deletes_one_story_from_its_page_and_the_import_skips_only_it(editor_user):
@@ -188,6 +193,7 @@ def test_editor_deletes_one_story_from_its_page_and_the_import_skips_only_it(edi
     port = Story.objects.get(headline="Port of Odesa reopens")
     response = client.post(reverse("admin:stories_story_delete", args=[port.pk]), {"post": "yes"})
     assert response.status_code == 302
+    assert ImportRecord.objects.get(story=None).deleted_by == editor_user
     corrected = BRIEFING.replace("chose a new leader", "chose a new leader on Sunday")
     response = preview(client, corrected)
     assert rows(response) == [

@@ -26,6 +26,7 @@ from stories.models import (
     Section,
     Story,
     StoryByline,
+    deleting_stories,
 )
 from stories.roles import PUBLISH_PERMISSION
 from stories.text import CleanTextAdminMixin
@@ -389,6 +390,15 @@ class StoryAdmin(
         if obj is None or request.user.has_perm(PUBLISH_PERMISSION):
             return True
         return obj.status != Story.Status.PUBLISHED and obj.editable_by(request.user)
+
+    # An imported story's tombstone names who deleted it; a re-import reports it.
+    def delete_model(self, request, obj):
+        with deleting_stories(Story.objects.filter(pk=obj.pk), request.user):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with deleting_stories(queryset, request.user):
+            super().delete_queryset(request, queryset)
 
     def has_publish_permission(self, request):
         return request.user.has_perm(PUBLISH_PERMISSION)

@@ -353,20 +353,22 @@ class Plan:
 
     def deleted_imports(self):
         """Tombstones of these files' stories deleted in the newsroom (``ImportRecord``
-        with no story), as ``(record id, deleted_at)`` by (file name, headline)."""
+        with no story), as ``(record id, deleted_at, deleted by)`` by (file name, headline)."""
         sources = {import_key(briefing) for briefing in self.briefings}
         records = ImportRecord.objects.filter(source__in=sources, story__isnull=True)
         return {
-            (source, headline): (pk, deleted_at)
-            for pk, source, headline, deleted_at in records.values_list(
-                "pk", "source", "headline", "deleted_at"
+            (source, headline): tombstone
+            for source, headline, *tombstone in records.values_list(
+                "source", "headline", "pk", "deleted_at", "deleted_by__username"
             )
         }
 
-    def plan_deleted(self, planned, record_id, deleted_at):
+    def plan_deleted(self, planned, record_id, deleted_at, deleted_by):
         """A story the newsroom deleted is not brought back by re-importing its file, as
         an edit is not overwritten; only on the operator's word (``--restore-deleted``)."""
         when = f"on {timezone.localdate(deleted_at):%Y-%m-%d}" if deleted_at else "earlier"
+        if deleted_by:
+            when += f" by {deleted_by}"
         if self.restore_deleted:
             self.restored_records.append(record_id)
             planned.reason = f"deleted in the newsroom {when}; imported again (restored)"
