@@ -685,7 +685,7 @@ def keep_as_tombstone(collector, field, sub_objs, using):
     """``on_delete`` of an import record's story: the record outlives the story, with no
     story and the time it was deleted, so a re-import of its briefing does not bring back
     a story the newsroom deleted (``stories.importer.plan``). Runs on every ORM delete:
-    the admin's delete page and bulk action, ``QuerySet.delete()``, a section's stories."""
+    the admin's delete page and bulk action, ``Story.delete()``, ``QuerySet.delete()``."""
     # ``sub_objs`` has been read (no ``lazy_sub_objs``): both updates go by primary key,
     # so the second still finds the records after the first has cleared their story.
     collector.add_field_update(field.model._meta.get_field("deleted_at"), timezone.now(), sub_objs)
