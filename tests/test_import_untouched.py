@@ -9,6 +9,8 @@ path below must clear it, or an editor's edit would be overwritten as "unchanged
 """
 
 import json
+import threading
+from unittest import mock
 
 import pytest
 from django.core import serializers
@@ -19,7 +21,7 @@ from taggit.models import Tag
 
 from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
-from stories.importer.plan import stored_imports_checked_in_database
+from stories.importer.plan import Plan, stored_imports_checked_in_database
 from stories.models import Byline, ImportRecord, Section, Story, StoryByline
 
 from .admin_forms import browser_post
@@ -223,3 +225,56 @@ def test_backups_leave_untouched_out():
     dumped = json.loads(serializers.serialize("json", ImportRecord.objects.all()))
     assert dumped and all("untouched" not in row["fields"] for row in dumped)
     assert all("state_checksum" in row["fields"] for row in dumped)
+
+
+# A rename racing an import waits for it to commit, then clears the flag it set
+
+
+def blocked_while_importing(write, patch_target, method):
+    """Run ``write`` in another session (giving up after 200 ms of waiting for a lock) just
+    after ``method`` of ``patch_target`` ran inside an import; what it raised, if anything."""
+    from django.db import OperationalError, transaction
+
+    raised = []
+
+    def other_session():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '200ms'")
+                write()
+        except OperationalError as error:
+            raised.append(error)
+        finally:
+            connection.close()
+
+    original = getattr(patch_target, method)
+
+    def then_write(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        thread = threading.Thread(target=other_session)
+        thread.start()
+        thread.join()
+        return result
+
+    with mock.patch.object(patch_target, method, then_write):
+        result = run_import(TEXT.replace("officials said.", "officials said, again."))
+    assert actions(result)["Ferry to Peru reopens"] == "updated"
+    return raised
+
+
+@postgresql_only
+def test_a_rename_waits_for_an_import_in_progress(stories):
+    """The import's checksums name the tags as it read them: a rename committed meanwhile
+    could not reach the stories it writes, so the rename waits for it (migration 0028's
+    advisory lock, shared by imports)."""
+    ferry, _ = stories
+
+    def rename():
+        Tag.objects.filter(name="Peru").update(name="Perú")
+
+    raised = blocked_while_importing(rename, Plan, "make")
+    assert raised and "lock timeout" in str(raised[0])
+    assert untouched(ferry)
+    rename()  # after the import: it goes through, and the story is checked in full again
+    assert not untouched(ferry)

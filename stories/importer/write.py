@@ -289,9 +289,11 @@ class Writer:
     def update_stories(self, planned_stories, section):
         if not planned_stories:
             return []
-        # Locked until the import commits: another session linking a byline or tag to one of
-        # them (its foreign key check shares the row) waits, and the record's "untouched"
-        # (``untouched``) then goes false after this import sets it, not before.
+        # Locked until the import commits, before anything is written: another session
+        # linking a byline or tag to one of them waits at its foreign key check, and clears
+        # the record's ``untouched`` after this import sets it. (Unlocked, it could first
+        # lock the record through its trigger, then wait for the story row its search
+        # trigger rewrites while this import waited for the record: a deadlock.)
         loaded = (
             Story.objects.select_for_update()
             .order_by()
