@@ -23,7 +23,7 @@ from taggit.models import TaggedItemBase
 
 from . import richtext
 from .changes import announce
-from .fasturls import fast_reverse, url_formatter
+from .fasturls import fast_reverse, last_argument_formatter
 from .images import (
     CENTRE,
     SHAPE_RATIOS,
@@ -459,13 +459,23 @@ class Story(models.Model):
         importer reports stories it read as plain values, not models. One with no slug has
         no address (a story the import leaves out because it was deleted): ``""``.
         """
-        url = url_formatter("stories:detail", 4)
         zone = timezone.get_current_timezone()
-        days = (address_date(story.published_at, story.created_at, zone) for story in stories)
-        return [
-            url(day.year, f"{day.month:02}", f"{day.day:02}", story.slug) if story.slug else ""
-            for story, day in zip(stories, days, strict=True)
-        ]
+        # An import's stories share a few days: each day's part of the address is checked
+        # and formatted once, and each story adds only its slug.
+        by_day = {}
+        urls = []
+        for story in stories:
+            if not story.slug:
+                urls.append("")
+                continue
+            day = address_date(story.published_at, story.created_at, zone)
+            url = by_day.get(day)
+            if url is None:
+                url = by_day[day] = last_argument_formatter(
+                    "stories:detail", day.year, f"{day.month:02}", f"{day.day:02}"
+                )
+            urls.append(url(story.slug))
+        return urls
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -733,6 +743,18 @@ class ImportRecord(models.Model):
         editable=False,
         related_name="+",
         help_text="Who deleted the story in the admin (empty when code deleted it).",
+    )
+    # PostgreSQL only: its triggers (migration 0029) set it false on any write to what the
+    # state checksum covers; the importer sets it true with the record. A re-import hashes
+    # the stored state only of records not untouched. Always false on SQLite. Not in
+    # backups: a restored record is not taken as untouched (the backup may come from SQLite,
+    # or from stories edited with no trigger to say so), so its story is hashed in full.
+    untouched = models.BooleanField(
+        default=False,
+        db_default=False,
+        serialize=False,
+        help_text="PostgreSQL: nothing the state checksum covers was written since "
+        "the importer wrote this record (kept by triggers, migration 0029).",
     )
 
     class Meta:

@@ -6,7 +6,7 @@ A run reads its sources (``sources``), plans (``plan``: reads only), then writes
 (``report``).
 """
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from stories.models import Story
@@ -18,6 +18,21 @@ from .write import Writer
 # Two imports racing on PostgreSQL: the loser hits a unique constraint, rolls back and
 # plans again, now seeing the winner's rows (so its stories come out "unchanged").
 IMPORT_ATTEMPTS = 3
+# Migration 0029's: shared by imports, exclusive for a rename.
+RENAME_LOCK = 160_507_227
+
+
+def hold_off_renames():
+    """PostgreSQL: renaming a section, byline or tag waits until this import commits (the
+    rename triggers of migration 0029 take this lock exclusively; imports share it).
+
+    The records an import writes hold checksums made from the names it read, and say their
+    stories are untouched since; a rename committed while the import runs could not reach its
+    stories, which no other session sees yet, and would go unnoticed on re-import.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [RENAME_LOCK])
 
 
 def import_briefings(
@@ -55,6 +70,8 @@ def import_briefings(
         )
         try:
             with transaction.atomic():
+                if not dry_run:
+                    hold_off_renames()
                 plan.make()
                 urls = report.preview_urls(plan) if dry_run else Writer(plan).apply()
         except IntegrityError:

@@ -91,6 +91,13 @@ class Writer:
         return Story.absolute_urls(self.plan.planned)
 
     @cached_property
+    def untouched(self):
+        """What a record this import writes says of its story: untouched since, on PostgreSQL,
+        whose triggers say when that stops being true (migration 0029). Elsewhere nothing
+        would, so the record says nothing, and re-imports check the story's state."""
+        return connection.vendor == "postgresql"
+
+    @cached_property
     def copying(self):
         """New stories go through ``COPY`` (PostgreSQL); elsewhere through ``bulk_create``."""
         return connection.vendor == "postgresql"
@@ -162,6 +169,7 @@ class Writer:
                         story, section.slug, byline_slugs, planned.tags
                     ),
                     "written_at": now,
+                    "untouched": self.untouched,
                 }
             )
             revisions.append(self.revision(story, planned, byline_slugs))
@@ -284,7 +292,16 @@ class Writer:
     def update_stories(self, planned_stories, section):
         if not planned_stories:
             return []
-        loaded = Story.objects.in_bulk([planned.story_id for planned in planned_stories])
+        # Locked until the import commits, before anything is written: another session
+        # linking a byline or tag to one of them waits at its foreign key check, and clears
+        # the record's ``untouched`` after this import sets it. (Unlocked, it could first
+        # lock the record through its trigger, then wait for the story row its search
+        # trigger rewrites while this import waited for the record: a deadlock.)
+        loaded = (
+            Story.objects.select_for_update()
+            .order_by()
+            .in_bulk([planned.story_id for planned in planned_stories])
+        )
         stories = []
         for planned in planned_stories:
             story = loaded[planned.story_id]
@@ -335,6 +352,7 @@ class Writer:
                     story, story.section.slug, byline_slugs, planned.tags
                 ),
                 "written_at": story.updated_at,
+                "untouched": self.untouched,
             }
             if planned.stored is None:
                 records_to_create.append(
@@ -353,7 +371,7 @@ class Writer:
         insert_rows(ImportRecord, records_to_create)
         ImportRecord.objects.bulk_update(
             records_to_update,
-            ["input_checksum", "state_checksum", "written_at"],
+            ["input_checksum", "state_checksum", "written_at", "untouched"],
             batch_size=QUERY_CHUNK,
         )
         insert_rows(self.revision_model, revisions)
