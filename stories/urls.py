@@ -38,6 +38,9 @@ urlpatterns = [
     path("bylines/<uslug:slug>/feed/", feeds.BylineFeed(), name="byline_feed"),
     path("bylines/<uslug:slug>/feed/atom/", feeds.BylineAtomFeed(), name="byline_atom_feed"),
     path("sitemap.xml", sitemaps.sitemap_index, name="sitemap"),
+    # The story sitemap's children are streamed, by a view of their own (the index names
+    # them as ``sitemap_section``, which gives the same address).
+    path("sitemap-stories.xml", sitemaps.story_sitemap, name="story_sitemap"),
     path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name="sitemap_section"),
     path("robots.txt", views.robots_txt, name="robots"),
     path(

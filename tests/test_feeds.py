@@ -462,4 +462,4 @@ def test_feeds_write_no_characters_xml_cannot_carry_even_if_stored(client, setti
     for url in ("/sitemap-news.xml", "/sitemap-stories.xml", "/sitemap-sections.xml"):
         response = client.get(url)
         assert response.status_code == 200, url
-        ElementTree.fromstring(response.content)  # well-formed
+        ElementTree.fromstring(response.getvalue())  # well-formed

@@ -142,7 +142,7 @@ def test_reader_pages_and_the_desk_make_as_many_queries_at_10000_stories_as_at_1
 def sitemap_xml(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
-    return response, ElementTree.fromstring(response.content)
+    return response, ElementTree.fromstring(response.getvalue())
 
 
 def locations(root):

@@ -7,6 +7,7 @@ import pytest
 from django.db.models import Max
 from django.utils import timezone
 
+from stories.delivery import surrogates
 from stories.models import SitePage
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -24,7 +25,9 @@ def read_xml(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
     assert response["Content-Type"].startswith("application/xml")
-    return response, ElementTree.fromstring(response.content)
+    # Read once: a streamed child (the stories') is read as it is sent.
+    response.xml_text = response.getvalue().decode()
+    return response, ElementTree.fromstring(response.xml_text)
 
 
 def locations(root):
@@ -50,8 +53,8 @@ def test_sitemaps_list_only_live_stories_and_what_they_use(client, discovery_new
     found = []
     for name in SECTIONS:
         response, root = read_xml(client, f"/sitemap-{name}.xml")
-        assert "secretword" not in response.content.decode().casefold()
-        assert "ghost" not in response.content.decode().casefold()
+        assert "secretword" not in response.xml_text.casefold()
+        assert "ghost" not in response.xml_text.casefold()
         found += locations(root)
     story = discovery_newsroom["live"].get_absolute_url()
     assert sorted(found) == sorted(
@@ -112,7 +115,7 @@ def test_robots_txt_points_at_the_sitemaps(client):
     response = client.get("/robots.txt")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; charset=utf-8"
-    lines = response.content.decode().splitlines()
+    lines = response.getvalue().decode().splitlines()
     assert "Sitemap: http://testserver/sitemap.xml" in lines
     assert "Sitemap: http://testserver/sitemap-news.xml" in lines
     assert "Disallow: /admin/" in lines
@@ -146,8 +149,13 @@ def test_sitemap_query_budget_is_pinned_and_flat(
     section = SectionFactory()
     StoryFactory(published=True, section=section, bylines=[BylineFactory()], tags=["Peru"])
     apply_listing_notes(client, django_assert_max_num_queries)
+    # The go-live state known, as after any page-cached request or the worker's tick (the
+    # first story child after the cache lost it pays one query, as a page-cache lookup does).
+    surrogates.settle_go_lives()
     with django_assert_num_queries(expected):
-        assert client.get(url).status_code == 200
+        response = client.get(url)
+        assert response.status_code == 200
+        response.getvalue()  # a streamed sitemap child reads its rows as it is sent
     for number in range(5):
         StoryFactory(
             published=True,
@@ -156,8 +164,13 @@ def test_sitemap_query_budget_is_pinned_and_flat(
             tags=[f"Tag {number}", "Peru"],
         )
     apply_listing_notes(client, django_assert_max_num_queries)
+    # The go-live state known, as after any page-cached request or the worker's tick (the
+    # first story child after the cache lost it pays one query, as a page-cache lookup does).
+    surrogates.settle_go_lives()
     with django_assert_num_queries(expected):
-        assert client.get(url).status_code == 200
+        response = client.get(url)
+        assert response.status_code == 200
+        response.getvalue()  # a streamed sitemap child reads its rows as it is sent
 
 
 def apply_listing_notes(client, django_assert_max_num_queries):

@@ -30,7 +30,7 @@ def listed(client, name):
     """``{address: lastmod}`` of a sitemap."""
     response = client.get(f"/sitemap-{name}.xml")
     assert response.status_code == 200
-    root = ElementTree.fromstring(response.content)
+    root = ElementTree.fromstring(response.getvalue())
     return {
         url.find(f"{SITEMAP}loc").text.removeprefix("http://testserver"): (
             datetime.fromisoformat(url.find(f"{SITEMAP}lastmod").text)

@@ -22,7 +22,9 @@ Never cached, never served from the cache: requests from logged-in users (or any
 session, checked only when the session cookie is present), anything but GET/HEAD, and any
 response that is not a 200, says ``private``/``no-store``/``no-cache``, sets a cookie or
 used a CSRF token. A cached page answers ``If-None-Match`` and ``If-Modified-Since`` as the
-uncached page does.
+uncached page does. A view that says ``page_cached = False`` (a streamed sitemap child: a
+stored page is one value, read whole on every hit) is neither looked up nor stored, so it
+counts as neither hit nor miss; a shared cache in front still keeps it.
 """
 
 import hashlib
@@ -89,6 +91,14 @@ def canonical_parameters(request, match):
             if value:
                 pairs.append((name, value))
     return pairs
+
+
+def is_page_cached(match):
+    """Whether the page cache looks up and stores the view's pages: not for a view that
+    says ``page_cached = False`` (a streamed sitemap child, which a shared cache in front
+    still keeps). Such a page is not looked up, so it counts as neither hit nor miss."""
+    view = getattr(match.func, "view_class", match.func)
+    return getattr(view, "page_cached", True)
 
 
 def is_canonical(request, pairs):
@@ -291,6 +301,7 @@ class ReaderPageCacheHitMiddleware:
             and (match := reader_match(request.path_info)) is not None
             and (pairs := canonical_parameters(request, match)) is not None
             and is_canonical(request, pairs)
+            and is_page_cached(match)
         ):
             # No query here unless a go-live is due (``fresh_stored_page``).
             key = cache_key(request, pairs)
@@ -338,7 +349,11 @@ class ReaderPageCacheMiddleware:
             if request.method in ("GET", "HEAD") and only_the_page_differs(request, pairs):
                 return canonical_redirect(request, pairs)
             return None
-        if pairs is None or not is_cacheable_request(request):
+        if (
+            pairs is None
+            or not is_cacheable_request(request)
+            or not is_page_cached(request.resolver_match)
+        ):
             return None
         surrogates.settle_once(request)
         missed_key = getattr(request, "reader_page_missed_key", None)

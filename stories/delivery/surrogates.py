@@ -187,6 +187,21 @@ def storable(keys, since):
     return is_fresh(keys, since, times)
 
 
+def dating(keys, since):
+    """Key -> when it was last invalidated, for a response made of rows read after
+    ``since`` that dates itself by its keys before it reads them (a streamed sitemap
+    child). A key with no entry gets one dated ``since``, as ``storable`` does. While a
+    scheduled story's time has come and its keys are not yet invalidated (the go-lives
+    not settled, or not known), every key counts as invalidated at ``since``: what is read
+    now may show that story, and settling costs a query this needs not make."""
+    keys = sorted(keys)
+    if not go_lives_settled():
+        return dict.fromkeys(keys, since)
+    storable(keys, since)
+    times = invalidated_at(keys)
+    return {key: times.get(key, since) for key in keys}
+
+
 def keys_stamp(keys, since):
     """A token naming the state of ``keys`` for a versioned cache key (``{% cache %}``
     blocks), or None if they changed since ``since`` or some are missing (then nothing

@@ -10,16 +10,21 @@ published in the last two days, at most 1,000, with the ``news:`` fields.
 What the index asks of each sitemap is cheap whatever the size of the archive: its latest
 change is two index lookups (``latest_change``), its number of children one count. A story
 child is read in keyset batches of plain values (``STORY_BATCH`` rows each, never a list of
-models) and written as compact XML without a template, so it takes the same time and memory
-at a million stories as at ten thousand. Per row it does only what differs between rows
-(its times are read as text, the day in its address worked out once per day): 0.2 s of CPU
-for 50,000 addresses, where it was 0.65 s.
+models) and streamed as compact XML without a template, a piece at a time, so its memory
+is a batch and a piece whatever its number of addresses, at a million stories as at ten
+thousand; its ETag and Last-Modified come from its surrogate keys before its body
+(``child_validators``). Per row it does only what differs between rows (its times are read
+as text, the day in its address worked out once per day): 0.2 s of CPU for 50,000
+addresses, where it was 0.65 s.
 
 The section, tag and byline sitemaps read each listing's latest change from a row kept for
 it on write (``stories.listings``), not from its stories: at a million stories, grouping
 3,000,000 tag links took seconds, and one row per tag takes milliseconds.
 """
 
+import hashlib
+import math
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 
@@ -30,12 +35,14 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.paginator import Paginator
 from django.db.models import CharField, Func, Max, Q
 from django.db.models.functions import Greatest
-from django.http import Http404, HttpResponse
+from django.http import Http404, StreamingHttpResponse
+from django.urls import get_script_prefix, set_script_prefix
 from django.utils import timezone
-from django.utils.http import http_date
+from django.utils.http import http_date, quote_etag
 from taggit.models import Tag
 
 from stories.delivery import surrogates
+from stories.delivery.page_cache import page_number
 from stories.fasturls import fast_reverse, last_argument_formatter
 from stories.listings import last_changes
 from stories.models import Byline, ListingChange, Section, SitePage, Story
@@ -111,14 +118,20 @@ class StorySitemap(Sitemap):
     def get_latest_lastmod(self):
         return latest_change(Story.objects.live())
 
-    def child_rows(self, page):
-        """The values of the stories in child ``page`` (1 = the oldest), read in keyset
-        batches; ``Http404`` for a page past the last (page 1 of no stories is empty)."""
+    def child_start(self, page):
+        """Where child ``page`` (1 = the oldest) starts: the (published_at, pk) of its first
+        story, or None for page 1 of no stories; ``Http404`` for a page past the last. One
+        query, made before the response, so a missing child is a 404, not a broken stream."""
         ordered = self.items().values_list("published_at", "pk")
         start = ordered[(page - 1) * self.limit : (page - 1) * self.limit + 1].first()
+        if start is None and page > 1:
+            raise Http404(f"No sitemap page {page}")
+        return start
+
+    def child_rows(self, start):
+        """The values of the stories of the child starting at ``start`` (``child_start``),
+        read in keyset batches: a generator, so nothing is read until the body is."""
         if start is None:
-            if page > 1:
-                raise Http404(f"No sitemap page {page}")
             return
         after = keyset_after(*start, inclusive=True)
         # Times as text (``UTCText``), the lastmod worked out by the database.
@@ -130,15 +143,15 @@ class StorySitemap(Sitemap):
         left = self.limit
         while left > 0:
             batch = stories.filter(after).values_list(*fields)[: min(left, STORY_BATCH)]
-            batch = [
-                (read_utc(published), pk, slug, read_utc(changed))
-                for published, pk, slug, changed in batch
-            ]
-            yield from batch
-            if len(batch) < min(left, STORY_BATCH):
+            read = 0
+            # Each row made as it is written (one list of the batch's rows, not two).
+            for published, pk, slug, changed in batch:
+                last = (read_utc(published), pk, slug, read_utc(changed))
+                read += 1
+                yield last
+            if read < min(left, STORY_BATCH):
                 return
-            left -= len(batch)
-            last = batch[-1]
+            left -= read
             after = keyset_after(last[0], last[1])
 
 
@@ -271,8 +284,6 @@ def sitemap_index(request):
 
 def sitemap_section(request, section):
     surrogates.add_keys(request, "sitemaps")
-    if section == "stories":
-        return story_sitemap(request)
     # Django's own template gives lastmod as a date; news changes by the minute.
     template = "stories/sitemap_news.xml" if section == "news" else "stories/sitemap.xml"
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=template)
@@ -291,10 +302,8 @@ def local_day(moment, zone):
     return start, end
 
 
-def story_sitemap(request):
-    """A child of the story sitemap (``?p=``, 1 by default), written line by line from
-    plain values: the same text ``stories/sitemap.xml`` makes of Django's list of URL
-    dictionaries, without the list (50,000 dictionaries and models were +116 MB)."""
+def child_page(request):
+    """The story child asked for (``?p=``, 1 by default), or ``Http404``."""
     try:
         page = int(request.GET.get("p", 1))
     except ValueError:
@@ -303,19 +312,70 @@ def story_sitemap(request):
     # beyond 64 bits is a database error, not a 404).
     if not 1 <= page <= MAX_CHILD_PAGE:
         raise Http404("No such sitemap page")
-    root = escape(f"{request.scheme}://{get_current_site(request).domain}")
-    zone = timezone.get_current_timezone()
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-    ]
-    latest = None
+    return page
+
+
+def child_validators(request, page, root, zone):
+    """``(ETag, Last-Modified)`` of story child ``page``, known before a row is read, or
+    None with every cache off (then nothing is looked up, as ``include_invalidations``).
+
+    What the child shows changes only with a change that invalidates the response's
+    surrogate keys (``sitemaps``: every story going live, edited, moved or taken away;
+    ``all``: bulk writes), so when those keys were last invalidated dates it: the
+    ``Last-Modified`` the page cache's ``include_invalidations`` gives it anyway, and an
+    ETag naming those times and what else the text depends on (its address, the time zone
+    of its lastmods, the child's number and size). An ETag made of the body, as
+    ConditionalGetMiddleware makes, needs the whole body first."""
+    if not (settings.PAGE_CACHE_SECONDS or settings.FRAGMENT_CACHE_SECONDS):
+        return None
+    # As the page cache does before a lookup: a scheduled story whose time has come has its
+    # keys invalidated first (one cache read when none is due).
+    surrogates.settle_once(request)
+    keys = sorted(surrogates.request_keys(request))
+    times = surrogates.dating(keys, surrogates.started(request))
+    # The text depends on these too (the script prefix is in every address).
+    text = (page, settings.SITEMAP_MAX_URLS, root, get_script_prefix(), str(zone))
+    state = repr((*text, [times[key] for key in keys]))
+    etag = quote_etag(hashlib.sha256(state.encode()).hexdigest()[:32])
+    return etag, http_date(math.floor(max(times.values())))
+
+
+XML_START = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+)
+# Addresses per piece of a streamed child (about 100 bytes each).
+CHUNK_URLS = 1000
+
+
+@contextmanager
+def script_prefix(prefix):
+    """The request's script prefix while a streamed body is written: it is written as it
+    is sent, after the view returned (a test client has unset the prefix by then)."""
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        yield
+    finally:
+        set_script_prefix(before)
+
+
+def child_xml(rows, root, zone, prefix):
+    """The text of a story child, in pieces of ``CHUNK_URLS`` addresses: the same text
+    ``stories/sitemap.xml`` makes of Django's list of URL dictionaries, without the list or
+    the whole text (50,000 dictionaries and models were +116 MB, the whole text 25 MB)."""
+    with script_prefix(prefix):
+        yield from child_pieces(rows, root, zone)
+
+
+def child_pieces(rows, root, zone):
+    lines = [XML_START]
     day_start = day_end = link = None
     lastmod = last_changed = None
     # Per row only what differs (50,000 rows make a child's time): stories come in order of
     # publication, so the day in their address is worked out once per day, and a lastmod
     # once per distinct time (an import saves its stories at one time).
-    for published_at, _pk, slug, changed in StorySitemap().child_rows(page):
+    for published_at, _pk, slug, changed in rows:
         if day_start is None or not day_start <= published_at < day_end:
             day_start, day_end = local_day(published_at, zone)
             day = timezone.localdate(published_at, zone)
@@ -324,14 +384,46 @@ def story_sitemap(request):
             )
         if changed != last_changed:
             last_changed, lastmod = changed, sitemap_time(changed, zone)
-            if latest is None or changed > latest:
-                latest = changed
         lines.append(
             f"<url><loc>{root}{escape(link(slug))}</loc><lastmod>{lastmod}</lastmod></url>\n"
         )
+        if len(lines) >= CHUNK_URLS:
+            yield "".join(lines).encode()
+            lines = []
     lines.append("</urlset>\n")
-    response = HttpResponse("".join(lines), content_type="application/xml")
-    if latest is not None:
-        response["Last-Modified"] = http_date(latest.timestamp())
+    yield "".join(lines).encode()
+
+
+def story_sitemap(request):
+    """A child of the story sitemap (``?p=``, 1 by default), streamed: its memory is a
+    batch of rows and a piece of text whatever its number of addresses.
+
+    Its validators come before its body (``child_validators``), so a crawler's conditional
+    request gets its 304 from ConditionalGetMiddleware after one query (where the child
+    starts, which says whether it exists) and without a row of the body read. A shared
+    cache in front keeps every child, ``?p=`` included (``canonical_parameters``), with
+    its surrogate keys, and is purged on edit like any page. The page cache does not keep
+    it (``page_cached``): it stores a page as one value, read whole on every hit, so a
+    child would be 5 MB of memory again per hit and per request that stores it, and
+    would evict many small pages from the cache; a child is not even looked up there, so
+    it counts neither as a hit nor as a miss."""
+    page = child_page(request)
+    surrogates.add_keys(request, "sitemaps")
+    root = escape(f"{request.scheme}://{get_current_site(request).domain}")
+    zone = timezone.get_current_timezone()
+    validators = child_validators(request, page, root, zone)
+    sitemap = StorySitemap()
+    rows = sitemap.child_rows(sitemap.child_start(page))
+    response = StreamingHttpResponse(
+        child_xml(rows, root, zone, get_script_prefix()), content_type="application/xml"
+    )
+    if validators is not None:
+        response["ETag"], response["Last-Modified"] = validators
     response["X-Robots-Tag"] = "noindex, noodp, noarchive"
     return response
+
+
+# The page cache's view attributes (``stories.delivery.page_cache``): ``?p=2`` and on are
+# children's one address (``?p=1`` is the sitemap's own, without it).
+story_sitemap.canonical_parameters = {"p": page_number}
+story_sitemap.page_cached = False
