@@ -836,7 +836,9 @@ def live_bylines():
 class ListingChange(models.Model):
     """When a section's, tag's or byline's live stories last changed, kept up to date on
     write (``stories.listings``), so a sitemap lists a million stories' listings without
-    reading their stories. ``changed_at`` is empty while the listing has no live story."""
+    reading their stories. ``changed_at`` is empty while the listing has no live story.
+    ``live_count`` is its pages' count, kept until the listing next changes, so a page does
+    not count a million stories for its "Page N of M"."""
 
     class Kind(models.TextChoices):
         SECTION = "section", "Section"
@@ -850,6 +852,11 @@ class ListingChange(models.Model):
     )
     next_live_at = models.DateTimeField(
         null=True, help_text="When its next scheduled story goes live: the row is due then."
+    )
+    live_count = models.PositiveIntegerField(
+        null=True,
+        help_text='How many live stories it lists, as its pages print it ("Page N of M"); '
+        "empty on rows from before counts were kept.",
     )
 
     class Meta:
