@@ -403,16 +403,19 @@ def count_state(kind, pk, now):
 
 
 def remember_counts(kind=None, pk=None):
-    """Work out again the listing's row (``kind`` None: every section's) if a scheduled
-    story of it has gone live or it was never counted (rows from before counts were kept),
-    under the readers' lock (``serialized``) as notes are applied."""
-    rows = ListingChange.objects.filter(kind=kind or Kind.SECTION)
-    if kind is not None:
-        rows = rows.filter(listing_id=pk)
+    """Work out again the listing's row, which a scheduled story of it going live made due,
+    or which has no count (rows from before counts were kept) or none at all; with no
+    ``kind``, the sections' rows that are due or have no count. Under the readers' lock
+    (``serialized``), as notes are applied."""
     with transaction.atomic():
         serialized()
-        rows = rows.filter(Q(next_live_at__lte=timezone.now()) | Q(live_count__isnull=True))
-        refresh(kind or Kind.SECTION, rows.values_list("listing_id", flat=True))
+        if kind is not None:
+            refresh(kind, [pk])
+            return
+        rows = ListingChange.objects.filter(kind=Kind.SECTION).filter(
+            Q(next_live_at__lte=timezone.now()) | Q(live_count__isnull=True)
+        )
+        refresh(Kind.SECTION, rows.values_list("listing_id", flat=True))
 
 
 # --- what each write changes ------------------------------------------------------------

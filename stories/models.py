@@ -11,7 +11,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -53,31 +53,39 @@ class ContentQuerySet(models.QuerySet):
         pks = list(self.order_by().values_list("pk", flat=True)[: self.ANNOUNCED_ROWS + 1])
         return None if len(pks) > self.ANNOUNCED_ROWS else pks
 
+    # A write and its announcements commit together: what listeners note (the listings'
+    # notes, ``stories.listings``) is there as soon as the rows are, so a reader never finds
+    # the rows written and a listing's kept count not yet noted stale. Without a savepoint,
+    # as Django's own bulk writes: an error inside fails the enclosing transaction anyway.
+
     def bulk_create(self, objs, *args, **kwargs):
-        created = super().bulk_create(objs, *args, **kwargs)
-        if created:
-            pks = [obj.pk for obj in created]
-            few = len(pks) <= self.ANNOUNCED_ROWS and None not in pks
-            announce(self.model, pks=pks if few else None)
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            if created:
+                pks = [obj.pk for obj in created]
+                few = len(pks) <= self.ANNOUNCED_ROWS and None not in pks
+                announce(self.model, pks=pks if few else None)
         return created
 
     def update(self, **kwargs):
-        pks = self.written_rows()
-        if pks:
-            announce(self.model, pks=pks)  # what the rows showed before
-        rows = super().update(**kwargs)
-        if rows:
-            announce(self.model, pks=pks)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = self.written_rows()
+            if pks:
+                announce(self.model, pks=pks)  # what the rows showed before
+            rows = super().update(**kwargs)
+            if rows:
+                announce(self.model, pks=pks)
         return rows
 
     def delete(self):
-        # Afterwards the rows are gone, and with them what they were shown on.
-        pks = self.written_rows()
-        if pks:
-            announce(self.model, pks=pks)
-        deleted, by_model = super().delete()
-        if deleted and pks is None:
-            announce(self.model)
+        with transaction.atomic(using=self.db, savepoint=False):
+            # Afterwards the rows are gone, and with them what they were shown on.
+            pks = self.written_rows()
+            if pks:
+                announce(self.model, pks=pks)
+            deleted, by_model = super().delete()
+            if deleted and pks is None:
+                announce(self.model)
         return deleted, by_model
 
 

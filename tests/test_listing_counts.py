@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from taggit.models import Tag
 
+from stories.changes import content_changed
 from stories.editorial.tags import merge_tags
 from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
@@ -192,3 +193,40 @@ def test_pages_print_the_kept_count(client, settings, newsroom):
         live_count=99
     )
     assert "Page 1 of 5" in client.get("/sections/world/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", ["update", "delete", "bulk_create"])
+def test_a_bulk_write_commits_with_its_notes(write):
+    """Outside any transaction, a bulk write's announcements (the listings' notes) are made
+    in the write's own transaction: else a reader could find the rows written and a kept
+    count not yet noted stale."""
+    story = StoryFactory(published=True)
+    seen = []
+
+    def listener(sender, **kwargs):
+        seen.append(connection.in_atomic_block)
+
+    content_changed.connect(listener, dispatch_uid="test-bulk-write-notes")
+    try:
+        if write == "update":
+            Story.objects.filter(pk=story.pk).update(status="draft")
+        elif write == "delete":
+            Story.objects.filter(pk=story.pk).delete()
+        else:
+            Section.objects.bulk_create([Section(name="Later", slug="later")])
+    finally:
+        content_changed.disconnect(dispatch_uid="test-bulk-write-notes")
+    assert seen and all(seen)
+    assert_counts_exact()
+
+
+@pytest.mark.django_db
+def test_a_listing_without_a_row_gets_one_when_read(newsroom):
+    """Rows from before counts were kept have none; a row lost (or never made) is made."""
+    world = newsroom["world"].pk
+    ListingChange.objects.filter(kind=Kind.SECTION, listing_id=world).delete()
+    ListingChange.objects.filter(kind=Kind.TAG).update(live_count=None)
+    assert live_count(Kind.SECTION, world) == 2
+    assert count_state(Kind.SECTION, world, timezone.now())["valid"]
+    assert_counts_exact()
