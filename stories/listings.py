@@ -370,7 +370,10 @@ def live_count(kind=None, pk=None):
 
 
 def count_state(kind, pk, now):
-    """``{"count", "valid", "pending"}`` for ``live_count``, in one query."""
+    """``{"count", "valid", "pending"}`` for ``live_count``, in one query. Written as SQL:
+    the row may be missing, and the count must be a branch the database skips when the row
+    is good (PostgreSQL runs such a subquery only if its value is used), which a queryset
+    over the rows cannot say."""
     quote = connection.ops.quote_name
     rows, notes = quote(ListingChange._meta.db_table), quote(ListingChangeNote._meta.db_table)
     if kind is None:
