@@ -29,8 +29,10 @@ print as "Page N of M": at a million stories a COUNT was 72 ms of the home page'
 29 ms of a section's. It is worked out wherever the row is (``refresh``, and applying a
 fold note counts the listing again: a write may or may not have changed it), so a page
 reads it with its validity in one query (``live_count``): good while no note about the
-listing waits and none of its scheduled stories has gone live since; otherwise the page
-counts, in the same query, as before.
+listing that may change its count waits and none of its scheduled stories has gone live
+since; otherwise the page counts, in the same query, as before. A note says whether its
+write may have changed the count (``moves_count``): an edit of a live story that stays in
+its listings, or a tag added to it, leaves the counts of those listings standing.
 
 Every write path reaches this module: model saves and deletes and taggit's ``m2m_changed``
 through Django's signals, bulk writes through ``stories.changes`` (rows named: their listings
@@ -50,7 +52,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    Max,
+    Min,
+    OuterRef,
+    PositiveIntegerField,
+    Q,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from taggit.models import Tag
@@ -74,6 +86,9 @@ RELATED = {
 }
 MODELS = {Kind.SECTION: Section, Kind.TAG: Tag, Kind.BYLINE: Byline}
 CHUNK = 500
+# Applying notes counts again at most this many tags or bylines (sections always: they are
+# few, and counted from their own index); the others' pages count them when first read.
+RECOUNT_HERE_MAX = 20
 # A note that every listing is to be worked out again.
 ALL = "all"
 # The advisory lock readers take to apply notes (any number no other code uses).
@@ -146,9 +161,12 @@ def note(notes):
     ListingChangeNote.objects.bulk_create(notes, batch_size=CHUNK)
 
 
-def fold(story_pks):
+def fold(story_pks, moved=None):
     """Stories were written (saved, tagged, imported): note their times for their listings
-    as they are now. Never lowers a row: what a write took away is ``mark_stale``'s."""
+    as they are now. Never lowers a row: what a write took away is ``mark_stale``'s.
+    ``moved``: the ``(kind, listing pk)`` pairs whose count of live stories the write may
+    have changed (None: any of them); the others' notes leave their counts standing, so an
+    edit of a live story does not send its listings' pages back to counting."""
     now = timezone.now()
     for kind in Kind:
         found = {}
@@ -158,7 +176,13 @@ def fold(story_pks):
                 old = found.get(pk, (None, None))
                 found[pk] = (latest(old[0], live), earliest(old[1], upcoming))
         note(
-            ListingChangeNote(kind=kind, listing_id=pk, changed_at=live, next_live_at=upcoming)
+            ListingChangeNote(
+                kind=kind,
+                listing_id=pk,
+                changed_at=live,
+                next_live_at=upcoming,
+                moves_count=moved is None or (kind, pk) in moved,
+            )
             for pk, (live, upcoming) in found.items()
             if live is not None or upcoming is not None
         )
@@ -236,12 +260,12 @@ def store(rows):
     )
 
 
-def kept_with_counts(kind, pks):
+def kept_with_counts(kind, pks, recount):
     """``(pk, latest change, next go-live, live stories)`` of the listings ``pks`` (those
-    that still exist): the times their rows keep, the count as their stories have it now
-    (a written story may have joined or left the count, or neither: a save of a live one).
-    One query: the count is a subquery per listing, reading its entries of the relation's
-    index."""
+    that still exist): the times their rows keep; the count as their stories have it now
+    for those in ``recount`` (a written story may have joined or left it), the row's for
+    the others. One query: the count is a subquery per listing recounted, reading its
+    entries of the relation's index."""
     related = RELATED[kind]
     counted = (
         live_listing(kind, OuterRef("pk"))
@@ -257,7 +281,11 @@ def kept_with_counts(kind, pks):
         .annotate(
             kept_live=Subquery(kept.values("changed_at")),
             kept_upcoming=Subquery(kept.values("next_live_at")),
-            listed=Coalesce(Subquery(counted), 0),
+            listed=Case(
+                When(pk__in=recount, then=Coalesce(Subquery(counted), 0)),
+                default=Subquery(kept.values("live_count")),
+                output_field=PositiveIntegerField(),
+            ),
         )
         .order_by()
         .values_list("pk", "kept_live", "kept_upcoming", "listed")
@@ -270,7 +298,7 @@ def apply_notes():
     stays for the next reader."""
     notes = list(
         ListingChangeNote.objects.values_list(
-            "pk", "kind", "listing_id", "changed_at", "next_live_at", "stale"
+            "pk", "kind", "listing_id", "changed_at", "next_live_at", "stale", "moves_count"
         )
     )
     if not notes:
@@ -279,20 +307,31 @@ def apply_notes():
         for kind, model in MODELS.items():
             refresh(kind, model.objects.order_by().values_list("pk", flat=True))
     else:
-        stale, folded = defaultdict(set), {}
-        for _, kind, pk, live, upcoming, is_stale in notes:
+        stale, folded, moved = defaultdict(set), {}, set()
+        for _, kind, pk, live, upcoming, is_stale, moves_count in notes:
             if is_stale:
                 stale[kind].add(pk)
             else:
                 old = folded.get((kind, pk), (None, None))
                 folded[kind, pk] = (latest(old[0], live), earliest(old[1], upcoming))
+                if moves_count:
+                    moved.add((kind, pk))
         for kind, pks in stale.items():
             refresh(kind, pks)
         for kind in Kind:
             pks = sorted(pk for k, pk in folded if k == kind and pk not in stale[kind])
+            # Counted here if few (an editor's saves); past that (an import) each listing's
+            # row is left without a count and its page counts it when first read: counting
+            # a thousand tags or bylines one by one took half a minute at a million stories.
+            moving = {pk for pk in pks if (kind, pk) in moved}
+            counted_here = kind == Kind.SECTION or len(moving) <= RECOUNT_HERE_MAX
             for chunk in chunks(pks):
                 rows = []
-                for pk, old_live, old_upcoming, listed in kept_with_counts(kind, chunk):
+                recount = [pk for pk in chunk if pk in moving]
+                found = kept_with_counts(kind, chunk, recount if counted_here else [])
+                for pk, old_live, old_upcoming, listed in found:
+                    if pk in moving and not counted_here:
+                        listed = None
                     live, upcoming = folded[kind, pk]
                     rows.append(
                         ListingChange(
@@ -381,10 +420,13 @@ def count_state(kind, pk, now):
         # publication gives it one).
         row_filter, row_params = "kept.kind = %s", [Kind.SECTION]
         note_filter, note_params = "noted.kind IN (%s, %s)", [ALL, Kind.SECTION]
+        note_filter += " AND noted.moves_count"
         rows_known = "state.counted_rows = state.listed_rows"
     else:
         row_filter, row_params = "kept.kind = %s AND kept.listing_id = %s", [kind, pk]
-        note_filter = "noted.kind = %s OR (noted.kind = %s AND noted.listing_id = %s)"
+        note_filter = (
+            "(noted.kind = %s OR (noted.kind = %s AND noted.listing_id = %s)) AND noted.moves_count"
+        )
         note_params = [ALL, kind, pk]
         rows_known = "state.counted_rows = 1"
     valid = f"NOT state.pending AND {rows_known} AND (state.due IS NULL OR state.due > %s)"
@@ -455,11 +497,17 @@ def after_story_save(sender, instance, **kwargs):
     if loaded_raw(kwargs):
         return
     before = getattr(instance, "_listings_before", None)
+    moved = None
     if before is not None and before[0]:
         # It counted in its old listings: those it left, or all if it is live no more.
         now = listings_of([instance.pk]).get(instance.pk, set())
-        mark_stale(before[1] - now if was_live([instance.pk]) else before[1])
-    fold([instance.pk])
+        if was_live([instance.pk]):
+            mark_stale(before[1] - now)
+            # Live before and after: it counts once in the listings it stayed in.
+            moved = now - before[1]
+        else:
+            mark_stale(before[1])
+    fold([instance.pk], moved)
 
 
 def after_story_delete(sender, instance, **kwargs):
@@ -483,7 +531,9 @@ def before_link_write(sender, instance, **kwargs):
 def after_link_save(sender, instance, **kwargs):
     if loaded_raw(kwargs):
         return
-    fold([getattr(instance, link_fields(sender)[0])])
+    story, listing = (getattr(instance, field) for field in link_fields(sender))
+    # Only the link's own listing may count the story anew.
+    fold([story], moved={link_pair(sender, listing)})
 
 
 def after_link_delete(sender, instance, **kwargs):
@@ -508,7 +558,7 @@ def tags_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
         if action in ("post_remove", "post_clear"):
             mark_stale([(Kind.TAG, instance.pk)])
         elif action == "post_add":
-            fold(pk_set or [])
+            fold(pk_set or [], moved={(Kind.TAG, instance.pk)})
         return
     if action == "pre_clear":
         tags = TaggedStory.objects.filter(content_object_id=instance.pk)
@@ -518,7 +568,8 @@ def tags_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
     elif action == "post_remove":
         mark_stale((Kind.TAG, pk) for pk in pk_set or ())
     elif action == "post_add":
-        fold([instance.pk])
+        # Only the tags added count the story anew (its other listings already did).
+        fold([instance.pk], moved={(Kind.TAG, pk) for pk in pk_set or ()})
 
 
 def bulk_written(sender, keys=None, pks=None, **kwargs):

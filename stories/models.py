@@ -888,6 +888,11 @@ class ListingChangeNote(models.Model):
     stale = models.BooleanField(
         default=False, help_text="The listing lost a story: work its row out again."
     )
+    moves_count = models.BooleanField(
+        default=True,
+        help_text="The write may have changed how many live stories the listing has (an "
+        "edit of a live story that stays in it does not).",
+    )
 
     def __str__(self):
         return f"{self.kind} {self.listing_id}"

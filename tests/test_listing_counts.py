@@ -17,7 +17,15 @@ from stories.editorial.tags import merge_tags
 from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
 from stories.listings import apply_pending, count_state, live_count
-from stories.models import Byline, ListingChange, Section, Story, StoryByline, TaggedStory
+from stories.models import (
+    Byline,
+    ListingChange,
+    ListingChangeNote,
+    Section,
+    Story,
+    StoryByline,
+    TaggedStory,
+)
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
@@ -230,3 +238,34 @@ def test_a_listing_without_a_row_gets_one_when_read(newsroom):
     assert live_count(Kind.SECTION, world) == 2
     assert count_state(Kind.SECTION, world, timezone.now())["valid"]
     assert_counts_exact()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("edit", ["headline", "tags-add"])
+def test_an_edit_of_a_live_story_leaves_its_listings_counts_standing(newsroom, edit):
+    """A live story edited in place counts once in the same listings: with its notes still
+    waiting, every listing but a tag it was given reads its row's count (one query)."""
+    story = newsroom["live"]
+    if edit == "headline":
+        save(story, headline="A new headline")
+    else:
+        story.tags.add("Chad")
+    assert ListingChangeNote.objects.exists()
+    chad = Tag.objects.filter(name="Chad").values_list("pk", flat=True).first()
+    for listing in [(None, None), (Kind.SECTION, newsroom["world"].pk)] + [
+        (Kind.TAG, pk) for pk in Tag.objects.exclude(pk=chad).values_list("pk", flat=True)
+    ]:
+        assert count_state(*listing, timezone.now())["valid"], listing
+    assert_counts_exact()
+
+
+@pytest.mark.django_db
+def test_many_listings_changed_at_once_are_counted_by_their_pages(newsroom):
+    """Past ``RECOUNT_HERE_MAX`` tags or bylines changed, applying notes leaves their counts
+    to their pages (one listing at a time) instead of counting them all at once."""
+    with mock.patch("stories.listings.RECOUNT_HERE_MAX", 1):
+        StoryFactory(published=True, section=newsroom["sport"], tags=["Ports", "Kenya", "Chad"])
+        apply_pending()
+        tags = ListingChange.objects.filter(kind=Kind.TAG, live_count__isnull=True)
+        assert tags.count() == 3
+        assert_counts_exact()
