@@ -54,31 +54,39 @@ class ContentQuerySet(models.QuerySet):
         pks = list(self.order_by().values_list("pk", flat=True)[: self.ANNOUNCED_ROWS + 1])
         return None if len(pks) > self.ANNOUNCED_ROWS else pks
 
+    # A write and its announcements commit together: what listeners note (the listings'
+    # notes, ``stories.listings``) is there as soon as the rows are, so a reader never finds
+    # the rows written and a listing's kept count not yet noted stale. Without a savepoint,
+    # as Django's own bulk writes: an error inside fails the enclosing transaction anyway.
+
     def bulk_create(self, objs, *args, **kwargs):
-        created = super().bulk_create(objs, *args, **kwargs)
-        if created:
-            pks = [obj.pk for obj in created]
-            few = len(pks) <= self.ANNOUNCED_ROWS and None not in pks
-            announce(self.model, pks=pks if few else None)
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            if created:
+                pks = [obj.pk for obj in created]
+                few = len(pks) <= self.ANNOUNCED_ROWS and None not in pks
+                announce(self.model, pks=pks if few else None)
         return created
 
     def update(self, **kwargs):
-        pks = self.written_rows()
-        if pks:
-            announce(self.model, pks=pks)  # what the rows showed before
-        rows = super().update(**kwargs)
-        if rows:
-            announce(self.model, pks=pks)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = self.written_rows()
+            if pks:
+                announce(self.model, pks=pks)  # what the rows showed before
+            rows = super().update(**kwargs)
+            if rows:
+                announce(self.model, pks=pks)
         return rows
 
     def delete(self):
-        # Afterwards the rows are gone, and with them what they were shown on.
-        pks = self.written_rows()
-        if pks:
-            announce(self.model, pks=pks)
-        deleted, by_model = super().delete()
-        if deleted and pks is None:
-            announce(self.model)
+        with transaction.atomic(using=self.db, savepoint=False):
+            # Afterwards the rows are gone, and with them what they were shown on.
+            pks = self.written_rows()
+            if pks:
+                announce(self.model, pks=pks)
+            deleted, by_model = super().delete()
+            if deleted and pks is None:
+                announce(self.model)
         return deleted, by_model
 
 
@@ -908,7 +916,9 @@ def live_bylines():
 class ListingChange(models.Model):
     """When a section's, tag's or byline's live stories last changed, kept up to date on
     write (``stories.listings``), so a sitemap lists a million stories' listings without
-    reading their stories. ``changed_at`` is empty while the listing has no live story."""
+    reading their stories. ``changed_at`` is empty while the listing has no live story.
+    ``live_count`` is its pages' count, kept until the listing next changes, so a page does
+    not count a million stories for its "Page N of M"."""
 
     class Kind(models.TextChoices):
         SECTION = "section", "Section"
@@ -922,6 +932,11 @@ class ListingChange(models.Model):
     )
     next_live_at = models.DateTimeField(
         null=True, help_text="When its next scheduled story goes live: the row is due then."
+    )
+    live_count = models.PositiveIntegerField(
+        null=True,
+        help_text='How many live stories it lists, as its pages print it ("Page N of M"); '
+        "empty on rows from before counts were kept.",
     )
 
     class Meta:
@@ -944,6 +959,11 @@ class ListingChangeNote(models.Model):
     next_live_at = models.DateTimeField(null=True)
     stale = models.BooleanField(
         default=False, help_text="The listing lost a story: work its row out again."
+    )
+    moves_count = models.BooleanField(
+        default=True,
+        help_text="The write may have changed how many live stories the listing has (an "
+        "edit of a live story that stays in it does not).",
     )
 
     def __str__(self):

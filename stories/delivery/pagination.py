@@ -20,11 +20,11 @@ from django.utils.functional import SimpleLazyObject, cached_property
 from . import fragments
 
 
-def cached_count(request, name, queryset):
-    """``queryset.count()`` for a listing, counted once per generation. ``name`` must say
-    everything the queryset depends on (the section, tag, byline or search words)."""
+def cached_count(request, name, count):
+    """``count()`` for a listing, counted once per generation. ``name`` must say everything
+    the count depends on (the section, tag, byline or search words)."""
     digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-    return fragments.cached(request, f"count:{digest}", lambda: queryset.count())
+    return fragments.cached(request, f"count:{digest}", count)
 
 
 # Pages whose first row is further down than this read their keys first (the deferred
@@ -35,29 +35,38 @@ DEFERRED_JOIN_OFFSET = 100
 class CachedCountPaginator(Paginator):
     """``cache_name``, with the request, caches the count for the content generation
     (``cached_count``): a COUNT over thousands of rows on every page view was a large part
-    of a listing's cost, and it changes only with content."""
+    of a listing's cost, and it changes only with content. ``counter`` gives the count
+    (by default the listing's ``count()``): a listing kept counted in the database
+    (``stories.listings.live_count``) reads it from there."""
 
-    def __init__(self, *args, request=None, cache_name=None, **kwargs):
+    def __init__(self, *args, request=None, cache_name=None, counter=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.request, self.cache_name = request, cache_name
+        self.request, self.cache_name, self.counter = request, cache_name, counter
 
     @cached_property
     def count(self):
+        counter = self.counter or self.object_list.count
         if self.cache_name is None:
-            return super().count
-        return cached_count(self.request, self.cache_name, self.object_list)
+            return counter()
+        return cached_count(self.request, self.cache_name, counter)
 
 
 class CachedCountMixin:
     """For a ``ListView``: the listing is counted once per content generation, under the
-    name ``cache_name()`` gives (it must say everything the listing depends on)."""
+    name ``cache_name()`` gives (it must say everything the listing depends on), by
+    ``count_listing()`` if the view has one (else the queryset's ``count()``)."""
 
     def cache_name(self):
         raise NotImplementedError
 
     def get_paginator(self, queryset, per_page, **kwargs):
         return super().get_paginator(
-            queryset, per_page, request=self.request, cache_name=self.cache_name(), **kwargs
+            queryset,
+            per_page,
+            request=self.request,
+            cache_name=self.cache_name(),
+            counter=getattr(self, "count_listing", None),
+            **kwargs,
         )
 
 

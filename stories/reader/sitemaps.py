@@ -8,7 +8,8 @@ new child follows it when it is full). ``news`` is the Google News sitemap: live
 published in the last two days, at most 1,000, with the ``news:`` fields.
 
 What the index asks of each sitemap is cheap whatever the size of the archive: its latest
-change is two index lookups (``latest_change``), its number of children one count. A story
+change is two index lookups (``latest_change``), its number of children one count (the
+story sitemap's from the count of live stories the database keeps, ``live_count``). A story
 child is read in keyset batches of plain values (``STORY_BATCH`` rows each, never a list of
 models) and streamed as compact XML without a template, a piece at a time, so its memory
 is a batch and a piece whatever its number of addresses, at a million stories as at ten
@@ -38,13 +39,14 @@ from django.db.models.functions import Greatest
 from django.http import Http404, StreamingHttpResponse
 from django.urls import get_script_prefix, set_script_prefix
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import http_date, quote_etag
 from taggit.models import Tag
 
 from stories.delivery import surrogates
 from stories.delivery.page_cache import page_number
 from stories.fasturls import fast_reverse, last_argument_formatter
-from stories.listings import last_changes
+from stories.listings import last_changes, live_count
 from stories.models import Byline, ListingChange, Section, SitePage, Story
 
 NEWS_WINDOW = timedelta(days=2)
@@ -104,6 +106,19 @@ def read_utc(value):
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class KeptCountPaginator(Paginator):
+    """A paginator whose count is ``count()`` (``stories.listings.live_count``), not a
+    COUNT of its list."""
+
+    def __init__(self, object_list, per_page, count):
+        super().__init__(object_list, per_page)
+        self.counter = count
+
+    @cached_property
+    def count(self):
+        return self.counter()
+
+
 class StorySitemap(Sitemap):
     def __init__(self):
         self.limit = settings.SITEMAP_MAX_URLS
@@ -111,6 +126,12 @@ class StorySitemap(Sitemap):
     def items(self):
         # Oldest first: a child's addresses stay the same as stories are published.
         return Story.objects.live().order_by("published_at", "pk")
+
+    @property
+    def paginator(self):
+        # The index's number of children, from the count the database keeps of the live
+        # stories (one query: it was a COUNT of every live story).
+        return KeptCountPaginator(self.items(), self.limit, live_count)
 
     def lastmod(self, story):
         return max(story.published_at, story.updated_at)

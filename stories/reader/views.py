@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.views.generic import DetailView, ListView
 
+from stories import listings
 from stories.delivery import page_cache, surrogates
 from stories.delivery.page_cache import page_number
 from stories.delivery.pagination import CachedCountMixin, CachedRanking, DeferredJoinPaginator
-from stories.models import Story, TagSlugRedirect, live_tags
+from stories.models import ListingChange, Story, TagSlugRedirect, live_tags
 
 from . import pieces
 from .lookups import byline_or_404, live_tag_or_404, section_or_404, site_page_or_404
@@ -54,6 +55,11 @@ class StoryListView(CachedCountMixin, ListView):
         """The stories listed, newest first."""
         return Story.objects.live().for_cards()
 
+    def count_listing(self):
+        """How many stories ``listing()`` lists, from the count the database keeps (one
+        query: it was a COUNT of every live story, 72 ms at a million)."""
+        return listings.live_count()
+
     def cache_name(self):
         return "home"
 
@@ -82,6 +88,9 @@ class SectionView(StoryListView):
 
     def listing(self):
         return super().listing().in_section(self.section)
+
+    def count_listing(self):
+        return listings.live_count(ListingChange.Kind.SECTION, self.section.pk)
 
     def cache_name(self):
         return f"section:{self.section.pk}"
@@ -127,6 +136,9 @@ class TagView(StoryListView):
     def listing(self):
         return super().listing().tagged(self.tag)
 
+    def count_listing(self):
+        return listings.live_count(ListingChange.Kind.TAG, self.tag.pk)
+
     def cache_name(self):
         return f"tag:{self.tag.pk}"
 
@@ -149,6 +161,9 @@ class BylineView(StoryListView):
 
     def listing(self):
         return super().listing().by_byline(self.byline)
+
+    def count_listing(self):
+        return listings.live_count(ListingChange.Kind.BYLINE, self.byline.pk)
 
     def cache_name(self):
         return f"byline:{self.byline.pk}"
