@@ -306,6 +306,11 @@ def main():
     # The pages link their stylesheet through the static files' manifest (collected before
     # the application starts, so its static files middleware finds the folder).
     call_command("collectstatic", "--noinput", verbosity=0)
+    # What the background worker does within a tick of a write (``webhooks.tasks.tick``):
+    # the last phase's notes about listings applied, so pages read their kept counts.
+    from stories.listings import apply_pending
+
+    apply_pending()
     application = get_wsgi_application()
 
     def get(url, keep=True):

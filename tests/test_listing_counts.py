@@ -269,3 +269,18 @@ def test_many_listings_changed_at_once_are_counted_by_their_pages(newsroom):
         tags = ListingChange.objects.filter(kind=Kind.TAG, live_count__isnull=True)
         assert tags.count() == 3
         assert_counts_exact()
+
+
+@pytest.mark.django_db
+def test_the_background_workers_tick_applies_writers_notes(newsroom):
+    """Pages do not apply notes; the worker's tick does, within seconds of the write, so the
+    pages after it read the kept counts again instead of counting."""
+    from stories.webhooks.tasks import tick
+
+    StoryFactory(published=True, section=newsroom["sport"], tags=["Ports"])
+    assert ListingChangeNote.objects.exists()
+    assert not count_state(None, None, timezone.now())["valid"]
+    tick.call()
+    assert not ListingChangeNote.objects.exists()
+    assert count_state(None, None, timezone.now())["valid"]
+    assert_counts_exact()

@@ -19,6 +19,7 @@ from django_tasks_db.models import DBTaskResult
 
 from stories.changes import content_changed
 from stories.delivery.surrogates import settle_go_lives
+from stories.listings import apply_pending as apply_listing_notes
 from stories.models import (
     Correction,
     Story,
@@ -75,6 +76,10 @@ def tick():
     # A scheduled story whose time has come: its pages' keys are invalidated (and purged from
     # the cache in front) even if no reader asks first.
     settle_go_lives()
+    # Writers' notes about listings are applied here too, within a tick of the write, so
+    # listing pages read their kept counts again (``stories.listings.live_count``) without
+    # waiting for a reader of a listing sitemap to apply them.
+    apply_listing_notes()
     return run_webhooks()
 
 
