@@ -124,6 +124,16 @@ def test_editor_adds_story_with_ordered_bylines(client, editor):
     assert sorted(tag.name for tag in story.tags.all()) == ["China", "Local"]
 
 
+def test_new_tags_are_separated_by_commas_only(client, editor):
+    """As the field's help says: "South Sudan" typed alone is one tag (taggit's own parser
+    splits a list with no comma at its spaces)."""
+    story = StoryFactory()
+    url = reverse("admin:stories_story_change", args=[story.pk])
+    response = client.post(url, admin_form_data(client.get(url), new_tags="South Sudan"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [tag.name for tag in story.tags.all()] == ["South Sudan"]
+
+
 def test_change_form_renders_with_slug_prefill_and_byline_inline(client, editor):
     story = StoryFactory(bylines=[BylineFactory()])
     response = client.get(reverse("admin:stories_story_change", args=[story.pk]))

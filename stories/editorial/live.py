@@ -35,7 +35,6 @@ from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from taggit.models import Tag
-from taggit.utils import parse_tags
 
 from stories.delivery.fragments import keep_out_of_fragment_cache
 from stories.models import (
@@ -50,6 +49,8 @@ from stories.models import (
 )
 from stories.reader.previews import mark_private
 from stories.richtext import sanitize_body
+
+from .forms import new_tag_names
 
 # The form's fields a working copy keeps and the preview shows, besides section, tags and
 # bylines. Status and dates are not drafts' business: they change only by saving.
@@ -134,7 +135,7 @@ def previewed_story(form, content):
         story.section = Section(name="No section chosen", slug="no-section")
     if not story.slug:
         story.slug = slugify(story.headline, allow_unicode=True)[:200] or "untitled"
-    names = parse_tags(content["new_tags"])
+    names = new_tag_names(content["new_tags"])
     tags = [
         *Tag.objects.filter(pk__in=content["tags"]),
         *(Tag(name=name, slug=Tag().slugify(name)) for name in names),
