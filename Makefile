@@ -31,6 +31,8 @@ install: $(STAMP)
 	@echo "Wrote .env (DEBUG=1 and a generated SECRET_KEY) for local manage.py commands"
 
 run: export DEBUG ?= 1
+# The API's canonical links and feed ids name the site's address: here, the one it serves.
+run: export SITE_DOMAIN ?= $(HOST):$(PORT)
 run: $(STAMP) .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_briefing $(SEED)

@@ -173,3 +173,10 @@ def test_command_line_error_is_one_line_with_no_traceback(tmp_path):
     assert completed.returncode != 0
     assert completed.stdout == ""
     assert completed.stderr.strip() == f"CommandError: {bad}, line 3: signoff has no names"
+
+
+def test_an_unknown_status_is_refused_naming_the_statuses_as_typed(tmp_path):
+    with pytest.raises(CommandError) as error:
+        call_command("import_briefing", str(tmp_path / "any.txt"), "--status", "bogus")
+    assert "'draft', 'review', 'published'" in str(error.value)
+    assert "Story.Status" not in str(error.value)

@@ -34,7 +34,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--status",
-            choices=[Story.Status.DRAFT, Story.Status.REVIEW, Story.Status.PUBLISHED],
+            # The plain values, so an error lists "draft, review, published".
+            choices=[
+                str(status.value)
+                for status in (Story.Status.DRAFT, Story.Status.REVIEW, Story.Status.PUBLISHED)
+            ],
             default=Story.Status.PUBLISHED,
             help="Status of the imported stories (default published).",
         )
