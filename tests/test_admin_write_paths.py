@@ -338,6 +338,9 @@ def test_editor_merges_tags_stories_move_and_old_addresses_redirect(editor_user,
             response = client.get(reverse(name, args=[tags[old].slug]))
             assert response.status_code == 301, name
             assert response["Location"] == reverse(name, args=[tags["Ukraine"].slug])
+        # The same page of the kept tag.
+        response = client.get(reverse("stories:tag", args=[tags[old].slug]), {"page": "2"})
+        assert (response.status_code, response["Location"]) == (301, f"{kept_url}?page=2")
     assert client.get(reverse("stories:tag_feed", args=["never-a-tag"])).status_code == 404
     page = client.get(kept_url).content.decode()
     assert all(story.headline in page for story in (both, old_only, typo_only))

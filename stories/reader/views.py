@@ -111,8 +111,8 @@ class SectionView(StoryListView):
 
 def follow_tag_merges(view):
     """A tag merged into another (``editorial.tags.merge_tags``) leaves its addresses behind:
-    the page and its feeds lead, permanently, to the same page of the tag it was merged into,
-    if that tag is live; any other unknown tag is still a 404."""
+    the page (``?page=`` kept) and its feeds lead, permanently, to the same page of the tag it
+    was merged into, if that tag is live; any other unknown tag is still a 404."""
 
     @wraps(view)
     def wrapper(request, *args, slug, **kwargs):
@@ -123,7 +123,13 @@ def follow_tag_merges(view):
             if moved is None or not live_tags().filter(pk=moved.tag_id).exists():
                 raise
             name = request.resolver_match.view_name
-            return redirect(name, *args, slug=moved.tag.slug, permanent=True, **kwargs)
+            address = reverse(name, args=args, kwargs={**kwargs, "slug": moved.tag.slug})
+            # The same page of it: ?page= carried over, written the one way.
+            try:
+                page = page_number(request.GET.get("page", "1"))
+            except ValueError:
+                page = ""
+            return redirect(f"{address}?page={page}" if page else address, permanent=True)
 
     return wrapper
 
