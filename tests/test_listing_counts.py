@@ -16,9 +16,8 @@ from stories.changes import content_changed
 from stories.editorial.tags import merge_tags
 from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
-from stories.listings import apply_pending, count_state, live_count
+from stories.listings import MODELS, apply_pending, count_state, live_count
 from stories.models import (
-    Byline,
     ListingChange,
     ListingChangeNote,
     Section,
@@ -30,7 +29,6 @@ from stories.models import (
 from .factories import BylineFactory, SectionFactory, StoryFactory
 
 Kind = ListingChange.Kind
-MODELS = {Kind.SECTION: Section, Kind.TAG: Tag, Kind.BYLINE: Byline}
 
 
 def later(seconds):

@@ -66,6 +66,12 @@ def server_env(tmp_path_factory):
         HOST="127.0.0.1",
     )
     # DEBUG is off, so pages link hashed static names: collect them once.
+    collect_static(env)
+    return env
+
+
+def collect_static(env):
+    """``collectstatic`` into the static root ``env`` names, for servers with DEBUG off."""
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
         cwd=ROOT,
@@ -73,7 +79,6 @@ def server_env(tmp_path_factory):
         check=True,
         timeout=120,
     )
-    return env
 
 
 @pytest.fixture

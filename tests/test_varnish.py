@@ -29,7 +29,7 @@ from django.utils import timezone
 from stories.delivery import generation
 
 from .factories import SectionFactory, StoryFactory
-from .test_live_servers import database_url, free_port, wait_until_up
+from .test_live_servers import collect_static, database_url, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -69,13 +69,8 @@ def varnishd():
 def static_root(django_db_setup, tmp_path_factory):
     """Collected once for the module's servers."""
     root = tmp_path_factory.mktemp("static")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings", "STATIC_ROOT": str(root)}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
+    collect_static(
+        {**os.environ, "DJANGO_SETTINGS_MODULE": "newsroom.settings", "STATIC_ROOT": str(root)}
     )
     return root
 
