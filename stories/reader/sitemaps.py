@@ -310,6 +310,10 @@ def sitemap_section(request, section):
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name=template)
 
 
+# Its page (``?p=``, read by Django's view) is part of its address as a story child's is.
+sitemap_section.canonical_parameters = {"p": page_number}
+
+
 def sitemap_time(value, zone):
     """A lastmod as ``machine_datetime`` writes it: ISO 8601 in site time, to the second."""
     return value.astimezone(zone).isoformat(timespec="seconds")
@@ -445,6 +449,7 @@ def story_sitemap(request):
 
 
 # The page cache's view attributes (``stories.delivery.page_cache``): ``?p=2`` and on are
-# children's one address (``?p=1`` is the sitemap's own, without it).
+# children's one address (``?p=1`` is the sitemap's own, without it); another spelling of
+# the number (``?p=+1``, ``?p=02``, a full-width digit) is redirected to it.
 story_sitemap.canonical_parameters = {"p": page_number}
 story_sitemap.page_cached = False
