@@ -513,6 +513,14 @@ def test_host_spellings_store_no_pieces(client, discovery_newsroom, django_asser
         ("/?page=02&page=3", "/?page=3"),
         ("/sections/world/?page=0002", "/sections/world/?page=2"),
         ("/search/?q=ships&page=01", "/search/?q=ships"),
+        # A sitemap's children are numbered by ``?p=``, written the one way too.
+        ("/sitemap-stories.xml?p=+1", "/sitemap-stories.xml"),
+        ("/sitemap-stories.xml?p=%EF%BC%91", "/sitemap-stories.xml"),  # a full-width 1
+        ("/sitemap-stories.xml?p=1", "/sitemap-stories.xml"),
+        ("/sitemap-stories.xml?p=%202", "/sitemap-stories.xml?p=2"),
+        ("/sitemap-stories.xml?p=002", "/sitemap-stories.xml?p=2"),
+        ("/sitemap-tags.xml?p=+1", "/sitemap-tags.xml"),
+        ("/sitemap-tags.xml?p=%D9%A2", "/sitemap-tags.xml?p=2"),  # an Arabic-Indic 2
     ],
 )
 def test_page_numbers_written_another_way_redirect_to_the_canonical_address(

@@ -246,11 +246,132 @@ def test_section_page_leads_with_its_pinned_story_or_its_newest(client, parse_ht
     pin_atop(world, stories[21])  # older than the first page
     page = parse_html(client.get("/sections/world/"))
     assert lead_headlines_of(client, "/sections/world/") == ["World 21"]
-    assert card_headlines(page) == ["World 21", *(f"World {hours}" for hours in range(20))]
-    # Page 2 stays a plain list, newest first, with no lead.
+    # The pinned story once, atop twenty in all: the others are the newest nineteen.
+    assert card_headlines(page) == ["World 21", *(f"World {hours}" for hours in range(19))]
+    # Page 2 stays a plain list, newest first, with no lead, and without the pinned story.
     second = parse_html(client.get("/sections/world/?page=2"))
-    assert card_headlines(second) == ["World 20", "World 21"]
+    assert card_headlines(second) == ["World 19", "World 20"]
     assert not [e for e in second.elements if "story-card--lead" in e["attrs"].get("class", "")]
+
+
+def bulk_stories(count, section, prefix):
+    """``count`` live stories in ``section``, "{prefix} 0" the newest, written in bulk."""
+    now = timezone.now()
+    Story.objects.bulk_create(
+        Story(
+            headline=f"{prefix} {n}",
+            slug=f"{prefix.lower()}-{n}",
+            body="<p>One.</p>",
+            section=section,
+            status=Story.Status.PUBLISHED,
+            published_at=now - timedelta(minutes=n + 1),
+        )
+        for n in range(count)
+    )
+    return list(Story.objects.filter(headline__startswith=f"{prefix} ").order_by("-published_at"))
+
+
+def every_page(client, parse_html, url):
+    """Each page's card headlines, following "Page 1 of N" to the last page."""
+    first = parse_html(client.get(url))
+    [status] = [
+        e["text"] for e in first.elements if e["attrs"].get("class") == "pagination__status"
+    ]
+    pages = int(status.split(" of ")[1])
+    return [card_headlines(first)] + [
+        card_headlines(parse_html(client.get(f"{url}?page={number}")))
+        for number in range(2, pages + 1)
+    ]
+
+
+def assert_listed_once_each(pages, stories):
+    """Every story on exactly one page, twenty a page but the last, as many pages as the
+    count makes."""
+    listed = [headline for page in pages for headline in page]
+    assert sorted(listed) == sorted(story.headline for story in stories)
+    assert [len(page) for page in pages[:-1]] == [20] * (len(pages) - 1)
+    assert len(pages) == -(-len(stories) // 20)
+
+
+@pytest.mark.parametrize("fragment_seconds", [300, 0])
+def test_home_pins_are_listed_once_and_the_pages_stay_whole(
+    client, parse_html, settings, fragment_seconds
+):
+    settings.FRAGMENT_CACHE_SECONDS = fragment_seconds
+    world = SectionFactory(slug="world")
+    # Past the deferred join's offset, so the deep pages read their keys first.
+    stories = bulk_stories(150, world, "Story")
+    # Pinned: one from page 2, one from deep in the archive, one among the newest, and a
+    # scheduled one, which takes no place until its time comes.
+    pin(stories[25], stories[140], StoryFactory(scheduled=True, section=world), stories[3])
+    pages = every_page(client, parse_html, "/")
+    assert top_headlines(client.get("/")) == [
+        "Story 25",
+        "Story 140",
+        "Story 3",
+        "Story 0",
+        "Story 1",
+    ]
+    assert_listed_once_each(pages, stories)
+    # Page 1: the three pinned and the seventeen newest others (0 to 17 but 3); page 2
+    # goes on from there.
+    assert pages[1][:3] == ["Story 18", "Story 19", "Story 20"]
+
+
+def test_a_section_pin_is_listed_once_and_the_pages_stay_whole(client, parse_html):
+    world, sport = SectionFactory(slug="world"), SectionFactory(slug="sport")
+    stories = bulk_stories(130, world, "World")
+    others = bulk_stories(30, sport, "Sport")
+    pin_atop(world, stories[120])
+    # Pinned on the home page only: the section lists it in its date order.
+    pin(stories[60])
+    section_pages = every_page(client, parse_html, "/sections/world/")
+    assert section_pages[0][0] == "World 120"
+    assert_listed_once_each(section_pages, stories)
+    assert_listed_once_each(every_page(client, parse_html, "/"), stories + others)
+
+
+# Outside the test's transaction: keys are invalidated when the pin's write commits.
+@pytest.mark.django_db(transaction=True)
+def test_a_pin_leaving_the_date_order_reaches_every_page_past_the_caches(
+    client, parse_html, page_cache, settings
+):
+    settings.FRAGMENT_CACHE_SECONDS = 300
+    world = SectionFactory(slug="world")
+    stories = bulk_stories(45, world, "World")
+
+    def later_pages():
+        return {
+            url: card_headlines(parse_html(client.get(f"{url}?page={number}")))
+            for url in ("/", "/sections/world/")
+            for number in (2, 3)
+        }
+
+    def headlines(*numbers):
+        return [f"World {n}" for n in numbers]
+
+    later_pages()  # cached, pages and pieces
+    pin(stories[42])
+    pin_atop(world, stories[42])
+    for url in ("/", "/sections/world/"):
+        assert card_headlines(parse_html(client.get(f"{url}?page=2"))) == headlines(*range(19, 39))
+        assert card_headlines(parse_html(client.get(f"{url}?page=3"))) == headlines(
+            39, 40, 41, 43, 44
+        )
+    FrontPagePin.objects.all().delete()  # bulk deletes announce themselves too
+    SectionTopStory.objects.all().delete()
+    for url in ("/", "/sections/world/"):
+        assert card_headlines(parse_html(client.get(f"{url}?page=2"))) == headlines(*range(20, 40))
+        assert card_headlines(parse_html(client.get(f"{url}?page=3"))) == headlines(*range(40, 45))
+
+
+def test_a_section_whose_only_story_is_pinned_leads_with_it(client):
+    world = SectionFactory(slug="world")
+    story = story_at(1, headline="Alone", section=world)
+    pin_atop(world, story)
+    pin(story)
+    assert lead_headlines_of(client, "/sections/world/") == ["Alone"]
+    assert lead_headlines_of(client, "/") == ["Alone"]
 
 
 def test_tag_page_leads_with_its_newest_story(client, parse_html):

@@ -111,6 +111,22 @@ def test_dry_run_reports_the_deleted_story_and_writes_nothing(seed_path):
     assert Story.objects.count() == 3
 
 
+def test_json_gives_a_deleted_story_the_tags_its_briefing_gives_as_for_the_others(seed_path):
+    first = json.loads(command(seed_path, "--json"))["stories"]
+    Story.objects.get(headline=KIM).delete()
+    again = json.loads(command(seed_path, "--json"))["stories"]
+    assert [story["status"] for story in again] == [
+        "deleted",
+        "unchanged",
+        "unchanged",
+        "unchanged",
+    ]
+    # Written or not, each story reports its tags, as when it was created.
+    assert [story["tags"] for story in again] == [story["tags"] for story in first]
+    assert again[0]["tags"]
+    assert not Story.objects.filter(headline=KIM).exists()
+
+
 def test_command_reports_the_deleted_story_and_restore_deleted_brings_it_back(seed_path):
     command(seed_path)
     Story.objects.get(headline=KIM).delete()

@@ -170,8 +170,9 @@ def test_story_sitemap_children_hold_at_most_the_limit_oldest_first(client, sett
         "http://testserver/sitemap-stories.xml?p=3",
     ]
     children = []
-    for page in (1, 2, 3):
-        response, root = sitemap_xml(client, f"/sitemap-stories.xml?p={page}")
+    # The addresses the index names (``?p=1`` is redirected to the first).
+    for url in [url for url in locations(index) if "stories" in url]:
+        response, root = sitemap_xml(client, url.removeprefix("http://testserver"))
         urls = root.findall(f"{SITEMAP}url")
         assert 1 <= len(urls) <= 2
         for url in urls:
@@ -215,8 +216,8 @@ def test_listing_sitemaps_page_by_the_limit_and_list_live_ones(client, settings)
         "http://testserver/sitemap-tags.xml?p=2",
     ]
     found = []
-    for page in (1, 2):
-        _, root = sitemap_xml(client, f"/sitemap-tags.xml?p={page}")
+    for url in ("/sitemap-tags.xml", "/sitemap-tags.xml?p=2"):
+        _, root = sitemap_xml(client, url)
         found += locations(root)
     assert found == [f"http://testserver/tags/{name}/" for name in ("alpha", "beta", "gamma")]
 

@@ -102,14 +102,16 @@ def tagged_story_keys(pks):
 
 @register(FrontPagePin)
 def front_page_pin_keys(pks):
-    # What editors pin leads the home page's first page, and nothing else.
+    # What editors pin leads the home page's first page and leaves the date order of every
+    # home page (each of them a story earlier or later): "home" names them all.
     return {"home"}
 
 
 @register(SectionTopStory)
 def section_top_story_keys(pks):
-    # The story pinned atop a section leads that section's first page (moved to another
-    # section, both: keys are worked out before and after the write).
+    # The story pinned atop a section leads that section's first page and leaves the date
+    # order of all its pages (moved to another section, both: keys are worked out before
+    # and after the write).
     rows = SectionTopStory.objects.filter(pk__in=pks).values_list("section_id", flat=True)
     return {f"section-{pk}" for pk in rows}
 

@@ -12,11 +12,12 @@ for a shared cache in front, which is purged on edit (``stories.delivery.fronten
 
 Only a page's one canonical address is cached: a view names the query parameters its content
 depends on, each with the function that writes its value the one way
-(``canonical_parameters``: ``page`` on listings, ``q`` and ``page`` on search);
-any other parameter, or search words not written as the page reads them (stray spaces, not
-NFC), means the response is neither looked up nor stored, and a page number written another
-way (``?page=0001``, ``?page=1``) is redirected to the canonical address, so made-up query
-strings cannot fill the cache and evict real pages.
+(``canonical_parameters``: ``page`` on listings, ``q`` and ``page`` on search, ``p`` on
+sitemaps); any other parameter, or search words not written as the page reads them (stray
+spaces, not NFC), means the response is neither looked up nor stored, and a page number
+written another way (``?page=0001``, ``?page=1``, ``?p=+1``, a full-width digit) is
+redirected to the canonical address, so made-up query strings cannot fill the cache and
+evict real pages, nor a crawler find copies of a page.
 
 Never cached, never served from the cache: requests from logged-in users (or anyone with a
 session, checked only when the session cookie is present), anything but GET/HEAD, and any
@@ -107,13 +108,25 @@ def is_canonical(request, pairs):
     ) == dict(pairs)
 
 
+def page_parameters(match):
+    """The names of the view's page numbers: its canonical parameters written by
+    ``page_number`` (``page`` on listings, ``p`` on sitemaps)."""
+    view = getattr(match.func, "view_class", match.func)
+    canonical = getattr(view, "canonical_parameters", {})
+    return {name for name, write in canonical.items() if write is page_number}
+
+
 def only_the_page_differs(request, pairs):
-    """Whether the address differs from its canonical one in how ``page`` is written only:
-    every other parameter (a search's words) is exactly as the canonical address has it."""
+    """Whether the address differs from its canonical one in how its page number is written
+    only: every other parameter (a search's words) is exactly as the canonical address has
+    it."""
+    paged = page_parameters(request.resolver_match)
     given = {name: values[-1] for name, values in request.GET.lists()}
     canonical = dict(pairs)
-    others = (given.keys() | canonical.keys()) - {"page"}
-    return "page" in given and all(given.get(name) == canonical.get(name) for name in others)
+    others = (given.keys() | canonical.keys()) - paged
+    return bool(paged & given.keys()) and all(
+        given.get(name) == canonical.get(name) for name in others
+    )
 
 
 def canonical_redirect(request, pairs):
@@ -344,7 +357,8 @@ class ReaderPageCacheMiddleware:
             pairs is not None and is_canonical(request, pairs) and is_canonical_host(request)
         )
         if pairs is not None and not is_canonical(request, pairs):
-            # A page number written another way (0001, +2, or 1) goes to its one address.
+            # A page number written another way (0001, +2, a full-width digit, or 1) goes to
+            # its one address.
             # Search words are shown as typed, so they are not redirected, only not cached.
             if request.method in ("GET", "HEAD") and only_the_page_differs(request, pairs):
                 return canonical_redirect(request, pairs)

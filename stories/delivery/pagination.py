@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Case, When
+from django.db.models import Case, IntegerField, Subquery, When
 from django.db.models.expressions import RawSQL
 from django.utils.functional import SimpleLazyObject, cached_property
 
@@ -93,13 +93,29 @@ def keys_sorted_apart(keys, bottom, top):
     )
 
 
+class PinnedCount(Subquery):
+    """How many rows a (sliced) queryset of keys has, as a value every row of the outer query
+    carries: the database works it out once (an uncorrelated subquery)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS pinned)"
+    output_field = IntegerField()
+
+
 class DeferredJoinPaginator(CachedCountPaginator):
     """``sort_apart``: the listing is reached through a link table (see
-    ``keys_sorted_apart``)."""
+    ``keys_sorted_apart``).
 
-    def __init__(self, *args, sort_apart=False, **kwargs):
+    ``pinned``: a function giving the listing's stories its first page shows ahead of the
+    others (those editors pinned there), a queryset sliced to at most ``pinned_most``. They
+    are left out of the date order, so each story is on one page only, the first page lists
+    ``per_page`` stories in all and the count still numbers the pages: the first page's own
+    stories are the newest others, as many as places are left, and every later page starts
+    as many stories earlier in the date order as are pinned."""
+
+    def __init__(self, *args, sort_apart=False, pinned=None, pinned_most=0, **kwargs):
         super().__init__(*args, **kwargs)
         self.sort_apart = sort_apart
+        self.pinned, self.pinned_most = pinned, pinned_most
 
     def page(self, number):
         number = self.validate_number(number)
@@ -110,11 +126,25 @@ class DeferredJoinPaginator(CachedCountPaginator):
         return self._get_page(stories, number, self)
 
     def page_stories(self, number):
-        listing = self.object_list
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
+        if self.pinned is None:
+            return self.read(self.object_list, bottom, top)
+        # How many are pinned is only known with them: read as many more stories as may be
+        # pinned, each carrying the number pinned (no query of its own), and keep the page's.
+        keys = self.pinned().values("pk")
+        listing = self.object_list.exclude(pk__in=keys)
+        read_from = max(0, bottom - self.pinned_most)
+        stories = self.read(listing, read_from, top, pinned_count=PinnedCount(keys))
+        pinned = stories[0].pinned_count if stories else 0
+        first = max(0, bottom - pinned) - read_from
+        return stories[first : first + top - bottom - (pinned if number == 1 else 0)]
+
+    def read(self, listing, bottom, top, **annotations):
+        """The stories ``bottom`` to ``top`` of ``listing`` (the paginator's own, or fewer:
+        without those pinned), each with ``annotations``."""
         keys = listing.prefetch_related(None).values("pk")
         if (
             self.sort_apart
@@ -125,11 +155,12 @@ class DeferredJoinPaginator(CachedCountPaginator):
         elif bottom < DEFERRED_JOIN_OFFSET:
             # Near the top there are few rows to skip: a plain LIMIT costs the database as
             # little, and building one queryset instead of two costs the page less.
-            return list(listing[bottom:top])
+            return list(listing.annotate(**annotations)[bottom:top])
         else:
             page_keys = keys[bottom:top]
-        # One query still: the keys are a subquery of the row query.
-        return list(listing.filter(pk__in=page_keys))
+        # One query still: the keys are a subquery of the row query, which reads them from
+        # the full listing (its other filters again made PostgreSQL scan every story).
+        return list(self.object_list.filter(pk__in=page_keys).annotate(**annotations))
 
 
 class CachedRanking(Sequence):

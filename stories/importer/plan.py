@@ -337,7 +337,9 @@ class Plan:
             else:
                 planned.published_at = self.published_at_for(planned)
             if planned.tags is None:
-                # Tagging is the costly part of planning; unchanged stories skip it.
+                # Tagging is the costly part of planning; unchanged stories skip it. Stories
+                # left alone (a conflict, deleted in the newsroom) are tagged too: the report
+                # gives every story the tags its briefing gives it, written or not.
                 planned.tags = find_countries(story_text(planned.parsed))
                 self.check_tag_limits(planned)
         self.missing = sorted(stored_imports.values(), key=lambda s: (s.source, s.record_id))
@@ -374,7 +376,6 @@ class Plan:
             planned.reason = f"deleted in the newsroom {when}; imported again (restored)"
         else:
             planned.action = Action.DELETED
-            planned.tags = []  # not tagged: it is not written
             planned.reason = (
                 f"deleted in the newsroom {when}; not imported again "
                 "(manage.py import_briefing --restore-deleted brings it back)"

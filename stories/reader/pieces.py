@@ -79,20 +79,37 @@ def lead_and_top(pinned, newest, places):
     return chosen
 
 
+def home_places():
+    """How many stories lead the home page: the lead and the top stories."""
+    return 1 + settings.FRONT_PAGE_TOP_STORIES
+
+
+def pinned_on_home():
+    """The live stories pinned on the home page, in the editors' order, at most as many as
+    it has places for. They lead its first page and are left out of its date order
+    (``HomeView``), so no page lists them again."""
+    return Story.objects.live().for_cards().pinned_on_home()[: home_places()]
+
+
+def pinned_atop(section):
+    """The live story pinned atop ``section``'s page, if any (a queryset): it leads the
+    first page and is left out of the date order (``SectionView``), as on the home page."""
+    return Story.objects.live().for_cards().pinned_atop(section)[:1]
+
+
 def home_pinned():
-    """The live stories pinned on the home page, at most as many as it has places for."""
-    places = 1 + settings.FRONT_PAGE_TOP_STORIES
-    return list(Story.objects.live().for_cards().pinned_on_home()[:places])
+    return list(pinned_on_home())
 
 
 def front_page(request, stories):
     """The home page's first page: the lead and the top stories (pinned by editors, the
     newest filling the places left), then the page's other stories grouped by section in
-    menu order. One query for the pinned stories; filling and grouping the page already
-    fetched costs none. Called by ``{% front_page %}`` inside the home page's cached content
-    block, so only when that block is rendered."""
+    menu order. ``stories`` are the page's own, which leave out those pinned (the view's
+    paginator gives the first page as many fewer). One query for the pinned stories;
+    filling and grouping the page already fetched costs none. Called by ``{% front_page %}``
+    inside the home page's cached content block, so only when that block is rendered."""
     stories = list(stories)
-    leading = lead_and_top(home_pinned(), stories, 1 + settings.FRONT_PAGE_TOP_STORIES)
+    leading = lead_and_top(home_pinned(), stories, home_places())
     shown = {story.pk for story in leading}
     groups = {}
     for story in stories:
@@ -129,9 +146,10 @@ EAGER_CARDS = 3
 def listing_front(request, stories, section=None, *, hide_section=False):
     """A section or tag page's first page: its top story leads (for a section, the one its
     editors chose if it is live, else the newest), the rest of the page follows as cards.
-    Inside the page's cached content block, as ``front_page()``."""
+    ``stories`` leave out the story pinned, as in ``front_page()``. Inside the page's cached
+    content block, as ``front_page()``."""
     stories = list(stories)
-    pinned = list(Story.objects.live().for_cards().pinned_atop(section)[:1]) if section else []
+    pinned = list(pinned_atop(section)) if section else []
     leading = lead_and_top(pinned, stories, 1)
     rest = [story for story in stories if story not in leading]
     lead_cards, first_row, others = fragments.card_groups(

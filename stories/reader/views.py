@@ -55,6 +55,21 @@ class StoryListView(CachedCountMixin, ListView):
         """The stories listed, newest first."""
         return Story.objects.live().for_cards()
 
+    # How many stories editors may pin atop the listing's first page (``pinned()``); 0 for
+    # a listing with no pins (tags, bylines).
+    pinned_places = 0
+
+    def pinned(self):
+        """The stories pinned atop the first page (a queryset sliced to ``pinned_places``):
+        they lead it, and the paginator leaves them out of the date order, so no page
+        repeats them and every page but the last lists ``paginate_by`` stories."""
+        raise NotImplementedError
+
+    def get_paginator(self, *args, **kwargs):
+        if self.pinned_places:
+            kwargs.update(pinned=self.pinned, pinned_most=self.pinned_places)
+        return super().get_paginator(*args, **kwargs)
+
     def count_listing(self):
         """How many stories ``listing()`` lists, from the count the database keeps (one
         query: it was a COUNT of every live story, 72 ms at a million)."""
@@ -80,6 +95,13 @@ class HomeView(StoryListView):
     # template's cached content block (``stories.reader.pieces.front_page``).
     template_name = "stories/home.html"
 
+    @property
+    def pinned_places(self):
+        return pieces.home_places()
+
+    def pinned(self):
+        return pieces.pinned_on_home()
+
 
 class SectionView(StoryListView):
     def get_queryset(self):
@@ -91,6 +113,11 @@ class SectionView(StoryListView):
 
     def count_listing(self):
         return listings.live_count(ListingChange.Kind.SECTION, self.section.pk)
+
+    pinned_places = 1
+
+    def pinned(self):
+        return pieces.pinned_atop(self.section)
 
     def cache_name(self):
         return f"section:{self.section.pk}"
