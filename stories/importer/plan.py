@@ -22,7 +22,7 @@ from taggit.models import Tag
 from stories.models import Byline, ImportRecord, Section, Story, StoryByline, TaggedStory
 from stories.slugs import allocate_slugs
 
-from .bulk import QUERY_CHUNK
+from .bulk import QUERY_CHUNK, chunks
 from .parser import BriefingError, ParsedStory
 from .places import COUNTRY_FOR_TERM, find_countries
 from .report import Action
@@ -68,13 +68,18 @@ def story_text(parsed):
     return "\n".join((parsed.headline, parsed.deck, *parsed.paragraphs))
 
 
+def hashed_bytes(parts):
+    """The bytes ``hash_parts`` hashes: each string's UTF-8 length, ":", the string."""
+    encoded = [part.encode("utf-8", "surrogatepass") for part in parts]
+    return b"".join([b"%d:%s" % (len(part), part) for part in encoded])
+
+
 def hash_parts(parts):
     """SHA-256 of a sequence of strings. Each is length-prefixed, so no two different
     sequences hash the same bytes; hashing the strings directly is several times faster than
     hashing them as JSON, which escapes every character of a 600-word body first."""
     # One buffer hashed once: two update() calls per part cost more than the hashing.
-    encoded = [part.encode("utf-8", "surrogatepass") for part in parts]
-    return hashlib.sha256(b"".join([b"%d:%s" % (len(part), part) for part in encoded])).hexdigest()
+    return hashlib.sha256(hashed_bytes(parts)).hexdigest()
 
 
 def input_checksum(parsed, section_slug, status, day):
@@ -94,6 +99,31 @@ def input_checksum(parsed, section_slug, status, day):
             day.isoformat() if day else "",
         )
     )
+
+
+def input_checksums(stories, section_slug, status, day):
+    """``input_checksum`` of each of a briefing's stories, in order, for half the work: what
+    follows a story's bylines is the same for the whole briefing, and its few sets of
+    bylines recur, so those parts are encoded once; only the story's own text is per story.
+    (The same bytes are hashed: the checksums stored by earlier imports still match.)"""
+    tail = hashed_bytes(
+        ("\x1e", TAGGER_FINGERPRINT, section_slug, status, day.isoformat() if day else "")
+    )
+    bylines_parts = {}
+    sha256 = hashlib.sha256
+    checksums = []
+    for parsed in stories:
+        bylines = bylines_parts.get(parsed.bylines)
+        if bylines is None:
+            bylines = bylines_parts[parsed.bylines] = hashed_bytes(("\x1e", *parsed.bylines))
+        texts = [
+            part.encode("utf-8", "surrogatepass")
+            for part in (parsed.headline, parsed.deck, *parsed.paragraphs)
+        ]
+        hashed = [b"%d:%s" % (len(text), text) for text in texts]
+        hashed += (bylines, tail)
+        checksums.append(sha256(b"".join(hashed)).hexdigest())
+    return checksums
 
 
 def state_checksum(story, section_slug, byline_slugs, tag_names):
@@ -142,7 +172,7 @@ class StoredImport:
     status: str
     published_at: datetime | None
     created_at: datetime | None
-    tags: list[str]  # as stored, in mention order
+    tags: list[str]  # as stored, in mention order (read as ids, then named)
     is_edited: bool  # changed by anyone since the importer wrote it
 
 
@@ -286,7 +316,8 @@ class Plan:
             # A Reporter's stories are undated (see __init__), whatever the file name says.
             day = (self.day or date_from_file_name(briefing)) if self.may_publish else None
             source = import_key(briefing)
-            for parsed in briefing.stories:
+            checksums = input_checksums(briefing.stories, self.section_slug, self.status, day)
+            for parsed, checksum in zip(briefing.stories, checksums, strict=True):
                 self.planned.append(
                     PlannedStory(
                         source=source,
@@ -294,7 +325,7 @@ class Plan:
                         parsed=parsed,
                         tags=None,
                         day=day,
-                        checksum=input_checksum(parsed, self.section_slug, self.status, day),
+                        checksum=checksum,
                     )
                 )
         stored_imports = self.stored_imports()
@@ -447,12 +478,15 @@ _STATE_CHECKSUM_SQL = "encode(sha256(convert_to(concat({}), 'UTF8')), 'hex')".fo
 # every existing record with it.)
 STATE_EDITED_SQL = f"(s.updated_at <> r.written_at OR {_STATE_CHECKSUM_SQL} <> r.state_checksum)"
 # An untouched record (``ImportRecord.untouched``: no write since the importer's, as the
-# triggers of migration 0029 note) needs no hashing: only the others are checked.
+# triggers of migration 0029 note) needs no hashing: only the others are checked. Tags come
+# as ids, named afterwards (``stored_imports_checked_in_database``): joined to their names
+# here, each story's few tags were matched by a scan of the whole tag table (the planner's
+# choice for a small one), most of the query's time.
 STORED_IMPORTS_SQL = f"""
 SELECT r.id, r.story_id, r.source, r.headline, r.input_checksum,
     s.slug, s.status, s.published_at, s.created_at,
     ARRAY(
-        SELECT t.name FROM stories_taggedstory ts JOIN taggit_tag t ON t.id = ts.tag_id
+        SELECT ts.tag_id FROM stories_taggedstory ts
         WHERE ts.content_object_id = s.id ORDER BY ts.id
     ),
     CASE WHEN r.untouched THEN false ELSE {STATE_EDITED_SQL} END
@@ -481,6 +515,7 @@ def stored_imports_checked_in_database(sources):
     from psycopg.types.datetime import TimestamptzLoader  # PostgreSQL's driver, only here
 
     stored_imports = {}
+    tag_ids = set()
     with connection.cursor() as cursor:
         # For this query's two times a row, psycopg's own loader (compiled) rather than the
         # one Django registers (Python, to attach its time zone): the times are the same
@@ -491,6 +526,17 @@ def stored_imports_checked_in_database(sources):
         for row in cursor:
             stored = StoredImport(*row)
             stored_imports[stored.source, stored.headline] = stored
+            tag_ids.update(stored.tags)
+    names = {}
+    for chunk in chunks(tag_ids):
+        names.update(Tag.objects.filter(pk__in=chunk).values_list("pk", "name"))
+    for stored in stored_imports.values():
+        try:
+            stored.tags = [names[tag_id] for tag_id in stored.tags]
+        except KeyError:
+            # Deleted since the first query read its links (a statement of its own, which
+            # sees what committed in between): the story's tags are those left.
+            stored.tags = [names[tag_id] for tag_id in stored.tags if tag_id in names]
     return stored_imports
 
 
