@@ -73,14 +73,18 @@ def import_briefings(
                 if not dry_run:
                     hold_off_renames()
                 plan.make()
-                urls = report.preview_urls(plan) if dry_run else Writer(plan).apply()
+                if dry_run:
+                    # The slugs new stories would get, for their addresses in the preview.
+                    plan.allocate_new_slugs()
+                else:
+                    Writer(plan).apply()
         except IntegrityError:
             if attempt == IMPORT_ATTEMPTS:
                 raise
             continue
         break
     return report.ImportResult(
-        outcomes=report.outcomes(plan, urls),
+        outcomes=report.outcomes(plan),
         section=section,
         publication_status=status,
         dry_run=dry_run,
