@@ -370,12 +370,17 @@ def too_large(limit: int, source: str, size: int | None = None) -> BriefingError
 
 
 def _read_content_lines(stream, source, max_bytes):
-    """``_content_lines`` of a briefing file's text, decoded a block at a time; None when
-    ``decode_briefing`` would refuse the file."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    """``_content_lines`` of a briefing file's text, read a block at a time; None when
+    ``decode_briefing`` would refuse the file.
+
+    Split into lines as bytes, and each line decoded on its own: a line break is never part
+    of a UTF-8 character, so a file decodes line by line exactly when it decodes whole, and
+    a line of plain ASCII stays a one-byte-per-character string (decoded whole, one dash in
+    a signoff made every line of the file two bytes a character, slower to split, strip and
+    hash)."""
     numbers, texts, number, size = [], [], 1, 0
     pieces = []  # the line being read, when it spans blocks
-    held_cr = ""  # a final "\r" waits for the next block: it may start a "\r\n"
+    held_cr = b""  # a final "\r" waits for the next block: it may start a "\r\n"
     while True:
         block = stream.read(_READ_BLOCK)
         size += len(block)
@@ -385,24 +390,27 @@ def _read_content_lines(stream, source, max_bytes):
         # UTF-32 byte order marks need no check of their own: none of them is UTF-8.)
         if len(block.translate(None, _CONTROL_BYTES)) != len(block):
             return None
-        try:
-            text = held_cr + decoder.decode(block, final=not block)
-        except UnicodeDecodeError:
-            return None
-        held_cr = "\r" if block and text.endswith("\r") else ""
+        data = held_cr + block
+        held_cr = b"\r" if block and data.endswith(b"\r") else b""
         if held_cr:
-            text = text[:-1]
-        # str.split() is several times faster than the regex, and the same without a "\r".
-        *complete, rest = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+            data = data[:-1]
+        # split() is several times faster than the regex, and the same without a "\r".
+        *complete, rest = _LINE_BREAK_BYTES.split(data) if b"\r" in data else data.split(b"\n")
         if complete:
-            complete[0] = "".join((*pieces, complete[0]))
+            complete[0] = b"".join((*pieces, complete[0]))
             pieces = []
-            _add_content_lines(numbers, texts, complete, number)
+            try:
+                _add_content_lines(numbers, texts, map(bytes.decode, complete), number)
+            except UnicodeDecodeError:
+                return None
             number += len(complete)
         pieces.append(rest)
         if not block:
             break
-    _add_content_lines(numbers, texts, ["".join(pieces)], number)
+    try:
+        _add_content_lines(numbers, texts, [b"".join(pieces).decode()], number)
+    except UnicodeDecodeError:
+        return None
     return numbers, texts
 
 
