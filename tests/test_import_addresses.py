@@ -77,3 +77,16 @@ def test_missing_stories_have_their_addresses_after_the_planned_ones():
     assert by_headline["Harbour works begin"].action == report.Action.MISSING
     for headline, outcome in by_headline.items():
         assert outcome.url == Story.objects.get(headline=headline).get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_an_undated_new_draft_is_addressed_by_the_day_of_the_import(reporter_user, time_machine):
+    # A Reporter's dry run: the new drafts have neither a publication nor a creation time,
+    # so their address takes the day of the import, not of the reading.
+    from tests.factories import SectionFactory
+
+    SectionFactory(slug="world", name="World")
+    time_machine.move_to(datetime(2024, 3, 5, 12, tzinfo=UTC), tick=False)
+    preview = run_import(user=reporter_user, status="draft", dry_run=True)
+    time_machine.move_to(datetime(2024, 3, 9, 12, tzinfo=UTC), tick=False)
+    assert {outcome.url[:12] for outcome in preview.outcomes} == {"/2024/03/05/"}

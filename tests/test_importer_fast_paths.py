@@ -2,9 +2,13 @@
 
 - ``input_checksums`` (a briefing's checksums, shared parts encoded once) hashes the bytes
   ``input_checksum`` hashes, so records written by earlier imports still match;
-- on PostgreSQL stored tags are read as ids and named afterwards, in mention order.
+- on PostgreSQL stored tags are read as ids and named afterwards, in mention order;
+- the cycle collector is held off while a briefing is read and while an import plans and
+  reports, and is given back as it was.
 """
 
+import gc
+import io
 from datetime import date
 from unittest import mock
 
@@ -14,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from taggit.models import Tag
 
-from stories.importer import import_briefings, report
-from stories.importer.parser import ParsedStory, parse_briefing
-from stories.importer.plan import input_checksum, input_checksums
+from stories.importer import import_briefings, parser, report
+from stories.importer.parser import ParsedStory, garbage_collection_paused, parse_briefing
+from stories.importer.plan import Plan, input_checksum, input_checksums
 
 TEXT = """Ferry to Peru reopens
 Boats sailed to Peru again on Monday, officials said.
@@ -101,3 +105,69 @@ def test_a_tag_gone_before_it_is_named_is_left_out():
     assert tags["Council votes on budget in Chile and Peru"] == ["Peru"]
     assert tags["Harbour works begin"] == ["Japan"]
     assert tags["Ferry to Peru reopens"] == ["Peru"]
+
+
+def test_the_cycle_collector_is_held_off_and_given_back_as_it_was():
+    assert gc.isenabled()
+    with garbage_collection_paused():
+        assert not gc.isenabled()
+        with garbage_collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block found it off, and left it so
+    assert gc.isenabled()
+    with pytest.raises(ValueError), garbage_collection_paused():
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with garbage_collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_briefing_is_read_with_the_cycle_collector_held_off():
+    seen = []
+
+    def noting(real):
+        def call(*args, **kwargs):
+            seen.append((real.__name__, gc.isenabled()))
+            return real(*args, **kwargs)
+
+        return call
+
+    with (
+        mock.patch.object(parser, "_parse_lines", noting(parser._parse_lines)),
+        mock.patch.object(parser, "_read_content_lines", noting(parser._read_content_lines)),
+    ):
+        parser.read_briefing(io.BytesIO(TEXT.encode()), "a.txt")
+        parse_briefing(TEXT, "b.txt")
+    assert seen == [
+        ("_read_content_lines", False),
+        ("_parse_lines", False),
+        ("_parse_lines", False),
+    ]
+    assert gc.isenabled()
+
+
+@pytest.mark.django_db
+def test_an_import_plans_and_reports_with_the_cycle_collector_held_off():
+    seen = {}
+    real_make, real_outcomes = Plan.make, report.outcomes
+
+    def make(plan):
+        seen["make"] = gc.isenabled()
+        return real_make(plan)
+
+    def outcomes(plan):
+        seen["outcomes"] = gc.isenabled()
+        return real_outcomes(plan)
+
+    with (
+        mock.patch.object(Plan, "make", make),
+        mock.patch("stories.importer.service.report.outcomes", outcomes),
+    ):
+        run_import()
+    assert seen == {"make": False, "outcomes": False}
+    assert gc.isenabled()
