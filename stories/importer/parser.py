@@ -148,6 +148,8 @@ def garbage_collection_paused():
     reference cycle, and keeps them: each time the collector ran, it went through all of
     them again for nothing, a fifth of an unchanged re-import's client time. It runs again
     when the block ends (``stories.importer.import_briefings`` holds it off the same way).
+    The collector is the process's: in a threaded server, other threads' cycles wait as
+    long as the block runs (reading a briefing of the largest size allowed, about a second).
     """
     if not gc.isenabled():
         yield
