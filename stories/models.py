@@ -471,13 +471,15 @@ class Story(models.Model):
         )
 
     @staticmethod
-    def absolute_urls(stories):
+    def absolute_urls(stories, *, now=None):
         """``get_absolute_url()`` of many stories (an import reports 10,000), with the URL
         template and the time zone looked up once rather than per story.
 
         Anything with a story's ``slug``, ``published_at`` and ``created_at`` will do: the
         importer reports stories it read as plain values, not models. One with no slug has
-        no address (a story the import leaves out because it was deleted): ``""``.
+        no address (a story the import leaves out because it was deleted): ``""``. ``now``:
+        the time that dates a story with neither time (a new draft in a preview), if not
+        the present (``stories.importer.report.Addresses`` formats its addresses later).
         """
         zone = timezone.get_current_timezone()
         # An import's stories share a few days: each day's part of the address is checked
@@ -488,7 +490,7 @@ class Story(models.Model):
             if not story.slug:
                 urls.append("")
                 continue
-            day = address_date(story.published_at, story.created_at, zone)
+            day = address_date(story.published_at, story.created_at or now, zone)
             url = by_day.get(day)
             if url is None:
                 url = by_day[day] = last_argument_formatter(

@@ -27,9 +27,12 @@ parses megabyte-long adversarial lines): an upload is parsed inside a web reques
 """
 
 import codecs
+import gc
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import BinaryIO
 
 MAX_HEADLINE_LENGTH = 120
@@ -60,9 +63,10 @@ _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # every space inside a line and made stripping long paragraphs the parser's slowest step.
 _WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
 _EDGE_CHARACTERS = _WHITESPACE + "\ufeff"
-_SENTENCE_END = re.compile(
-    f"[{re.escape(SENTENCE_PUNCTUATION)}][{re.escape(CLOSING_QUOTES_AND_BRACKETS)}]*\\Z"
-)
+# A line ends a sentence when its last character, closing quotes and brackets aside, is
+# sentence punctuation (the two sets share no character). Read from the end with
+# str.rstrip(), not with a "[.!?…][”)]*\\Z" regex searched from every position of the line.
+_SENTENCE_PUNCTUATION_SET = frozenset(SENTENCE_PUNCTUATION)
 _SIGNOFF = re.compile(r"(?:--|[—–-])\s*(?:(?i:by)(?:\s+|\Z))?(?P<names>.*)", re.DOTALL)
 # The characters a signoff starts with: a line starting otherwise is not tried against the
 # pattern (a tenth of parsing time went to trying every paragraph).
@@ -111,16 +115,6 @@ class Briefing:
     stories: tuple[ParsedStory, ...]
 
 
-@dataclass
-class _StoryDraft:
-    headline: str
-    line: int
-    deck: str = ""
-    paragraphs: list[str] = field(default_factory=list)
-    bylines: tuple[str, ...] = ()
-    bylines_line: int | None = None
-
-
 def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
     """Decode a briefing file's bytes as strict UTF-8, dropping a leading byte order mark."""
     # A word processor's "Unicode" is often UTF-16 or UTF-32: say so, not "binary data".
@@ -146,6 +140,27 @@ def decode_briefing(data: bytes, source: str = "<briefing>") -> str:
     return text
 
 
+@contextmanager
+def garbage_collection_paused():
+    """Python's cycle collector held off for the block (as it was, if already off).
+
+    Reading a briefing makes a few objects per line and per story, none of them in a
+    reference cycle, and keeps them: each time the collector ran, it went through all of
+    them again for nothing, a fifth of an unchanged re-import's client time. It runs again
+    when the block ends (``stories.importer.import_briefings`` holds it off the same way).
+    The collector is the process's: in a threaded server, other threads' cycles wait as
+    long as the block runs (reading a briefing of the largest size allowed, about a second).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parse_briefing(text: str, source: str = "<briefing>", *, checked: bool = False) -> Briefing:
     """Split a briefing into stories by the rules in this module's docstring.
 
@@ -153,7 +168,8 @@ def parse_briefing(text: str, source: str = "<briefing>", *, checked: bool = Fal
     control characters (a pass over the whole text that need not run twice)."""
     if not checked:
         _check_characters(text, source)
-    return _parse_lines(_content_lines(text.removeprefix("\ufeff")), source)
+    with garbage_collection_paused():
+        return _parse_lines(*_content_lines(text.removeprefix("\ufeff")), source)
 
 
 def read_briefing(
@@ -169,7 +185,8 @@ def read_briefing(
     ``max_bytes``: a longer file is refused as larger than that.
     """
     start = stream.tell()
-    lines = _read_content_lines(stream, source, max_bytes)
+    with garbage_collection_paused():
+        lines = _read_content_lines(stream, source, max_bytes)
     if lines is None:
         stream.seek(start)
         data = stream.read(-1 if max_bytes is None else max_bytes + 1)
@@ -177,36 +194,51 @@ def read_briefing(
             raise too_large(max_bytes, source)
         text = decode_briefing(data, source)  # raises; if not, it parses as usual
         return parse_briefing(text, source, checked=True)
-    return _parse_lines(lines, source)
+    with garbage_collection_paused():
+        return _parse_lines(*lines, source)
 
 
-def _parse_lines(lines: list[tuple[int, str]], source: str) -> Briefing:
-    """The stories in a briefing's content lines (see ``_content_lines``)."""
-    if not lines:
+def _parse_lines(numbers: list[int], texts: list[str], source: str) -> Briefing:
+    """The stories in a briefing's content lines and their numbers (``_content_lines``)."""
+    if not texts:
         raise BriefingError("file is empty", source=source)
-    if not any(_is_headline(line_text) for _, line_text in lines if not _is_signoff(line_text)):
-        raise BriefingError("no headline found", source=source, line=lines[0][0])
+    # Each line's shape, worked out once: whether it is a signoff (it starts with a dash:
+    # the pattern then always matches) and whether it could be a headline. The deck rule
+    # asks both of the line after a headline, which the loop then reads again.
+    signoffs = [line_text[0] in _SIGNOFF_STARTS for line_text in texts]
+    headline_like = [
+        len(line_text) <= MAX_HEADLINE_LENGTH and not _ends_sentence(line_text)
+        for line_text in texts
+    ]
+    if not any(
+        is_headline and not is_signoff
+        for is_headline, is_signoff in zip(headline_like, signoffs, strict=True)
+    ):
+        raise BriefingError("no headline found", source=source, line=numbers[0])
 
-    finished: list[_StoryDraft] = []
-    unsigned_from = 0
-    current: _StoryDraft | None = None
+    stories: list[ParsedStory] = []
+    unsigned: list[tuple[str, str, tuple[str, ...], int]] = []  # since the last signoff
+    # The story being read, in plain variables (an object per story, and a call to close
+    # each, cost more than the rest of its reading): its headline (None before the first
+    # and right after a signoff), line, deck and paragraphs.
+    headline: str | None = None
+    line, deck, paragraphs = 0, "", []
     headline_lines: dict[str, int] = {}
+    # A newsroom signs many stories with the same few names: each signoff's text is read
+    # into names once per file.
+    names_of: dict[str, tuple[str, ...]] = {}
 
-    def finish_current():
-        nonlocal current
-        if current is None:
-            return
-        if not current.paragraphs:
-            raise BriefingError(
-                f"headline “{current.headline}” has no paragraphs", source=source, line=current.line
-            )
-        finished.append(current)
-        current = None
+    def no_paragraphs():
+        return BriefingError(f"headline “{headline}” has no paragraphs", source=source, line=line)
 
-    for index, (number, line_text) in enumerate(lines):
-        signoff = _SIGNOFF.match(line_text) if line_text[0] in _SIGNOFF_STARTS else None
-        if signoff:
-            names = _signoff_names(signoff["names"])
+    last = len(texts) - 1
+    for index, line_text in enumerate(texts):
+        if signoffs[index]:
+            number = numbers[index]
+            names_text = _SIGNOFF.match(line_text)["names"]
+            names = names_of.get(names_text)
+            if names is None:
+                names = names_of[names_text] = _signoff_names(names_text)
             if not names:
                 raise BriefingError("signoff has no names", source=source, line=number)
             if len(names) > MAX_SIGNOFF_NAMES:
@@ -215,23 +247,32 @@ def _parse_lines(lines: list[tuple[int, str]], source: str) -> Briefing:
                     source=source,
                     line=number,
                 )
-            finish_current()
-            if len(finished) == unsigned_from:
+            if headline is not None:
+                if not paragraphs:
+                    raise no_paragraphs()
+                unsigned.append((headline, deck, tuple(paragraphs), line))
+                headline = None
+            if not unsigned:
                 raise BriefingError("signoff has no story before it", source=source, line=number)
-            for story in finished[unsigned_from:]:
-                story.bylines, story.bylines_line = names, number
-            unsigned_from = len(finished)
+            stories += [_parsed_story(*story, names, number) for story in unsigned]
+            unsigned = []
         elif (
-            current is not None
-            and not current.deck
-            and not current.paragraphs
+            headline is not None
+            and not deck
+            and not paragraphs
             and len(line_text) <= MAX_DECK_LENGTH
-            and index + 1 < len(lines)
-            and _is_body(lines[index + 1][1])
+            and index < last
+            # The next line is a body paragraph: neither a signoff nor a headline.
+            and not signoffs[index + 1]
+            and not headline_like[index + 1]
         ):
-            current.deck = line_text
-        elif _is_headline(line_text):
-            finish_current()
+            deck = line_text
+        elif headline_like[index]:
+            number = numbers[index]
+            if headline is not None:
+                if not paragraphs:
+                    raise no_paragraphs()
+                unsigned.append((headline, deck, tuple(paragraphs), line))
             if line_text in headline_lines:
                 raise BriefingError(
                     f"headline “{line_text}” repeats line {headline_lines[line_text]}",
@@ -239,25 +280,35 @@ def _parse_lines(lines: list[tuple[int, str]], source: str) -> Briefing:
                     line=number,
                 )
             headline_lines[line_text] = number
-            current = _StoryDraft(headline=line_text, line=number)
-        elif current is None:
-            raise BriefingError("text before the first headline", source=source, line=number)
+            headline, line, deck, paragraphs = line_text, number, "", []
+        elif headline is None:
+            raise BriefingError(
+                "text before the first headline", source=source, line=numbers[index]
+            )
         else:
-            current.paragraphs.append(line_text)
-    finish_current()
+            paragraphs.append(line_text)
+    if headline is not None:
+        if not paragraphs:
+            raise no_paragraphs()
+        unsigned.append((headline, deck, tuple(paragraphs), line))
+    stories += [_parsed_story(*story, (), None) for story in unsigned]
+    return Briefing(source=source, stories=tuple(stories))
 
-    stories = tuple(
-        ParsedStory(
-            headline=draft.headline,
-            deck=draft.deck,
-            paragraphs=tuple(draft.paragraphs),
-            bylines=draft.bylines,
-            line=draft.line,
-            bylines_line=draft.bylines_line,
-        )
-        for draft in finished
+
+def _parsed_story(headline, deck, paragraphs, line, bylines, bylines_line) -> ParsedStory:
+    """``ParsedStory(...)`` for a third of the cost: a frozen dataclass's ``__init__`` sets
+    each field through ``object.__setattr__``, which was a fifth of parsing a file of short
+    stories. Its fields are stored as ``__init__`` would store them (it does nothing else)."""
+    story = object.__new__(ParsedStory)
+    story.__dict__.update(
+        headline=headline,
+        deck=deck,
+        paragraphs=paragraphs,
+        bylines=bylines,
+        line=line,
+        bylines_line=bylines_line,
     )
-    return Briefing(source=source, stories=stories)
+    return story
 
 
 def render_briefing(briefing: Briefing) -> str:
@@ -321,12 +372,17 @@ def too_large(limit: int, source: str, size: int | None = None) -> BriefingError
 
 
 def _read_content_lines(stream, source, max_bytes):
-    """``_content_lines`` of a briefing file's text, decoded a block at a time; None when
-    ``decode_briefing`` would refuse the file."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    lines, number, size = [], 1, 0
+    """``_content_lines`` of a briefing file's text, read a block at a time; None when
+    ``decode_briefing`` would refuse the file.
+
+    Split into lines as bytes, and each line decoded on its own: a line break is never part
+    of a UTF-8 character, so a file decodes line by line exactly when it decodes whole, and
+    a line of plain ASCII stays a one-byte-per-character string (decoded whole, one dash in
+    a signoff made every line of the file two bytes a character, slower to split, strip and
+    hash)."""
+    numbers, texts, number, size = [], [], 1, 0
     pieces = []  # the line being read, when it spans blocks
-    held_cr = ""  # a final "\r" waits for the next block: it may start a "\r\n"
+    held_cr = b""  # a final "\r" waits for the next block: it may start a "\r\n"
     while True:
         block = stream.read(_READ_BLOCK)
         size += len(block)
@@ -336,67 +392,63 @@ def _read_content_lines(stream, source, max_bytes):
         # UTF-32 byte order marks need no check of their own: none of them is UTF-8.)
         if len(block.translate(None, _CONTROL_BYTES)) != len(block):
             return None
-        try:
-            text = held_cr + decoder.decode(block, final=not block)
-        except UnicodeDecodeError:
-            return None
-        held_cr = "\r" if block and text.endswith("\r") else ""
+        data = held_cr + block
+        held_cr = b"\r" if block and data.endswith(b"\r") else b""
         if held_cr:
-            text = text[:-1]
-        # str.split() is several times faster than the regex, and the same without a "\r".
-        *complete, rest = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+            data = data[:-1]
+        # split() is several times faster than the regex, and the same without a "\r".
+        *complete, rest = _LINE_BREAK_BYTES.split(data) if b"\r" in data else data.split(b"\n")
         if complete:
-            complete[0] = "".join((*pieces, complete[0]))
+            complete[0] = b"".join((*pieces, complete[0]))
             pieces = []
-        for raw in complete:
-            line_text = _normal_line(raw)
-            if line_text:
-                lines.append((number, line_text))
-            number += 1
+            try:
+                _add_content_lines(numbers, texts, map(bytes.decode, complete), number)
+            except UnicodeDecodeError:
+                return None
+            number += len(complete)
         pieces.append(rest)
         if not block:
             break
-    line_text = _normal_line("".join(pieces))
-    if line_text:
-        lines.append((number, line_text))
-    return lines
+    try:
+        _add_content_lines(numbers, texts, [b"".join(pieces).decode()], number)
+    except UnicodeDecodeError:
+        return None
+    return numbers, texts
 
 
-def _content_lines(text: str) -> list[tuple[int, str]]:
-    """The non-blank lines, stripped, with their 1-based physical line numbers."""
-    stripped = (
-        (number, _normal_line(raw)) for number, raw in enumerate(_LINE_BREAK.split(text), 1)
-    )
-    return [(number, line_text) for number, line_text in stripped if line_text]
+def _content_lines(text: str) -> tuple[list[int], list[str]]:
+    """The non-blank lines, stripped, and their 1-based physical line numbers: two lists,
+    not a pair per line (a hundred thousand small objects for a 20,000-story file)."""
+    numbers, texts = [], []
+    _add_content_lines(numbers, texts, _LINE_BREAK.split(text), 1)
+    return numbers, texts
 
 
-def _normal_line(raw: str) -> str:
-    """A line as the rules read it: in NFC, stripped of whitespace and stray byte order marks.
+def _add_content_lines(numbers, texts, raw_lines, first_number):
+    """Add ``raw_lines`` as the rules read them, numbered from ``first_number``, to
+    ``numbers`` and ``texts``, the blank ones left out.
 
-    Normalised before anything is measured or compared, so the length limits hold for the
-    text as stored and a headline typed two ways is one headline. (``normalize`` returns the
-    line itself, not a copy, when it is already NFC, as nearly every line is.)"""
-    return unicodedata.normalize("NFC", raw).strip(_EDGE_CHARACTERS)
-
-
-def _is_signoff(line_text: str) -> bool:
-    return line_text[:1] in _SIGNOFF_STARTS and _SIGNOFF.match(line_text) is not None
-
-
-def _is_headline(line_text: str) -> bool:
-    return len(line_text) <= MAX_HEADLINE_LENGTH and not _SENTENCE_END.search(line_text)
+    A line is read in NFC, stripped of whitespace and stray byte order marks: normalised
+    before anything is measured or compared, so the length limits hold for the text as
+    stored and a headline typed two ways is one headline. (``normalize`` returns the line
+    itself, not a copy, when it is already NFC, as nearly every line is.) In comprehensions:
+    a call per line cost more than the normalising and stripping it made."""
+    normalize, edges = unicodedata.normalize, _EDGE_CHARACTERS
+    stripped = [normalize("NFC", raw).strip(edges) for raw in raw_lines]
+    numbers += compress(range(first_number, first_number + len(stripped)), stripped)
+    texts += compress(stripped, stripped)
 
 
-def _is_body(line_text: str) -> bool:
-    return not _is_signoff(line_text) and not _is_headline(line_text)
+def _ends_sentence(line_text: str) -> bool:
+    return line_text.rstrip(CLOSING_QUOTES_AND_BRACKETS)[-1:] in _SENTENCE_PUNCTUATION_SET
 
 
 def _signoff_names(names_text: str) -> tuple[str, ...]:
-    names = (
+    names = [
         piece.strip().rstrip(_NAME_TRAILER_CHARACTERS)
         for piece in _NAME_SEPARATOR.split(names_text)
-    )
-    return tuple(dict.fromkeys(name for name in names if name))
+    ]
+    return tuple(dict.fromkeys([name for name in names if name]))
 
 
 def _join_names(names: tuple[str, ...]) -> str:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from stories.models import Story
 
 from . import report
+from .parser import garbage_collection_paused
 from .plan import Plan
 from .write import Writer
 
@@ -72,15 +73,25 @@ def import_briefings(
             with transaction.atomic():
                 if not dry_run:
                     hold_off_renames()
-                plan.make()
-                urls = report.preview_urls(plan) if dry_run else Writer(plan).apply()
+                # Planning and reporting make a few objects per story and keep them all:
+                # the cycle collector would go through them again and again for nothing.
+                # (Writing is left to it: new stories' model rows come and go.)
+                with garbage_collection_paused():
+                    plan.make()
+                if dry_run:
+                    # The slugs new stories would get, for their addresses in the preview.
+                    plan.allocate_new_slugs()
+                else:
+                    Writer(plan).apply()
         except IntegrityError:
             if attempt == IMPORT_ATTEMPTS:
                 raise
             continue
         break
+    with garbage_collection_paused():
+        outcomes = report.outcomes(plan)
     return report.ImportResult(
-        outcomes=report.outcomes(plan, urls),
+        outcomes=outcomes,
         section=section,
         publication_status=status,
         dry_run=dry_run,

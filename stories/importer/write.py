@@ -49,7 +49,7 @@ class Writer:
         self.status = plan.status
 
     def apply(self):
-        """Write the plan; the addresses of its stories, in order."""
+        """Write the plan (its stories' ids, slugs and times are set on it)."""
         with transaction.atomic():
             changing = [
                 p for p in self.plan.planned if p.action in (Action.CREATED, Action.UPDATED)
@@ -88,7 +88,6 @@ class Writer:
                 self.remember_conflicts()
         # The run's notes are applied now, so the next reader of the sitemaps need not.
         apply_listing_notes()
-        return Story.absolute_urls(self.plan.planned)
 
     @cached_property
     def untouched(self):
