@@ -136,10 +136,11 @@ class CachedRanking(Sequence):
     """Search results as the ranked list of their stories' keys, cached for the content
     generation: ranking every match is most of a search's cost, and a reader paging through
     results, or the next reader asking the same words, needs only a page's stories read.
-    The list holds keys only, so it stays small. ``ranked`` and ``stories`` are functions
-    giving querysets, built only if needed. A slice is the page's stories in rank order
-    (``live()`` still applies), read only when a template uses it, so a page whose rendered
-    results are cached (``{% cache %}``) reads none.
+    The list holds keys only, so it stays small. ``ranked`` is a function giving the ranked
+    keys, ``stories`` one giving the queryset they are read from; both run only if needed.
+    A slice is the page's stories in rank order (``live()`` still applies), read only when
+    a template uses it, so a page whose rendered results are cached (``{% cache %}``) reads
+    none.
 
     The slice is a ``SimpleLazyObject`` rather than a queryset: merely building the ranked
     queryset (``live()``, ``for_cards()`` and a ``Case`` of twenty ``When``s) cost a warm
@@ -153,7 +154,7 @@ class CachedRanking(Sequence):
             fragments.cached_lookup(
                 request,
                 f"ranking:{name}",
-                lambda: list(ranked().values_list("pk", flat=True)) or None,
+                lambda: list(ranked()) or None,
             )
             or []
         )
