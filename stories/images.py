@@ -587,12 +587,15 @@ class ResponsiveImage:
     def __init__(self, renditions):
         self.renditions = sorted(renditions, key=lambda rendition: rendition["width"])
         largest = self.renditions[-1]
-        self.src = default_storage.url(largest["name"])
+        # Each address once (the largest is the src and in the srcset): the storage's url()
+        # joins addresses with urljoin, most of what a card's image costs.
+        urls = [default_storage.url(rendition["name"]) for rendition in self.renditions]
+        self.src = urls[-1]
         self.width = largest["width"]
         self.height = largest["height"]
         self.srcset = ", ".join(
-            f"{default_storage.url(rendition['name'])} {rendition['width']}w"
-            for rendition in self.renditions
+            f"{url} {rendition['width']}w"
+            for url, rendition in zip(urls, self.renditions, strict=True)
         )
 
 

@@ -623,8 +623,16 @@ class Story(models.Model):
         """The body's words (``richtext.body_text``), worked out from the body as it is now,
         saved or not (a preview of unsaved changes has no ``body_plain`` yet), once per body:
         the stored ``body_plain`` while the body is the one loaded with it."""
-        known = self.__dict__.get("_plain_text")
-        # "body" first: a row loaded without its body (``for_cards()``) reads it now.
+        loaded = self.__dict__
+        if "body" not in loaded and self.pk is not None:
+            # A row loaded without its body (``for_cards()``: a listing's lead card shows
+            # its first paragraph) reads it now, with its stored words, in the one query the
+            # body alone took: parsing the body's HTML again cost a listing's first page
+            # 0.3 ms.
+            self.refresh_from_db(fields=["body", "body_plain"])
+            if loaded["body_plain"] or not loaded["body"]:
+                self._plain_text = (loaded["body"], loaded["body_plain"])
+        known = loaded.get("_plain_text")
         body = self.body
         if known is None or known[0] != body:
             known = self._plain_text = (body, richtext.body_text(body))

@@ -41,6 +41,22 @@ def test_a_row_loaded_without_its_plain_text_parses_its_body():
     assert Story.objects.defer("body_plain").get(pk=saved.pk).plain_text == "Old row."
 
 
+def test_a_card_row_reads_its_body_with_the_stored_words(monkeypatch, django_assert_num_queries):
+    """A listing's lead card shows its story's first paragraph: the row, read without its
+    body (``for_cards()``), reads it with its stored words in one query, as it read the body
+    alone, and does not parse the HTML again."""
+    saved = StoryFactory(body="<p>Stored words.</p><p>More.</p>", published=True)
+    story = Story.objects.for_cards().get(pk=saved.pk)
+
+    def no_parsing(value):
+        raise AssertionError("the body was parsed again")
+
+    monkeypatch.setattr(richtext, "body_text", no_parsing)
+    with django_assert_num_queries(1):
+        assert story.paragraphs == ["Stored words.", "More."]
+    assert story.body == "<p>Stored words.</p><p>More.</p>"
+
+
 def test_words_are_counted_once_per_body(monkeypatch):
     story = Story.objects.get(pk=StoryFactory(body="<p>" + "word " * 460 + "</p>").pk)
     counted = []

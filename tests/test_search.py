@@ -10,7 +10,13 @@ from taggit.models import Tag
 from stories.importer import import_briefings
 from stories.importer.parser import parse_briefing
 from stories.models import Story
-from stories.reader.search import MAX_TERMS, search_stories, search_terms, weighted_query
+from stories.reader.search import (
+    MAX_TERMS,
+    search_ranking,
+    search_stories,
+    search_terms,
+    weighted_query,
+)
 from stories.search_index import POSTGRES_CONFIG
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
@@ -249,14 +255,17 @@ def test_search_live_definition_is_the_models(client):
         # stories/delivery/fragments.py)
         ({}, 3),
         ({"q": "%%%"}, 3),
-        # generation, the newest matches' keys and the ranked keys of those (cached for the
-        # generation; their number is the count), the page's stories with sections, bylines
-        # (cards show no tags), menu, site pages
-        ({"q": "volcano"}, 7),
-        ({"q": "volcano", "page": "2"}, 7),
+        # generation, the ranked keys (cached for the generation; their number is the
+        # count: on SQLite one query, elsewhere the newest matches' keys and the ranked keys
+        # of those), the page's stories with sections, bylines (cards show no tags), menu,
+        # site pages
+        ({"q": "volcano"}, 6),
+        ({"q": "volcano", "page": "2"}, 6),
     ],
 )
 def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_queries, query, expected):
+    if search_terms(query.get("q", "")) and connection.vendor != "sqlite":
+        expected += 1
     section = SectionFactory()
     for number in range(21):
         StoryFactory(headline=f"Volcano {number}", published=True, section=section)
@@ -272,6 +281,86 @@ def test_search_query_budget_is_pinned_and_flat(client, django_assert_num_querie
         )
     with django_assert_num_queries(expected):
         assert client.get("/search/", query).status_code == 200
+
+
+def test_search_ranking_keeps_search_stories_order(settings):
+    """The search page's keys (one query on SQLite, tiers sorted in Python) are
+    ``search_stories()``'s stories in its order: tiers, then newest first, then the key,
+    among the same newest candidates."""
+    now = timezone.now()
+    section = SectionFactory()
+    same_time = now - timedelta(hours=1)
+    stories = [
+        {"headline": "Red moon rising", "published_at": same_time},
+        {"headline": "Red moon again", "published_at": same_time},
+        {"headline": "Moon", "deck": "A red sky", "published_at": now - timedelta(hours=2)},
+        {"headline": "Sky", "tags": ["Red moon"], "published_at": now - timedelta(hours=3)},
+        {"headline": "Night", "body": "A red moon, then rain.", "published_at": now},
+        {"headline": "Red", "body": "The moon.", "published_at": now - timedelta(minutes=5)},
+        {"headline": "Red moon old", "published_at": now - timedelta(days=400)},
+    ]
+    for fields in stories:
+        StoryFactory(section=section, published=True, **fields)
+    StoryFactory(headline="Red moon later", scheduled=True, section=section)
+    for query in ("red moon", "moon", "red", "rain", "nothing here"):
+        expected = list(search_stories(query).values_list("pk", flat=True))
+        assert search_ranking(query) == expected
+    # Only the newest candidates are ranked: the same ones either way.
+    settings.SEARCH_CANDIDATES = 3
+    for query in ("red moon", "moon"):
+        expected = list(search_stories(query).values_list("pk", flat=True))
+        assert len(expected) == 3
+        assert search_ranking(query) == expected
+    assert search_ranking("  ") == []
+
+
+# sqlite_stat1 of the bench's newsroom of 10,000 stories (``make bench`` runs ANALYZE).
+BENCH_STATISTICS = [
+    ("stories_story", "story_updated_idx", "10000 1"),
+    ("stories_story", "story_published_idx", "10000 1 1"),
+    ("stories_story", "story_section_order_idx", "10000 1250 1250 1 1"),
+    ("stories_story", "story_live_order_idx", "10000 10000 1 1"),
+    ("stories_story", "stories_story_lead_image_id_b753e6f9", "10000 2000"),
+    ("stories_story", "stories_story_section_id_b7acc406", "10000 1250"),
+    ("stories_story", "stories_story_created_by_id_052bf6c8", "10000 10000"),
+    ("stories_story", "sqlite_autoindex_stories_story_1", "10000 1"),
+    ("stories_story_fts_idx", "stories_story_fts_idx", "829 56 1"),
+    ("stories_story_fts_docsize", None, "10000"),
+    ("stories_story_fts_content", None, "10000"),
+    ("stories_story_fts_data", None, "4556"),
+]
+
+
+def test_sqlite_search_reads_its_candidates_from_the_date_index():
+    """On SQLite the candidates come from the index of live stories by date, newest first,
+    with no story row read. With a real newsroom's statistics the planner preferred to walk
+    the list of matches and look each story up, reading the body's overflow pages for the
+    date stored after it (20 ms for a word in most of 10,000 stories; now 2 ms)."""
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's candidates are its own plan (bench/NOTES.md, round 7)")
+    StoryFactory(headline="Volcano", published=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.executemany(
+            "DELETE FROM sqlite_stat1 WHERE tbl = %s AND idx IS %s",
+            [(table, index) for table, index, _ in BENCH_STATISTICS],
+        )
+        cursor.executemany("INSERT INTO sqlite_stat1 VALUES (%s, %s, %s)", BENCH_STATISTICS)
+        cursor.execute("ANALYZE sqlite_schema")  # the planner reads them again
+    with CaptureQueriesContext(connection) as queries:
+        search_ranking("volcano")
+        list(search_stories("volcano"))
+    searches = [query["sql"] for query in queries if "MATCH" in query["sql"]]
+    candidates = [sql for sql in searches if "LIMIT" in sql]
+    assert len(candidates) == 2
+    with connection.cursor() as cursor:
+        for sql in candidates:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            steps = [row[-1] for row in cursor.fetchall()]
+            assert any("COVERING INDEX story_live_order_idx" in step for step in steps), steps
+            assert not any("TEMP B-TREE" in step for step in steps), steps
 
 
 @pytest.mark.django_db

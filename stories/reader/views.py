@@ -19,7 +19,7 @@ from stories.models import ListingChange, Story, TagSlugRedirect, live_tags
 from . import pieces
 from .lookups import byline_or_404, live_tag_or_404, section_or_404, site_page_or_404
 from .previews import PreviewableStoryMixin
-from .search import canonical_query, clean_query, search_stories, search_terms
+from .search import canonical_query, clean_query, search_ranking, search_terms
 
 
 class LazyListing(SimpleLazyObject):
@@ -283,7 +283,7 @@ class SearchView(ListView):
         return CachedRanking(
             self.request,
             "search:" + " ".join(terms),
-            lambda: search_stories(self.query),
+            lambda: search_ranking(self.query),
             lambda: Story.objects.live().for_cards(),
         )
 
