@@ -230,17 +230,19 @@ def story(request, slug):
 
 def section(request, slug):
     section = get_object_or_404(live_sections(), slug=slug)
-    page = Paginator(card_stories().filter(section=section), settings.STORIES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    stories = card_stories().filter(section=section)
+    # The story the editors chose to lead the section, if it is live and still in it, leads
+    # page 1 and leaves the date order, so no page repeats it: every page after the first
+    # starts one story earlier among the others.
+    pinned = stories.filter(section_top_pins__section=section).first()
+    others = stories.exclude(pk=pinned.pk) if pinned else stories
+    page = Paginator(stories, settings.STORIES_PER_PAGE).get_page(request.GET.get("page"))
+    shift = 1 if pinned else 0
+    cards = list(others[max(0, page.start_index() - 1 - shift) : page.end_index() - shift])
     top_story = excerpt = None
-    cards = list(page)
-    if page.number == 1 and cards:
-        # The story the editors chose to lead the section, if it is live and still in it;
-        # else the newest. The rest of the page follows it.
-        pinned = card_stories().filter(section=section, section_top_pins__section=section)
-        top_story = pinned.first() or cards[0]
-        cards = [story for story in cards if story != top_story]
+    if page.number == 1 and (pinned or cards):
+        # Else the newest leads. The rest of the page follows it.
+        top_story = pinned or cards.pop(0)
         body_plain = Story.objects.filter(pk=top_story.pk).values_list("body_plain", flat=True)[0]
         excerpt = next((part for part in body_plain.split("\n\n") if part), "")
     site = site_context(request)
