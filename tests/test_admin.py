@@ -84,6 +84,15 @@ def test_changelist_search_and_filters(client, editor, query):
     assert list(response.context["cl"].result_list) == [wanted]
 
 
+def test_changelist_search_finds_words_as_they_are_written(client, editor):
+    wanted = StoryFactory(headline="Straßenbahn strike in İstanbul")
+    StoryFactory(headline="Other story")
+    url = reverse("admin:stories_story_changelist")
+    for query in ("Straßenbahn", "İstanbul", "istanbul"):
+        response = client.get(url, {"q": query})
+        assert list(response.context["cl"].result_list) == [wanted], query
+
+
 def test_section_filter(client, editor):
     world = SectionFactory(slug="world")
     wanted = StoryFactory(section=world)

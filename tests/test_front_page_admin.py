@@ -211,3 +211,23 @@ def test_curation_is_saved_outside_a_test_transaction(client, editor_user):
     assert [pin.story for pin in FrontPagePin.objects.all()] == [first, second]
     client.logout()
     assert "First pick" in lead_of(client)
+
+
+def test_the_screen_refuses_more_home_pins_than_places(client, editor_user, settings):
+    """A form posted by hand with a pin past the lead and the top stories is refused, not
+    saved with the extra pins hidden until an earlier one stops being live."""
+    places = 1 + settings.FRONT_PAGE_TOP_STORIES
+    stories = [live_story(headline=f"Pick {number}") for number in range(places + 2)]
+    client.force_login(editor_user)
+    pins = {"pins-TOTAL_FORMS": str(len(stories))}
+    for number, story in enumerate(stories):
+        pins |= {f"pins-{number}-story": story.pk, f"pins-{number}-position": str(number + 1)}
+    data = admin_form_data(client.get(SCREEN), **pins)
+    response = client.post(SCREEN, data)
+    assert response.status_code == 200
+    assert f"Please submit at most {places} forms." in response.content.decode()
+    assert not FrontPagePin.objects.exists()
+    # As many as there are places is saved.
+    data["pins-TOTAL_FORMS"] = str(places)
+    assert client.post(SCREEN, data).status_code == 302
+    assert FrontPagePin.objects.count() == places

@@ -100,6 +100,23 @@ def test_search_finds_bylines_tags_and_stemmed_words(client):
     assert headlines("election") == ["Plural"]
 
 
+@pytest.mark.parametrize(
+    ("headline", "queries"),
+    [
+        ("Straßenbahn strike halts Berlin", ["Straßenbahn", "straßenbahn", "STRAẞENBAHN"]),
+        ("Café owners in İstanbul protest", ["İstanbul", "İSTANBUL", "istanbul"]),
+    ],
+)
+def test_search_finds_words_as_they_are_written(client, result_headlines, headline, queries):
+    """Case folding that the indexes do not share ("ß" to "ss", "İ" to "i" and a combining
+    dot) made a word copied from a headline find nothing."""
+    StoryFactory(headline=headline, published=True)
+    StoryFactory(headline="Elsewhere", published=True)
+    for query in queries:
+        assert headlines(query) == [headline], query
+        assert result_headlines(client.get("/search/", {"q": query})) == [headline], query
+
+
 def test_search_needs_every_word(client):
     StoryFactory(headline="Rain in Spain", published=True)
     StoryFactory(headline="Rain in Peru", published=True)

@@ -33,7 +33,7 @@ def on_the_site(story):
     if story.is_scheduled():
         when = date_format(timezone.localtime(story.published_at), "DATETIME_FORMAT")
         return format_html("<strong>Scheduled</strong>: shown from {}", when)
-    return format_html("<strong>Not published</strong>: not shown")
+    return format_html("<strong>{}</strong>: not shown", "Not published")
 
 
 class PinForm(forms.ModelForm):
@@ -82,6 +82,10 @@ class FrontPagePinInline(PinInlineMixin, admin.TabularInline):
     )
 
     def get_formset(self, request, obj=None, **kwargs):
+        # The form shows no more rows than places, and the server refuses more than that
+        # too (a hand-made POST with seven pins was saved, the two past the places hidden
+        # until an earlier pin stopped being live).
+        kwargs.setdefault("validate_max", True)
         formset = super().get_formset(request, obj, **kwargs)
         if obj is not None:
             # A row added goes after those there (0 for every new row made the lead

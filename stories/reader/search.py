@@ -54,10 +54,19 @@ def canonical_query(text):
     return unicodedata.normalize("NFC", clean_query(text))
 
 
+def fold_case(text):
+    """``text`` case-folded as the search indexes fold the words they keep: "ß" stays "ß"
+    (``casefold()`` makes it "ss", so "Straßenbahn" as written found nothing) and a capital
+    dotted "İ" becomes "i" (``casefold()`` adds a combining dot, which split "İstanbul" in
+    two words)."""
+    folded = "ß".join(part.casefold() for part in text.replace("ẞ", "ß").split("ß"))
+    return folded.replace("i\u0307", "i")
+
+
 def search_terms(text):
     """The distinct words of a query, lower-cased, in order; at most MAX_TERMS of them."""
     terms = []
-    for word in WORD.findall(clean_query(text).casefold()):
+    for word in WORD.findall(fold_case(clean_query(text))):
         # "_" counts as a word character for \w, but neither index treats it as one.
         for part in word.split("_"):
             if part and part not in terms:
