@@ -269,15 +269,25 @@ class StoryQuerySet(ContentQuerySet):
 
     def pinned_on_home(self):
         """Stories editors pinned on the home page (``FrontPagePin``), in their order. Chain
-        it after ``live()``: a pinned story that is not live (yet, or any more) drops out."""
-        return self.filter(front_page_pins__isnull=False).order_by(
-            "front_page_pins__position", "front_page_pins__pk"
-        )
+        it after ``live()``: a pinned story that is not live (yet, or any more) drops out.
+
+        The keys come from the pins' own table first (``pk__in``): with statistics for the
+        story table and none for the pins' (an empty table has none), SQLite otherwise walks
+        every live story by date and looks for its pin, 1.3 ms at 10,000 stories, where
+        looking up the few pinned stories by key takes 0.01."""
+        return self.filter(
+            pk__in=FrontPagePin.objects.values("story_id"), front_page_pins__isnull=False
+        ).order_by("front_page_pins__position", "front_page_pins__pk")
 
     def pinned_atop(self, section):
         """The story editors chose to lead ``section``'s page (``SectionTopStory``), if it
-        is still in that section; chained after ``live()``, as ``pinned_on_home()``."""
-        return self.filter(section_top_pins__section=section, section=section)
+        is still in that section; chained after ``live()``, as ``pinned_on_home()`` (and
+        read from the pins' own table first, for the same reason)."""
+        return self.filter(
+            pk__in=SectionTopStory.objects.filter(section=section).values("story_id"),
+            section_top_pins__section=section,
+            section=section,
+        )
 
 
 class RevisionRelations(models.Model):

@@ -20,6 +20,7 @@ from stories.reader.search import (
 from stories.search_index import POSTGRES_CONFIG
 
 from .factories import BylineFactory, SectionFactory, StoryFactory
+from .sqlite_statistics import use_bench_statistics
 
 pytestmark = pytest.mark.django_db
 
@@ -332,20 +333,6 @@ def test_search_ranking_keeps_search_stories_order(settings):
 
 
 # sqlite_stat1 of the bench's newsroom of 10,000 stories (``make bench`` runs ANALYZE).
-BENCH_STATISTICS = [
-    ("stories_story", "story_updated_idx", "10000 1"),
-    ("stories_story", "story_published_idx", "10000 1 1"),
-    ("stories_story", "story_section_order_idx", "10000 1250 1250 1 1"),
-    ("stories_story", "story_live_order_idx", "10000 10000 1 1"),
-    ("stories_story", "stories_story_lead_image_id_b753e6f9", "10000 2000"),
-    ("stories_story", "stories_story_section_id_b7acc406", "10000 1250"),
-    ("stories_story", "stories_story_created_by_id_052bf6c8", "10000 10000"),
-    ("stories_story", "sqlite_autoindex_stories_story_1", "10000 1"),
-    ("stories_story_fts_idx", "stories_story_fts_idx", "829 56 1"),
-    ("stories_story_fts_docsize", None, "10000"),
-    ("stories_story_fts_content", None, "10000"),
-    ("stories_story_fts_data", None, "4556"),
-]
 
 
 def test_sqlite_search_reads_its_candidates_from_the_date_index():
@@ -358,14 +345,7 @@ def test_sqlite_search_reads_its_candidates_from_the_date_index():
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL's candidates are its own plan (bench/NOTES.md, round 7)")
     StoryFactory(headline="Volcano", published=True)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-        cursor.executemany(
-            "DELETE FROM sqlite_stat1 WHERE tbl = %s AND idx IS %s",
-            [(table, index) for table, index, _ in BENCH_STATISTICS],
-        )
-        cursor.executemany("INSERT INTO sqlite_stat1 VALUES (%s, %s, %s)", BENCH_STATISTICS)
-        cursor.execute("ANALYZE sqlite_schema")  # the planner reads them again
+    use_bench_statistics()
     with CaptureQueriesContext(connection) as queries:
         search_ranking("volcano")
         list(search_stories("volcano"))
