@@ -14,17 +14,9 @@ from stories.importer import import_briefings, report
 from stories.importer.parser import parse_briefing
 from stories.models import Story
 
-TEXT = """Ferry to Peru reopens
-Boats sailed to Peru again on Monday, officials said.
-— By Ana Lima
+from .briefings import THREE_STORIES
 
-Council votes on budget in Chile and Peru
-The vote was close in Chile, members said, and in Peru.
-— Jo Park and Ana Lima
-
-Harbour works begin
-Cranes arrived in Lima, then in Chile, then in Japan.
-"""
+TEXT = THREE_STORIES
 
 
 def run_import(**options):

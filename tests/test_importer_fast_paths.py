@@ -22,17 +22,9 @@ from stories.importer import import_briefings, parser, report
 from stories.importer.parser import ParsedStory, garbage_collection_paused, parse_briefing
 from stories.importer.plan import Plan, input_checksum, input_checksums
 
-TEXT = """Ferry to Peru reopens
-Boats sailed to Peru again on Monday, officials said.
-— By Ana Lima
+from .briefings import THREE_STORIES
 
-Council votes on budget in Chile and Peru
-The vote was close in Chile, members said, and in Peru.
-— Jo Park and Ana Lima
-
-Harbour works begin
-Cranes arrived in Lima, then in Chile, then in Japan.
-"""
+TEXT = THREE_STORIES
 
 TEXTS = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 STORIES = st.builds(
