@@ -566,6 +566,6 @@ def test_pinned_stories_are_read_from_the_pins_not_by_walking_every_live_story()
             steps = [row[-1] for row in cursor.fetchall()]
         # Each pinned story looked up by its key, none found by walking the live stories.
         story_steps = [step for step in steps if step.startswith("SEARCH stories_story ")]
-        assert story_steps and all(
-            step.endswith(("rowid=?)", "id=?)")) for step in story_steps
-        ), steps
+        assert story_steps and all(step.endswith(("rowid=?)", "id=?)")) for step in story_steps), (
+            steps
+        )
