@@ -298,33 +298,9 @@ SITEMAPS = {
 }
 
 
-class IndexEntry:
-    """A sitemap as the index lists it: its latest change, or when the keys its responses
-    carry were last invalidated (``changed``), whichever is later. A removal (a story
-    unpublished or deleted, a tag taken off) leaves no date behind in what a sitemap lists,
-    but it invalidates those keys, which date each child's Last-Modified
-    (``child_validators``, ``include_invalidations``); the index's lastmod for a child must
-    not be older, or a crawler trusting it would not fetch the child again."""
-
-    def __init__(self, sitemap, changed):
-        self.sitemap, self.changed = sitemap, changed
-
-    def __getattr__(self, name):
-        return getattr(self.sitemap, name)
-
-    def get_latest_lastmod(self):
-        times = [self.sitemap.get_latest_lastmod(), self.changed]
-        return max((time for time in times if time is not None), default=None)
-
-
 def sitemap_index(request):
     surrogates.add_keys(request, "sitemaps")
-    # Every sitemap's response carries the same keys as the index (``sitemaps`` and those
-    # of every reader page): dated once, from the cache, with no query.
-    times = keys_dated(request)
-    changed = datetime.fromtimestamp(max(times.values()), UTC) if times else None
-    entries = {name: IndexEntry(sitemap(), changed) for name, sitemap in SITEMAPS.items()}
-    return sitemap_views.index(request, entries, sitemap_url_name="stories:sitemap_section")
+    return sitemap_views.index(request, SITEMAPS, sitemap_url_name="stories:sitemap_section")
 
 
 def sitemap_section(request, section):
@@ -364,17 +340,6 @@ def child_page(request):
     return page
 
 
-def keys_dated(request):
-    """When each surrogate key of the response was last invalidated (``surrogates.dating``),
-    or None with every cache off (then nothing is looked up, as ``include_invalidations``)."""
-    if not (settings.PAGE_CACHE_SECONDS or settings.FRAGMENT_CACHE_SECONDS):
-        return None
-    # As the page cache does before a lookup: a scheduled story whose time has come has its
-    # keys invalidated first (one cache read when none is due).
-    surrogates.settle_once(request)
-    return surrogates.dating(surrogates.request_keys(request), surrogates.started(request))
-
-
 def child_validators(request, page, root, zone):
     """``(ETag, Last-Modified)`` of story child ``page``, known before a row is read, or
     None with every cache off (then nothing is looked up, as ``include_invalidations``).
@@ -386,10 +351,13 @@ def child_validators(request, page, root, zone):
     ETag naming those times and what else the text depends on (its address, the time zone
     of its lastmods, the child's number and size). An ETag made of the body, as
     ConditionalGetMiddleware makes, needs the whole body first."""
-    times = keys_dated(request)
-    if times is None:
+    if not (settings.PAGE_CACHE_SECONDS or settings.FRAGMENT_CACHE_SECONDS):
         return None
-    keys = sorted(times)
+    # As the page cache does before a lookup: a scheduled story whose time has come has its
+    # keys invalidated first (one cache read when none is due).
+    surrogates.settle_once(request)
+    keys = sorted(surrogates.request_keys(request))
+    times = surrogates.dating(keys, surrogates.started(request))
     # The text depends on these too (the script prefix is in every address).
     text = (page, settings.SITEMAP_MAX_URLS, root, get_script_prefix(), str(zone))
     state = repr((*text, [times[key] for key in keys]))
