@@ -2,7 +2,7 @@
 
 For each parsed story the plan decides whether it is new, unchanged, corrected (updated) or in
 conflict with an edit made since the importer wrote it, by comparing checksums: of what the
-briefing asks for (``input_checksum``) and of the story as the importer last left it
+briefing asks for (``input_checksums``) and of the story as the importer last left it
 (``state_checksum``). Nothing here writes; ``stories.importer.write`` carries a plan out.
 """
 
@@ -82,27 +82,10 @@ def hash_parts(parts):
     return hashlib.sha256(hashed_bytes(parts)).hexdigest()
 
 
-def input_checksum(parsed, section_slug, status, day):
-    """What the briefing asks for. Tags are not in it, because they follow from the text and
-    the tagger; the tagger's fingerprint is, so a new country list re-tags on re-import."""
-    return hash_parts(
-        (
-            parsed.headline,
-            parsed.deck,
-            *parsed.paragraphs,
-            "\x1e",
-            *parsed.bylines,
-            "\x1e",
-            TAGGER_FINGERPRINT,
-            section_slug,
-            status,
-            day.isoformat() if day else "",
-        )
-    )
-
-
 def input_checksums(stories, section_slug, status, day):
-    """``input_checksum`` of each of a briefing's stories, in order, for half the work: what
+    """What the briefing asks for, of each of its stories, in order. Tags are not in it,
+    because they follow from the text and the tagger; the tagger's fingerprint is, so a new
+    country list re-tags on re-import. For half the work of one ``hash_parts`` a story: what
     follows a story's bylines is the same for the whole briefing, so it is encoded once, and
     each story's parts are encoded without a call per story. (The same bytes are hashed: the
     checksums stored by earlier imports still match.)"""
