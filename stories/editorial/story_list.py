@@ -10,13 +10,15 @@ about what ten thousand do.
   ``published_at`` that the index on it answers. Django's ``date_hierarchy`` it replaces
   listed its years and months with a ``DISTINCT`` of every story's truncated date.
 - Tag and byline filters offer the tags and bylines some story has (``UsedRelatedFieldListFilter``)
-  by one index probe each, not by the ``DISTINCT`` of every story's links.
+  by one index probe each, not by the ``DISTINCT`` of every story's links, and write their
+  thousands of links without a template loop per link.
 - Search: through the full-text index (PostgreSQL's ``search_vector``, SQLite's FTS5 table,
   ``stories.search_index``): every word, or the start of a word, in the headline, deck, body,
   bylines or tags. ``LIKE '%word%'`` over the body and the byline names read every story
   and needed a ``DISTINCT`` of every column for the byline join.
 """
 
+import html
 import json
 from datetime import datetime
 
@@ -31,6 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from stories.reader.search import search_terms
@@ -187,6 +190,70 @@ class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         if ordering:
             choices = choices.order_by(*ordering)
         return list(choices.values_list("pk", "name"))
+
+    # Django's filter markup, its list written by ``choice_items`` rather than by a template
+    # loop: with 2,000 tags and 500 bylines the loop was 90 of a story list's 270 ms.
+    template = "admin/stories/story/long_filter.html"
+    # Stands for a choice's key in the one query string every choice's link is made from.
+    KEY_MARKER = "0newsroomchoicekey0"
+
+    def choices(self, changelist):
+        """Django's choices, every link made from one query string: they differ only in the
+        chosen key (``ChangeList.get_query_string`` was a sixth of the story list's time)."""
+        if changelist.add_facets:
+            yield from super().choices(changelist)
+            return
+        template = changelist.get_query_string(
+            {self.lookup_kwarg: self.KEY_MARKER}, [self.lookup_kwarg_isnull]
+        )
+        if template.count(self.KEY_MARKER) != 1:
+            # The marker is also in another parameter's value: make each link in full.
+            yield from super().choices(changelist)
+            return
+        before, after = template.split(self.KEY_MARKER)
+        choices = super().choices(changelist)
+        yield next(choices)  # "All"
+        selected = set(self.lookup_val or ())
+        for pk, name in self.lookup_choices:
+            key = str(pk)
+            yield {
+                "selected": key in selected,
+                "query_string": f"{before}{key}{after}",
+                "display": name,
+            }
+        if self.include_empty_choice:
+            yield {
+                "selected": bool(self.lookup_val_isnull),
+                "query_string": changelist.get_query_string(
+                    {self.lookup_kwarg_isnull: "True"}, [self.lookup_kwarg]
+                ),
+                "display": self.empty_value_display,
+            }
+
+
+def choice_items(choices):
+    """A list filter's ``<li>`` items, as Django's ``admin/filter.html`` writes them.
+
+    Written by hand rather than by the template's loop or ``format_html`` per item, which
+    were most of the cost of thousands of items. The query strings are
+    ``ChangeList.get_query_string``'s, already percent-encoded, so the template's
+    ``iriencode`` would leave them as they are."""
+    selected = ' class="selected"'
+    return mark_safe(
+        "\n".join(
+            f"<li{selected if choice['selected'] else ''}>\n"
+            f'    <a href="{escaped(choice["query_string"])}">{escaped(choice["display"])}</a></li>'
+            for choice in choices
+        )
+    )
+
+
+def escaped(value):
+    """``conditional_escape()`` without its lazy-argument wrapper: safe text as it is,
+    anything else (a lazy translation too) as text with HTML's special characters escaped."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
 
 
 def search_stories_index(queryset, text):
