@@ -1,6 +1,7 @@
 """The editors' workspace: the Django admin, customised for stories."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -268,6 +269,9 @@ class PublicationFilter(admin.SimpleListFilter):
             return queryset.scheduled()
         if self.value() == "hidden":
             return queryset.exclude(status=Story.Status.PUBLISHED)
+        if self.value() is not None:
+            # As Django answers a field filter's bad value: the list with "?e=1".
+            raise IncorrectLookupParameters(f"No such choice: {self.value()!r}")
         return queryset
 
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -251,4 +252,7 @@ class DeskFilter(admin.SimpleListFilter):
         allowed = {key for key, _ in self.lookup_choices}
         if self.value() in allowed:
             return queryset.filter(panel_condition(self.value(), request.user, timezone.now()))
+        if self.value() is not None:
+            # Another role's pile, or none: refused (the list with "?e=1"), not ignored.
+            raise IncorrectLookupParameters(f"No such pile on this desk: {self.value()!r}")
         return queryset

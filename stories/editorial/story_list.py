@@ -24,6 +24,7 @@ from datetime import datetime
 
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Paginator
@@ -164,9 +165,12 @@ class PublishedFilter(admin.SimpleListFilter):
         return timezone.make_aware(start, zone), timezone.make_aware(end, zone)
 
     def queryset(self, request, queryset):
-        period = self.period(self.value() or "")
-        if period is None:
+        if self.value() is None:
             return queryset
+        period = self.period(self.value())
+        if period is None:
+            # Not a year or a month: refused as Django refuses a bad field value ("?e=1").
+            raise IncorrectLookupParameters(f"Not a year or a month: {self.value()!r}")
         return queryset.filter(published_at__gte=period[0], published_at__lt=period[1])
 
 
