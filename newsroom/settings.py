@@ -112,6 +112,9 @@ TEMPLATES = [
                 "stories.reader.context_processors.site",
                 "stories.delivery.context_processors.fragment_cache",
             ],
+            # The desk's template tags live in its own wing (stories/templatetags is the
+            # reader's, which may not import the editorial wing).
+            "libraries": {"desk": "stories.editorial.desk_tags"},
         },
     },
 ]
