@@ -10,6 +10,7 @@ Never ``playwright install``: we use the distribution's browser, not a downloade
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from io import StringIO
 from pathlib import Path
@@ -165,6 +166,32 @@ def statements_wait_for_a_locked_table():
     yield
     for name, original in originals.items():
         setattr(SQLiteCursorWrapper, name, original)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def live_server_requests_one_at_a_time():
+    """On SQLite the live server's threads share the test's one in-memory connection
+    (Django's ``connections_override``), so two requests at once share one transaction
+    state: as a tab closes, its farewell beacons (the presence and the autosave) arrive
+    together, and the second's ``atomic()`` failed with "cannot start a transaction within
+    a transaction" (a 500 and a lost beacon, seen once in CI). There the live server
+    handles one request at a time. For the session, like the patient statements above."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    original = WSGIHandler.__call__
+    lock = threading.Lock()
+
+    def one_at_a_time(self, environ, start_response):
+        with lock:
+            return original(self, environ, start_response)
+
+    WSGIHandler.__call__ = one_at_a_time
+    yield
+    WSGIHandler.__call__ = original
 
 
 @pytest.fixture
