@@ -380,7 +380,7 @@ def test_long_filters_list_every_used_choice_as_django_writes_them(editor_user, 
 )
 def test_long_filters_write_what_djangos_own_filter_template_writes(editor_user, query):
     """The tag and byline filters write their links by hand (``story_list.choice_items``):
-    the same markup, byte for byte, as Django's ``admin/filter.html`` given Django's own
+    the same markup, whitespace aside, as Django's ``admin/filter.html`` given Django's own
     choices, with names that need escaping."""
     from django.contrib.admin.filters import RelatedFieldListFilter
     from django.template.loader import render_to_string
@@ -431,8 +431,8 @@ def test_long_filters_write_what_djangos_own_filter_template_writes(editor_user,
     ],
 )
 def test_the_story_lists_own_filters_refuse_a_value_they_do_not_offer(request, user, query):
-    """As Django refuses a bad value for a field's filter: the list with "?e=1" (and its
-    "correct the errors" note), not every story under a filter that looks unset."""
+    """As Django refuses a bad value for a field's filter: a redirect to the plain list
+    ("?e=1"), not every story under a filter that looks unset."""
     client = login(request.getfixturevalue(user))
     grow_archive(5)
     response = client.get(CHANGELIST, query)
