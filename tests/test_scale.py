@@ -284,8 +284,24 @@ def test_published_filter_narrows_by_year_and_month(editor_user):
         if getattr(spec, "parameter_name", None) == "published"
         for choice in spec.choices(response.context["cl"])
     ]
-    assert choices[:4] == ["All", "2024", "January 2024", "February 2024"]
-    assert "2023" in choices and "March 2023" not in choices
+    # The chosen year's months that have stories, by one query of index probes.
+    assert choices == ["All", "2024", "January 2024", "March 2024", "2023"]
+    # A month with none, when chosen, is offered (and marked) so the list says what it shows.
+    _, response = listed("2024-02")
+    offered = [
+        (choice["display"], choice["selected"])
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", None) == "published"
+        for choice in spec.choices(response.context["cl"])
+    ]
+    assert offered == [
+        ("All", False),
+        ("2024", False),
+        ("January 2024", False),
+        ("February 2024", True),
+        ("March 2024", False),
+        ("2023", False),
+    ]
     # A year no story has (a kept link, a typed address) lists nothing and offers no months.
     for value in ("1999", "2030", "2030-05", "0001", "+026", "\u0662\u0660\u0662\u0666"):
         stories, response = listed(value)
@@ -366,6 +382,41 @@ def test_long_filters_list_every_used_choice_as_django_writes_them(editor_user, 
     }
     listed = {story.pk for story in response.context["cl"].result_list}
     assert listed == set(Story.objects.filter(tagged_items__tag=ports).values_list("pk", flat=True))
+
+
+def test_the_story_lists_filters_are_headed_as_django_heads_a_field(editor_user, parse_html):
+    """Django writes "By <title>": each title is a singular noun phrase, as "By section"."""
+    client = login(editor_user)
+    grow_archive(5)
+    page = parse_html(client.get(CHANGELIST))
+    headings = [
+        " ".join(summary["text"].split())
+        for summary in page.find_all("summary")
+        if summary["text"].strip().startswith("By ")
+    ]
+    assert headings == [
+        "By status",
+        "By site status",
+        "By publication date",
+        "By pile on my desk",
+        "By section",
+        "By tag",
+        "By byline",
+    ]
+
+
+def test_tag_and_byline_choices_are_in_reading_order(editor_user):
+    """Accents and case do not move a name to the end of the list (code point order put
+    "Zürich" before "xenon" and "İstanbul" last)."""
+    client = login(editor_user)
+    names = ["Zürich", "York", "xenon", "İstanbul", "Ankara", "anchor", "Éire"]
+    StoryFactory(published=True, tags=names)
+    response = client.get(CHANGELIST)
+    changelist = response.context["cl"]
+    (spec,) = [spec for spec in changelist.filter_specs if spec.title == "tag"]
+    # Between "All" and the empty choice ("-": stories with no tag).
+    listed = [choice["display"] for choice in spec.choices(changelist)][1:-1]
+    assert listed == ["anchor", "Ankara", "Éire", "İstanbul", "xenon", "York", "Zürich"]
 
 
 @pytest.mark.parametrize(

@@ -256,7 +256,7 @@ class PreviewLinkInline(LabelledWidgetsMixin, CleanTextAdminMixin, admin.Tabular
 
 
 class PublicationFilter(admin.SimpleListFilter):
-    title = "on the site"
+    title = "site status"
     parameter_name = "publication"
 
     def lookups(self, request, model_admin):

@@ -238,7 +238,7 @@ def desk_panels(user, now=None):
 class DeskFilter(admin.SimpleListFilter):
     """The story list narrowed to one of the desk's piles (its "more" links land here)."""
 
-    title = "on my desk"
+    title = "pile on my desk"
     parameter_name = "desk"
 
     def lookups(self, request, model_admin):
