@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
-from taggit.models import TaggedItemBase
+from taggit.models import Tag, TaggedItemBase
 
 from . import richtext
 from .changes import announce
@@ -339,7 +339,8 @@ class Story(models.Model):
         help_text="The body's words without markup, made from the body on every save: what "
         "search indexes and summaries, word counts and revision diffs read.",
     )
-    section = models.ForeignKey(Section, models.PROTECT, related_name="stories")
+    # No index of its own: every lookup by section is a prefix of story_section_order_idx.
+    section = models.ForeignKey(Section, models.PROTECT, related_name="stories", db_index=False)
     bylines = models.ManyToManyField(
         Byline, through="StoryByline", related_name="stories", blank=True
     )
@@ -393,7 +394,12 @@ class Story(models.Model):
     # restores which image the story had, not the image's own text or crops. The plain body
     # is made from the body on every save, so a revision needs only the body.
     history = HistoricalRecords(
-        excluded_fields=["version", "body_plain"], bases=[RevisionRelations]
+        excluded_fields=["version", "body_plain"],
+        bases=[RevisionRelations],
+        # Revisions are read by story and by history id only. simple-history would index
+        # these columns as the story table does, a B-tree entry each (two for the slug) to
+        # write for every revision that nothing reads (migration 0032).
+        no_db_index=["slug", "section", "created_by", "lead_image"],
     )
 
     class Meta:
@@ -693,7 +699,9 @@ class Story(models.Model):
 
 
 class StoryByline(models.Model):
-    story = models.ForeignKey(Story, models.CASCADE, related_name="story_bylines")
+    # Found by story through unique_story_byline, whose first column it is: an index of
+    # its own would only be one more to write for every byline of every story imported.
+    story = models.ForeignKey(Story, models.CASCADE, related_name="story_bylines", db_index=False)
     byline = models.ForeignKey(Byline, models.CASCADE, related_name="story_bylines")
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -711,7 +719,15 @@ class StoryByline(models.Model):
 
 
 class TaggedStory(TaggedItemBase):
-    content_object = models.ForeignKey(Story, models.CASCADE, related_name="tagged_items")
+    # Neither key has an index of its own: a story's tags are found through
+    # unique_story_tag and a tag's stories through tagged_story_recent_idx, each led by
+    # that key (migration 0032).
+    content_object = models.ForeignKey(
+        Story, models.CASCADE, related_name="tagged_items", db_index=False
+    )
+    tag = models.ForeignKey(
+        Tag, models.CASCADE, related_name="%(app_label)s_%(class)s_items", db_index=False
+    )
 
     # taggit gives every tagging a natural key but leaves its fields to each model; a backup
     # (dumpdata --natural-primary) names a tagging by its story and tag. The tag id is the

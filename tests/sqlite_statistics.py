@@ -9,7 +9,6 @@ BENCH_STATISTICS = [
     ("stories_story", "story_section_order_idx", "10000 1250 1250 1 1"),
     ("stories_story", "story_live_order_idx", "10000 10000 1 1"),
     ("stories_story", "stories_story_lead_image_id_b753e6f9", "10000 2000"),
-    ("stories_story", "stories_story_section_id_b7acc406", "10000 1250"),
     ("stories_story", "stories_story_created_by_id_052bf6c8", "10000 10000"),
     ("stories_story", "sqlite_autoindex_stories_story_1", "10000 1"),
     ("stories_story_fts_idx", "stories_story_fts_idx", "829 56 1"),
