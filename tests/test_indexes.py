@@ -37,7 +37,8 @@ def test_no_plain_index_is_the_start_of_another(model):
         for name, (columns, unique) in found.items()
         if not unique and name not in NOT_A_PLAIN_INDEX
         for other, (other_columns, _) in found.items()
-        if other != name and other_columns[: len(columns)] == columns
+        if other != name
+        and other_columns[: len(columns)] == columns
         # The LIKE index PostgreSQL keeps beside a varchar's plain one has other operators.
         and not name.endswith("_like")
         and not other.endswith("_like")

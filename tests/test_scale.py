@@ -302,10 +302,24 @@ def test_published_filter_narrows_by_year_and_month(editor_user):
         ("March 2024", False),
         ("2023", False),
     ]
-    # A year no story has (a kept link, a typed address) lists nothing and offers no months.
-    for value in ("1999", "2030", "2030-05", "0001", "+026", "\u0662\u0660\u0662\u0666"):
+    # A year no story has (a kept link, a typed address) lists nothing, and is offered,
+    # chosen, among the years that have stories, with no months but a chosen one.
+    for value, offered in [
+        ("1999", ["1999"]),
+        ("2030", ["2030"]),
+        ("2030-05", ["2030", "May 2030"]),
+        ("0001", ["0001"]),
+    ]:
         stories, response = listed(value)
         assert stories == set(), value
+        changelist = response.context["cl"]
+        (spec,) = [s for s in changelist.filter_specs if s.title == "publication date"]
+        choices = list(spec.choices(changelist))
+        assert [c["display"] for c in choices if c["selected"]] == offered[-1:], value
+        assert {"2024", "2023", *offered} == {c["display"] for c in choices[1:]} - {
+            "January 2024",
+            "March 2024",
+        }, value
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's estimate")
@@ -406,17 +420,33 @@ def test_the_story_lists_filters_are_headed_as_django_heads_a_field(editor_user,
 
 
 def test_tag_and_byline_choices_are_in_reading_order(editor_user):
-    """Accents and case do not move a name to the end of the list (code point order put
-    "Zürich" before "xenon" and "İstanbul" last)."""
+    """Accents, case and letters of their own (Æ, Ł, Ø) do not move a name to the end of
+    the list (code point order put "Zürich" before "xenon" and "İstanbul" last)."""
     client = login(editor_user)
-    names = ["Zürich", "York", "xenon", "İstanbul", "Ankara", "anchor", "Éire"]
+    names = ["Zürich", "York", "xenon", "İstanbul", "Ankara", "anchor", "Éire", "Øresund", "Łódź"]
+    names += ["Ærø", "Oslo", "Lyon", "Afar", "Москва"]
     StoryFactory(published=True, tags=names)
     response = client.get(CHANGELIST)
     changelist = response.context["cl"]
     (spec,) = [spec for spec in changelist.filter_specs if spec.title == "tag"]
     # Between "All" and the empty choice ("-": stories with no tag).
     listed = [choice["display"] for choice in spec.choices(changelist)][1:-1]
-    assert listed == ["anchor", "Ankara", "Éire", "İstanbul", "xenon", "York", "Zürich"]
+    assert listed == [
+        "Ærø",
+        "Afar",
+        "anchor",
+        "Ankara",
+        "Éire",
+        "İstanbul",
+        "Łódź",
+        "Lyon",
+        "Øresund",
+        "Oslo",
+        "xenon",
+        "York",
+        "Zürich",
+        "Москва",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -474,6 +504,11 @@ def test_long_filters_write_what_djangos_own_filter_template_writes(editor_user,
     [
         ("editor_user", {"published": "2026-13"}),
         ("editor_user", {"published": "<script>"}),
+        # Digits as the links write them: int() would read these as years.
+        ("editor_user", {"published": "+026"}),
+        ("editor_user", {"published": "\u0662\u0660\u0662\u0666"}),
+        ("editor_user", {"published": "2024-+3"}),
+        ("editor_user", {"published": "9999-12"}),
         ("editor_user", {"publication": "xyz"}),
         ("editor_user", {"desk": "xyz"}),
         # Another role's pile.

@@ -20,6 +20,7 @@ about what ten thousand do.
 
 import html
 import json
+import re
 import unicodedata
 from datetime import datetime
 
@@ -132,20 +133,23 @@ class PublishedFilter(admin.SimpleListFilter):
         if span["first"] is None:
             return []
         first, last = (timezone.localtime(span[end]).year for end in ("first", "last"))
-        choices = [(str(year), str(year)) for year in range(last, first - 1, -1)]
+        years = set(range(first, last + 1))
         chosen = self.value() or ""
-        year = chosen[:4]
-        # A year no story has now (a link kept from before, a typed address) lists
-        # nothing, and offers no months.
-        if self.period(chosen) and year in dict(choices):
-            position = [value for value, _ in choices].index(year) + 1
-            choices[position:position] = self.months_with_stories(stories, int(year), chosen)
+        if self.period(chosen):
+            # A year no story has (a link kept from before, a typed address) is offered
+            # too, chosen, so that the list says what it shows: nothing.
+            years.add(int(chosen[:4]))
+        choices = []
+        for year in sorted(years, reverse=True):
+            choices.append((f"{year:04}", f"{year:04}"))
+            if chosen[:4] == f"{year:04}":
+                choices.extend(self.months_with_stories(stories, year, chosen))
         return choices
 
     def months_with_stories(self, stories, year, chosen):
         """The (value, label) of the months of ``year`` some story was published in, and the
         chosen one whether or not it has any, so that the list says what it shows."""
-        months = {f"month_{month}": f"{year}-{month:02}" for month in range(1, 13)}
+        months = {f"month_{month}": f"{year:04}-{month:02}" for month in range(1, 13)}
         probes = {}
         for alias, month in months.items():
             start, end = self.period(month)
@@ -153,7 +157,7 @@ class PublishedFilter(admin.SimpleListFilter):
         # One row of twelve EXISTS, each an index probe: not a DISTINCT of the year's dates.
         found = stories.order_by().annotate(**probes).values(*probes)[0]
         return [
-            (month, datetime(year, int(month[5:]), 1).strftime(f"%B {year}"))
+            (month, datetime(year, int(month[5:]), 1).strftime(f"%B {year:04}"))
             for alias, month in months.items()
             if found[alias] or month == chosen
         ]
@@ -161,16 +165,17 @@ class PublishedFilter(admin.SimpleListFilter):
     @staticmethod
     def period(value):
         """The [start, end) of ``2024`` or ``2024-03`` in site time, or None."""
+        # Digits only, as the links write them: int() also reads "+026", " 202" and other
+        # scripts' digits ("٢٠٢٥").
+        if not re.fullmatch(r"[0-9]{4}(-[0-9]{2})?", value):
+            return None
         try:
+            start = datetime(int(value[:4]), int(value[5:] or 1), 1)
             if len(value) == 4:
-                start = datetime(int(value), 1, 1)
                 end = datetime(start.year + 1, 1, 1)
-            elif len(value) == 7 and value[4] == "-":
-                start = datetime(int(value[:4]), int(value[5:]), 1)
-                end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
             else:
-                return None
-        except ValueError:
+                end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+        except ValueError:  # year 0, month 13, or past the year 9999
             return None
         zone = timezone.get_current_timezone()
         return timezone.make_aware(start, zone), timezone.make_aware(end, zone)
@@ -253,13 +258,25 @@ class UsedRelatedFieldListFilter(admin.RelatedFieldListFilter):
             }
 
 
+# Latin letters that are not a letter plus an accent (so Unicode does not decompose them),
+# spelt as the alphabets that use them file them: Ærø with the A's, Łódź with the L's.
+OWN_LETTERS = str.maketrans(
+    {
+        "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
+        "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th", "Ħ": "H", "ħ": "h",
+        "ı": "i", "Ŋ": "N", "ŋ": "n", "Ŧ": "T", "ŧ": "t", "Ə": "E", "ə": "e", "ĸ": "k",
+    }
+)  # fmt: skip
+
+
 def reading_order(name):
     """A sort key that puts names where a reader looks for them: letters with accents among
-    the plain ones and case ignored ("Zürich" after "York", "İstanbul" among the I's),
-    where the database's collation (SQLite's, or PostgreSQL's "C") sorted by code point."""
+    the plain ones and case ignored ("Zürich" after "York", "İstanbul" among the I's,
+    "Øresund" among the O's), where the database's collation (SQLite's, or PostgreSQL's
+    "C") sorted by code point. Other scripts follow the Latin one."""
     plain = "".join(
         character
-        for character in unicodedata.normalize("NFKD", name)
+        for character in unicodedata.normalize("NFKD", name.translate(OWN_LETTERS))
         if not unicodedata.combining(character)
     )
     return plain.casefold(), name
