@@ -286,11 +286,14 @@ class Editor:
             return status, path, html
         parser = FormFields(form_id)
         parser.feed(html)
-        fields = dict(parser.fields)
-        fields.update(changes)
+        changes = dict(changes)
+        # (name, value) pairs as the browser sends them: a multiple select (the story's
+        # tags) sends one pair per value, which a dict would cut down to the last one.
+        fields = [pair for pair in parser.fields if pair[0] not in changes]
+        fields += [[name, value] for name, value in changes.items()]
         if adjust:
             adjust(fields)
-        data = urllib.parse.urlencode(list(fields.items())).encode()
+        data = urllib.parse.urlencode([tuple(pair) for pair in fields]).encode()
         request = urllib.request.Request(
             self.base + path, data=data, headers={"Referer": self.base + path}
         )
@@ -342,9 +345,10 @@ class Editor:
         headline = f"Soak edit {number} of story {pk}"
 
         def only_existing_inline_rows(fields):
-            for name in list(fields):
-                if name.endswith("-TOTAL_FORMS"):
-                    fields[name] = fields[name.replace("TOTAL", "INITIAL")]
+            values = dict(fields)
+            for pair in fields:
+                if pair[0].endswith("-TOTAL_FORMS"):
+                    pair[1] = values[pair[0].replace("TOTAL", "INITIAL")]
 
         status, landed, html = self.submit(
             f"/admin/stories/story/{pk}/change/",
