@@ -936,8 +936,6 @@ def live_tags():
     A tag that only drafts or scheduled stories carry is often the news itself ("Merger
     talks"); its page, feed or mere existence would give an embargoed story away.
     """
-    from taggit.models import Tag
-
     return Tag.objects.exclude(slug="").filter(
         Exists(
             TaggedStory.objects.filter(is_live_condition("content_object__"), tag=OuterRef("pk"))
